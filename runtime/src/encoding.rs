@@ -1,0 +1,228 @@
+//! Exposition: the Prometheus text format 0.0.4 and OpenMetrics 1.0.0, and content negotiation
+//! between them.
+//!
+//! Metrics write their samples through a [`MetricEncoder`], which knows the family's name, the
+//! format and the constant labels, so one implementation serves both formats. The registry writes
+//! the `# HELP`/`# TYPE`/`# UNIT` lines and the closing `# EOF`.
+
+pub(crate) mod escape;
+mod negotiate;
+pub(crate) mod number;
+
+pub use negotiate::negotiate;
+
+/// An exposition format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Format {
+    /// Prometheus text format 0.0.4.
+    #[default]
+    Prometheus,
+    /// OpenMetrics text format 1.0.0.
+    OpenMetrics,
+}
+
+impl Format {
+    /// The `Content-Type` header value for this format.
+    ///
+    /// ```
+    /// use vitalsign::Format;
+    /// assert_eq!(Format::Prometheus.content_type(), "text/plain; version=0.0.4; charset=utf-8");
+    /// assert_eq!(
+    ///     Format::OpenMetrics.content_type(),
+    ///     "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    /// );
+    /// ```
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Prometheus => "text/plain; version=0.0.4; charset=utf-8",
+            Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        }
+    }
+}
+
+/// The type of a metric family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MetricType {
+    /// A monotonically increasing total.
+    Counter,
+    /// A value that goes up and down.
+    Gauge,
+    /// Observations counted into buckets, with their count and sum.
+    Histogram,
+    /// Observations' count and sum (no quantiles).
+    Summary,
+    /// Constant labels describing the target, value 1 (a gauge in 0.0.4).
+    Info,
+    /// Which of a closed set of states is current (a gauge in 0.0.4).
+    StateSet,
+}
+
+impl MetricType {
+    /// The name used in `# TYPE` lines of the given format.
+    pub fn type_name(self, format: Format) -> &'static str {
+        match (self, format) {
+            (MetricType::Counter, _) => "counter",
+            (MetricType::Gauge, _) => "gauge",
+            (MetricType::Histogram, _) => "histogram",
+            (MetricType::Summary, _) => "summary",
+            (MetricType::Info, Format::OpenMetrics) => "info",
+            (MetricType::StateSet, Format::OpenMetrics) => "stateset",
+            (MetricType::Info | MetricType::StateSet, Format::Prometheus) => "gauge",
+        }
+    }
+
+    /// Suffixes of the sample names a family of this type writes (`""` is the bare name).
+    pub(crate) fn sample_suffixes(self) -> &'static [&'static str] {
+        match self {
+            MetricType::Counter => &["_total", "_created"],
+            MetricType::Gauge | MetricType::StateSet => &[""],
+            MetricType::Histogram => &["_bucket", "_count", "_sum", "_created"],
+            MetricType::Summary => &["", "_count", "_sum", "_created"],
+            MetricType::Info => &["_info"],
+        }
+    }
+
+    /// The suffix 0.0.4 adds to the family name in `# HELP`/`# TYPE` lines.
+    pub(crate) fn text_family_suffix(self) -> &'static str {
+        match self {
+            MetricType::Counter => "_total",
+            MetricType::Info => "_info",
+            _ => "",
+        }
+    }
+
+    /// Label names this type reserves for itself.
+    pub(crate) fn reserved_labels(self) -> &'static [&'static str] {
+        match self {
+            MetricType::Histogram => &["le"],
+            MetricType::Summary => &["quantile"],
+            _ => &[],
+        }
+    }
+}
+
+/// A sample value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Value {
+    /// An unsigned integer, written exactly.
+    U64(u64),
+    /// A signed integer, written exactly.
+    I64(i64),
+    /// A float, written as Go's `%g`.
+    F64(f64),
+}
+
+impl Value {
+    fn write(self, out: &mut Vec<u8>) {
+        match self {
+            Value::U64(v) => number::write_u64(out, v),
+            Value::I64(v) => number::write_i64(out, v),
+            Value::F64(v) => number::write_f64(out, v),
+        }
+    }
+}
+
+/// What a metric writes its samples into: one family, in one format.
+///
+/// Label strings passed in are pre-rendered (`a="x",b="y"`, values escaped); the encoder adds the
+/// family's constant labels in front and the braces around.
+#[derive(Debug)]
+pub struct MetricEncoder<'a> {
+    pub(crate) out: &'a mut Vec<u8>,
+    pub(crate) format: Format,
+    pub(crate) name: &'a str,
+    pub(crate) const_labels: &'a str,
+    pub(crate) created: Option<f64>,
+}
+
+impl MetricEncoder<'_> {
+    /// The format being written.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// The family's name (without `_total` or `_info`).
+    pub fn name(&self) -> &str {
+        self.name
+    }
+
+    /// Writes one sample line: `{name}{suffix}{labels,extra} value`.
+    pub fn sample(&mut self, suffix: &str, labels: &str, extra: &str, value: Value) {
+        let out = &mut *self.out;
+        out.extend_from_slice(self.name.as_bytes());
+        out.extend_from_slice(suffix.as_bytes());
+        let mut first = true;
+        for part in [self.const_labels, labels, extra] {
+            if part.is_empty() {
+                continue;
+            }
+            out.push(if first { b'{' } else { b',' });
+            first = false;
+            out.extend_from_slice(part.as_bytes());
+        }
+        if !first {
+            out.push(b'}');
+        }
+        out.push(b' ');
+        value.write(out);
+        out.push(b'\n');
+    }
+
+    /// Writes a `_created` sample when the format and options call for one.
+    fn created(&mut self, labels: &str) {
+        if let (Format::OpenMetrics, Some(ts)) = (self.format, self.created) {
+            self.sample("_created", labels, "", Value::F64(ts));
+        }
+    }
+
+    /// A counter series.
+    pub fn counter(&mut self, labels: &str, value: Value) {
+        self.sample("_total", labels, "", value);
+        self.created(labels);
+    }
+
+    /// A gauge series.
+    pub fn gauge(&mut self, labels: &str, value: Value) {
+        self.sample("", labels, "", value);
+    }
+
+    /// An info series (value 1).
+    pub fn info(&mut self, labels: &str) {
+        self.sample("_info", labels, "", Value::U64(1));
+    }
+
+    /// A summary series without quantiles.
+    pub fn summary(&mut self, labels: &str, count: u64, sum: f64) {
+        self.sample("_count", labels, "", Value::U64(count));
+        self.sample("_sum", labels, "", Value::F64(sum));
+        self.created(labels);
+    }
+
+    /// A histogram series. `buckets` yields `(le_label, cumulative_count)` with the `+Inf` bucket
+    /// last, its `le_label` pre-rendered (`le="0.005"`).
+    pub fn histogram<'l>(
+        &mut self,
+        labels: &str,
+        buckets: impl IntoIterator<Item = (&'l str, u64)>,
+        count: u64,
+        sum: f64,
+    ) {
+        for (le, cumulative) in buckets {
+            self.sample("_bucket", labels, le, Value::U64(cumulative));
+        }
+        self.sample("_count", labels, "", Value::U64(count));
+        self.sample("_sum", labels, "", Value::F64(sum));
+        self.created(labels);
+    }
+
+    /// One state of a state set: `{name}{labels,name="state"} 1|0`.
+    pub fn state(&mut self, labels: &str, state: &str, on: bool) {
+        let mut extra = Vec::with_capacity(self.name.len() + state.len() + 3);
+        extra.extend_from_slice(self.name.as_bytes());
+        extra.extend_from_slice(b"=\"");
+        escape::write_label_value(&mut extra, state);
+        extra.push(b'"');
+        let extra = String::from_utf8(extra).unwrap_or_default();
+        self.sample("", labels, &extra, Value::U64(u64::from(on)));
+    }
+}

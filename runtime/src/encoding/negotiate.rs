@@ -1,0 +1,114 @@
+//! Content negotiation from an `Accept` header value.
+
+use super::Format;
+
+/// Picks the format to answer a scrape with, from the `Accept` header value as Prometheus (or
+/// anything else) sends it. OpenMetrics is chosen when it is acceptable with the highest quality;
+/// anything unparsable, absent or unsupported falls back to the Prometheus text format, which every
+/// scraper understands.
+///
+/// ```
+/// use vitalsign::{Format, encoding::negotiate};
+///
+/// let prometheus = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;\
+///                   version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+/// assert_eq!(negotiate(Some(prometheus)), Format::OpenMetrics);
+/// assert_eq!(negotiate(Some("text/plain;version=0.0.4")), Format::Prometheus);
+/// assert_eq!(negotiate(Some("text/plain;q=0.9, application/openmetrics-text;q=0.5")), Format::Prometheus);
+/// assert_eq!(negotiate(Some("application/openmetrics-text; version=2.0.0")), Format::Prometheus);
+/// assert_eq!(negotiate(Some(";;;,,q=x")), Format::Prometheus);
+/// assert_eq!(negotiate(None), Format::Prometheus);
+/// ```
+pub fn negotiate(accept: Option<&str>) -> Format {
+    let Some(accept) = accept else {
+        return Format::Prometheus;
+    };
+    let mut best: Option<(u32, Format)> = None;
+    // Bound the work a hostile header can cause; real ones have a handful of entries.
+    for range in accept.split(',').take(64) {
+        let mut parts = range.split(';');
+        let media = parts.next().unwrap_or("").trim();
+        let mut q = 1000u32;
+        let mut version = None;
+        for param in parts {
+            let Some((k, v)) = param.split_once('=') else {
+                continue;
+            };
+            let (k, v) = (k.trim(), v.trim().trim_matches('"'));
+            if k.eq_ignore_ascii_case("q") {
+                q = parse_q(v).unwrap_or(0);
+            } else if k.eq_ignore_ascii_case("version") {
+                version = Some(v);
+            }
+        }
+        let format = if media.eq_ignore_ascii_case("application/openmetrics-text") {
+            match version {
+                None | Some("1.0.0" | "0.0.1") => Format::OpenMetrics,
+                Some(_) => continue,
+            }
+        } else if media.eq_ignore_ascii_case("text/plain") {
+            match version {
+                None | Some("0.0.4") => Format::Prometheus,
+                Some(_) => continue,
+            }
+        } else if media == "*/*" || media.eq_ignore_ascii_case("text/*") {
+            Format::Prometheus
+        } else {
+            continue;
+        };
+        if q > 0 && best.is_none_or(|(bq, _)| q > bq) {
+            best = Some((q, format));
+        }
+    }
+    best.map_or(Format::Prometheus, |(_, f)| f)
+}
+
+/// A quality value in thousandths (`0.75` → 750), `None` if malformed.
+fn parse_q(v: &str) -> Option<u32> {
+    let (int, frac) = v.split_once('.').unwrap_or((v, ""));
+    if frac.len() > 3 || !frac.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let whole = match int {
+        "0" => 0,
+        "1" => 1000,
+        _ => return None,
+    };
+    let mut thousandths = 0;
+    for (i, c) in frac.bytes().enumerate() {
+        thousandths += u32::from(c - b'0') * [100, 10, 1][i];
+    }
+    (whole + thousandths <= 1000).then_some(whole + thousandths)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quality_values() {
+        assert_eq!(parse_q("0.75"), Some(750));
+        assert_eq!(parse_q("1"), Some(1000));
+        assert_eq!(parse_q("1.000"), Some(1000));
+        assert_eq!(parse_q("0"), Some(0));
+        assert_eq!(parse_q("1.5"), None);
+        assert_eq!(parse_q("0.1234"), None);
+        assert_eq!(parse_q("abc"), None);
+    }
+
+    #[test]
+    fn prometheus_3_header_with_escaping() {
+        let h = "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,\
+                 application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,\
+                 text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
+        assert_eq!(negotiate(Some(h)), Format::OpenMetrics);
+        assert_eq!(
+            negotiate(Some("text/plain;version=0.0.4;q=0,*/*;q=0")),
+            Format::Prometheus
+        );
+        assert_eq!(
+            negotiate(Some("application/openmetrics-text;q=0")),
+            Format::Prometheus
+        );
+    }
+}

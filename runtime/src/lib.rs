@@ -1,0 +1,143 @@
+//! Prometheus and OpenMetrics instrumentation: metrics that cost an atomic on the hot path,
+//! label sets that are bounded by their types, and exposition that every consumer accepts.
+//!
+//! ```
+//! use vitalsign::{Buckets, Counter, Family, Format, Histogram, LabelSet, LabelValue, Registry};
+//!
+//! #[derive(Clone, Copy)]
+//! enum Outcome { Paid, Declined }
+//! impl LabelValue for Outcome {
+//!     const CARDINALITY: usize = 2;
+//!     fn index(&self) -> usize { *self as usize }
+//!     fn from_index(i: usize) -> Option<Self> { [Self::Paid, Self::Declined].get(i).copied() }
+//!     fn value_at(i: usize) -> &'static str { ["paid", "declined"].get(i).copied().unwrap_or("") }
+//! }
+//! struct Checkout { outcome: Outcome }
+//! impl LabelSet for Checkout {
+//!     const CARDINALITY: usize = Outcome::CARDINALITY;
+//!     const NAMES: &'static [&'static str] = &["outcome"];
+//!     fn index(&self) -> usize { self.outcome.index() }
+//!     fn visit(i: usize, f: &mut dyn FnMut(&'static str, &str)) { f("outcome", Outcome::value_at(i)) }
+//! }
+//!
+//! let registry = Registry::new();
+//! let checkouts = registry.register("checkouts", "Checkouts by outcome.", Family::<Checkout, Counter>::new())?;
+//! let latency = registry.register(
+//!     "payment_duration_seconds",
+//!     "Time to charge a card.",
+//!     Histogram::new(Buckets::new([0.25, 1.0])?),
+//! )?;
+//!
+//! checkouts.get(&Checkout { outcome: Outcome::Paid }).inc();
+//! latency.observe(0.2);
+//!
+//! assert_eq!(registry.render(Format::OpenMetrics), r#"# HELP checkouts Checkouts by outcome.
+//! ## TYPE checkouts counter
+//! checkouts_total{outcome="paid"} 1
+//! checkouts_total{outcome="declined"} 0
+//! ## HELP payment_duration_seconds Time to charge a card.
+//! ## TYPE payment_duration_seconds histogram
+//! ## UNIT payment_duration_seconds seconds
+//! payment_duration_seconds_bucket{le="0.25"} 1
+//! payment_duration_seconds_bucket{le="1.0"} 1
+//! payment_duration_seconds_bucket{le="+Inf"} 1
+//! payment_duration_seconds_count 1
+//! payment_duration_seconds_sum 0.2
+//! ## EOF
+//! "#);
+//! # Ok::<(), vitalsign::Error>(())
+//! ```
+//!
+//! The derives in `vitalsign-macros` write the `LabelValue` and `LabelSet` impls above; the
+//! [`metrics!`] macro declares statics that register themselves in the [`default_registry`].
+
+#![forbid(unsafe_code)]
+
+mod collectors;
+pub mod encoding;
+mod error;
+mod labels;
+mod metrics;
+mod name;
+mod registry;
+
+pub use collectors::{BuildInfo, ProcessCollector};
+pub use encoding::{Format, MetricEncoder, MetricType, Value};
+pub use error::{Error, ErrorKind, Result};
+pub use labels::{LabelSet, LabelValue};
+pub use metrics::{
+    Buckets, CallbackGauge, Counter, Family, FloatCounter, FloatGauge, Gauge, Histogram,
+    HistogramTimer, Info, MAX_DENSE_SERIES, Metric, OVERFLOW_VALUE, Series, SparseFamily, StateSet,
+    Summary,
+};
+pub use name::{is_valid_label_name, is_valid_metric_name};
+pub use registry::{Collect, Collector, Descriptor, EncodeOptions, Registry, default_registry};
+
+/// Declares metrics in `static`s that register themselves in the [`default_registry`] before
+/// it is first returned. The doc comment is the HELP text; the name is checked at compile time.
+/// Without `= init`, the metric is its type's `Default`.
+///
+/// ```
+/// use vitalsign::{Buckets, Counter, Format, Histogram, default_registry};
+///
+/// vitalsign::metrics! {
+///     /// Orders placed.
+///     pub static ORDERS: Counter as "shop_orders";
+///     /// Time to charge a card.
+///     static PAYMENT: Histogram as "shop_payment_duration_seconds" = Histogram::new(Buckets::latency());
+/// }
+///
+/// ORDERS.inc();
+/// PAYMENT.observe(0.02);
+/// let text = default_registry().render(Format::Prometheus);
+/// assert!(text.contains("# HELP shop_orders_total Orders placed.\n# TYPE shop_orders_total counter\nshop_orders_total 1\n"));
+/// assert!(text.contains("shop_payment_duration_seconds_bucket{le=\"0.025\"} 1\n"));
+/// ```
+///
+/// An invalid name does not compile:
+///
+/// ```compile_fail
+/// vitalsign::metrics! {
+///     /// Oops.
+///     static BAD: vitalsign::Counter as "bad-name";
+/// }
+/// ```
+#[macro_export]
+macro_rules! metrics {
+    ($(
+        $(#[doc = $doc:literal])*
+        $vis:vis static $ident:ident : $ty:ty as $name:literal $(= $init:expr)? ;
+    )*) => {$(
+        $(#[doc = $doc])*
+        $vis static $ident: $crate::__private::LazyLock<$ty> =
+            $crate::__private::LazyLock::new(|| $crate::metrics!(@init $ty $(, $init)?));
+
+        const _: () = {
+            ::core::assert!(
+                $crate::is_valid_metric_name($name),
+                ::core::concat!("invalid metric name `", $name, "`: metric names match `[a-zA-Z_:][a-zA-Z0-9_:]*` and do not start with `__`"),
+            );
+            #[$crate::__private::linkme::distributed_slice($crate::__private::STATIC_METRICS)]
+            #[linkme(crate = $crate::__private::linkme)]
+            static ENTRY: $crate::__private::StaticMetric = $crate::__private::StaticMetric {
+                name: $name,
+                help: &[$($doc),*],
+                metric: || -> &'static dyn $crate::Metric { &*$ident },
+            };
+        };
+    )*};
+    (@init $ty:ty) => { <$ty as ::core::default::Default>::default() };
+    (@init $ty:ty, $init:expr) => { $init };
+}
+
+#[doc(hidden)]
+pub mod __private {
+    pub use linkme;
+    pub use std::sync::LazyLock;
+
+    pub use crate::registry::{STATIC_METRICS, StaticMetric};
+}
+
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

@@ -1,0 +1,76 @@
+//! Metric types. Each value type ([`Counter`], [`Gauge`], [`Histogram`], ...) is one series; a
+//! [`Family`] holds one per member of a [`LabelSet`](crate::LabelSet), and a [`SparseFamily`]
+//! holds series for open label values up to a cap.
+
+mod callback;
+mod counter;
+mod family;
+mod gauge;
+mod histogram;
+mod info;
+mod sparse;
+mod stateset;
+mod summary;
+
+pub use callback::CallbackGauge;
+pub use counter::{Counter, FloatCounter};
+pub use family::{Family, MAX_DENSE_SERIES};
+pub use gauge::{FloatGauge, Gauge};
+pub use histogram::{Buckets, Histogram, HistogramTimer};
+pub use info::Info;
+pub use sparse::{OVERFLOW_VALUE, SparseFamily};
+pub use stateset::StateSet;
+pub use summary::Summary;
+
+use crate::encoding::{MetricEncoder, MetricType};
+
+/// A metric family's samples: what a registry holds and encodes.
+///
+/// Implemented by every value type (as one unlabelled series), by [`Family`] and by
+/// [`SparseFamily`]. Custom sources are usually better written as a
+/// [`Collector`](crate::Collector).
+pub trait Metric: Send + Sync {
+    /// The family's type.
+    fn metric_type(&self) -> MetricType;
+
+    /// Calls `f` with each label name the family's series carry (for validation).
+    fn label_names(&self, f: &mut dyn FnMut(&str)) {
+        let _ = f;
+    }
+
+    /// Writes every series.
+    fn encode(&self, encoder: &mut MetricEncoder<'_>);
+
+    /// Label sets turned away by a series cap so far (only sparse families have one).
+    fn overflowed(&self) -> u64 {
+        0
+    }
+}
+
+/// One series of a metric type: what families are made of.
+pub trait Series: Send + Sync {
+    /// The type of a family of these series.
+    const TYPE: MetricType;
+
+    /// Label names each series adds by itself (an [`Info`]'s labels).
+    fn own_label_names(&self, f: &mut dyn FnMut(&str)) {
+        let _ = f;
+    }
+
+    /// Writes this series' samples with the given pre-rendered labels.
+    fn encode_series(&self, labels: &str, encoder: &mut MetricEncoder<'_>);
+}
+
+impl<S: Series> Metric for S {
+    fn metric_type(&self) -> MetricType {
+        S::TYPE
+    }
+
+    fn label_names(&self, f: &mut dyn FnMut(&str)) {
+        self.own_label_names(f);
+    }
+
+    fn encode(&self, encoder: &mut MetricEncoder<'_>) {
+        self.encode_series("", encoder);
+    }
+}

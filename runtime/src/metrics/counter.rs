@@ -1,0 +1,178 @@
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::encoding::{MetricEncoder, MetricType, Value};
+use crate::error::{Error, ErrorKind, Result};
+use crate::metrics::Series;
+
+/// A monotonically increasing `u64` total; [`FloatCounter`] counts in `f64`.
+///
+/// One atomic; `inc` is a single uncontended `fetch_add`. The exposition name gets `_total`.
+///
+/// ```
+/// use vitalsign::{Counter, Format, Registry};
+///
+/// let registry = Registry::new();
+/// let orders = registry.register("orders", "Orders placed.", Counter::new())?;
+/// orders.inc_by(3);
+/// assert_eq!(registry.render(Format::Prometheus), "\
+/// ## HELP orders_total Orders placed.
+/// ## TYPE orders_total counter
+/// orders_total 3
+/// ");
+/// assert_eq!(registry.render(Format::OpenMetrics), "\
+/// ## HELP orders Orders placed.
+/// ## TYPE orders counter
+/// orders_total 3
+/// ## EOF
+/// ");
+/// # Ok::<(), vitalsign::Error>(())
+/// ```
+#[derive(Debug, Default)]
+pub struct Counter {
+    value: AtomicU64,
+}
+
+impl Counter {
+    /// A counter at zero.
+    pub const fn new() -> Self {
+        Self {
+            value: AtomicU64::new(0),
+        }
+    }
+
+    /// Adds one.
+    #[inline]
+    pub fn inc(&self) {
+        self.value.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Adds `v`.
+    #[inline]
+    pub fn inc_by(&self, v: u64) {
+        self.value.fetch_add(v, Ordering::Relaxed);
+    }
+
+    /// The current total.
+    pub fn get(&self) -> u64 {
+        self.value.load(Ordering::Relaxed)
+    }
+}
+
+impl Series for Counter {
+    const TYPE: MetricType = MetricType::Counter;
+
+    fn encode_series(&self, labels: &str, encoder: &mut MetricEncoder<'_>) {
+        encoder.counter(labels, Value::U64(self.get()));
+    }
+}
+
+/// A monotonically increasing `f64` total (seconds of CPU, euros charged).
+///
+/// ```
+/// use vitalsign::{FloatCounter, Format, Registry};
+///
+/// let registry = Registry::new();
+/// let charged = registry.register("charged_euros", "Money charged.", FloatCounter::new())?;
+/// charged.inc_by(12.5);
+/// charged.inc_by(-3.0); // ignored: a counter never goes down
+/// assert_eq!(registry.render(Format::Prometheus), "\
+/// ## HELP charged_euros_total Money charged.
+/// ## TYPE charged_euros_total counter
+/// charged_euros_total 12.5
+/// ");
+/// # Ok::<(), vitalsign::Error>(())
+/// ```
+#[derive(Default)]
+pub struct FloatCounter {
+    bits: AtomicU64,
+}
+
+impl FloatCounter {
+    /// A counter at zero.
+    pub const fn new() -> Self {
+        Self {
+            bits: AtomicU64::new(0),
+        }
+    }
+
+    /// Adds one.
+    #[inline]
+    pub fn inc(&self) {
+        self.add(1.0);
+    }
+
+    /// Adds `v`. A negative or NaN `v` would break the counter's contract and is ignored; use
+    /// [`try_inc_by`](Self::try_inc_by) to be told.
+    #[inline]
+    pub fn inc_by(&self, v: f64) {
+        if v >= 0.0 {
+            self.add(v);
+        }
+    }
+
+    /// Adds `v`, or returns an error naming the value if it is negative or NaN.
+    pub fn try_inc_by(&self, v: f64) -> Result<()> {
+        if v >= 0.0 {
+            self.add(v);
+            Ok(())
+        } else {
+            Err(Error::new(
+                ErrorKind::InvalidValue,
+                format!("counter increment must be zero or positive, got {v}"),
+            ))
+        }
+    }
+
+    fn add(&self, v: f64) {
+        let _ = self
+            .bits
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
+                Some((f64::from_bits(bits) + v).to_bits())
+            });
+    }
+
+    /// The current total.
+    pub fn get(&self) -> f64 {
+        f64::from_bits(self.bits.load(Ordering::Relaxed))
+    }
+}
+
+impl std::fmt::Debug for FloatCounter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FloatCounter")
+            .field("value", &self.get())
+            .finish()
+    }
+}
+
+impl Series for FloatCounter {
+    const TYPE: MetricType = MetricType::Counter;
+
+    fn encode_series(&self, labels: &str, encoder: &mut MetricEncoder<'_>) {
+        encoder.counter(labels, Value::F64(self.get()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn float_counter_rejects_negative_and_nan() {
+        let c = FloatCounter::new();
+        c.inc_by(1.5);
+        c.inc_by(-1.0);
+        c.inc_by(f64::NAN);
+        assert_eq!(c.get(), 1.5);
+        assert_eq!(
+            c.try_inc_by(-2.0).unwrap_err().to_string(),
+            "counter increment must be zero or positive, got -2"
+        );
+        assert_eq!(
+            c.try_inc_by(f64::NAN).unwrap_err().kind(),
+            ErrorKind::InvalidValue
+        );
+        c.try_inc_by(0.5).unwrap();
+        assert_eq!(c.get(), 2.0);
+    }
+}

@@ -1,0 +1,119 @@
+use std::marker::PhantomData;
+
+use crate::encoding::{MetricEncoder, MetricType};
+use crate::labels::{self, LabelSet};
+use crate::metrics::{Metric, Series};
+
+/// The most series a dense family may hold. A label set past this is a sparse family's job.
+pub const MAX_DENSE_SERIES: usize = 1 << 20;
+
+/// One series for every member of a [`LabelSet`], all created up front: every combination is
+/// exported at zero from the start (what alerting on a rate needs), and finding a series is an
+/// array index. Label strings are rendered once, here.
+///
+/// ```
+/// use vitalsign::{Counter, Family, Format, LabelSet, LabelValue, Registry};
+///
+/// struct Cached(bool);
+/// impl LabelSet for Cached {
+///     const CARDINALITY: usize = 2;
+///     const NAMES: &'static [&'static str] = &["cached"];
+///     fn index(&self) -> usize { self.0.index() }
+///     fn visit(i: usize, f: &mut dyn FnMut(&'static str, &str)) { f("cached", bool::value_at(i)) }
+/// }
+///
+/// let registry = Registry::new();
+/// let lookups = registry.register("lookups", "Lookups by cache outcome.", Family::<Cached, Counter>::new())?;
+/// lookups.get(&Cached(true)).inc();
+/// assert_eq!(registry.render(Format::Prometheus), r#"# HELP lookups_total Lookups by cache outcome.
+/// ## TYPE lookups_total counter
+/// lookups_total{cached="false"} 0
+/// lookups_total{cached="true"} 1
+/// "#);
+/// # Ok::<(), vitalsign::Error>(())
+/// ```
+pub struct Family<L, M> {
+    series: Box<[M]>,
+    labels: Box<[Box<str>]>,
+    _labels: PhantomData<fn(&L)>,
+}
+
+impl<L: LabelSet, M> Family<L, M> {
+    const CHECK: () = {
+        assert!(
+            L::CARDINALITY > 0,
+            "a label set with no members cannot hold a series"
+        );
+        assert!(
+            L::CARDINALITY <= MAX_DENSE_SERIES,
+            "label set too large for a dense family; use a SparseFamily"
+        );
+    };
+
+    /// A family whose series are made by `make` (for metrics that need configuration, such as a
+    /// histogram's buckets).
+    pub fn new_with(mut make: impl FnMut() -> M) -> Self {
+        let () = Self::CHECK;
+        Self {
+            series: (0..L::CARDINALITY).map(|_| make()).collect(),
+            labels: labels::render_all::<L>(),
+            _labels: PhantomData,
+        }
+    }
+
+    /// The series for `labels`.
+    #[inline]
+    pub fn get(&self, labels: &L) -> &M {
+        let i = labels.index();
+        // An index past the end can only come from a hand-written `LabelSet` that breaks its
+        // contract; the last series takes it rather than a panic in the caller's request.
+        self.series
+            .get(i)
+            .unwrap_or_else(|| &self.series[self.series.len() - 1])
+    }
+
+    /// Every series with its label string (`a="x",b="y"`), in index order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &M)> {
+        self.labels.iter().map(|l| &**l).zip(self.series.iter())
+    }
+}
+
+impl<L: LabelSet, M: Default> Family<L, M> {
+    /// A family of default-constructed series.
+    pub fn new() -> Self {
+        Self::new_with(M::default)
+    }
+}
+
+impl<L: LabelSet, M: Default> Default for Family<L, M> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<L, M> std::fmt::Debug for Family<L, M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Family")
+            .field("series", &self.series.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<L: LabelSet, M: Series> Metric for Family<L, M> {
+    fn metric_type(&self) -> MetricType {
+        M::TYPE
+    }
+
+    fn label_names(&self, f: &mut dyn FnMut(&str)) {
+        L::NAMES.iter().for_each(|n| f(n));
+        if let Some(first) = self.series.first() {
+            first.own_label_names(f);
+        }
+    }
+
+    fn encode(&self, encoder: &mut MetricEncoder<'_>) {
+        for (labels, series) in self.iter() {
+            series.encode_series(labels, encoder);
+        }
+    }
+}

@@ -1,0 +1,529 @@
+//! Histograms and the split-counter core they share with summaries.
+//!
+//! Observations go to the *hot* one of two shards; a scrape flips which shard is hot, waits for
+//! the observations already started on the old one to finish, reads it, and folds it into the new
+//! hot shard. Observers never wait and take no lock; every scrape sees bucket counts, `_count`
+//! and `_sum` of exactly the same observations. This is the technique of Prometheus' Go client.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use crate::encoding::{MetricEncoder, MetricType, number};
+use crate::error::{Error, ErrorKind, Result};
+use crate::metrics::Series;
+
+/// Bucket upper bounds for a [`Histogram`], validated and pre-rendered once, shared by every
+/// series that uses them. The `+Inf` bucket is implicit.
+#[derive(Clone)]
+pub struct Buckets(Arc<BucketsInner>);
+
+struct BucketsInner {
+    bounds: Box<[f64]>,
+    /// The bounds in integer nanoseconds, for durations.
+    bounds_ns: Box<[i64]>,
+    /// `le="..."` for every bucket, `+Inf` last.
+    le: Box<[Box<str>]>,
+}
+
+impl std::fmt::Debug for Buckets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Buckets").field(&self.0.bounds).finish()
+    }
+}
+
+static LATENCY: LazyLock<Buckets> = LazyLock::new(|| {
+    Buckets::build(
+        vec![
+            0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+        ]
+        .into_boxed_slice(),
+    )
+});
+
+static NONE: LazyLock<Buckets> = LazyLock::new(|| Buckets::build(Box::new([])));
+
+impl Buckets {
+    /// Buckets with these upper bounds, which must be finite and strictly increasing; a trailing
+    /// `+Inf` is accepted and dropped (it is always there).
+    ///
+    /// ```
+    /// use vitalsign::Buckets;
+    /// assert_eq!(Buckets::new([0.1, 0.5, 1.0])?.bounds(), [0.1, 0.5, 1.0]);
+    /// assert_eq!(
+    ///     Buckets::new([0.5, 0.1]).unwrap_err().to_string(),
+    ///     "invalid histogram buckets: bounds must be strictly increasing, but 0.1 at position 1 follows 0.5"
+    /// );
+    /// # Ok::<(), vitalsign::Error>(())
+    /// ```
+    pub fn new(bounds: impl IntoIterator<Item = f64>) -> Result<Self> {
+        let mut bounds: Vec<f64> = bounds.into_iter().collect();
+        if bounds.last() == Some(&f64::INFINITY) {
+            bounds.pop();
+        }
+        if bounds.is_empty() {
+            return Err(invalid("at least one finite bound is needed".to_owned()));
+        }
+        for (i, &b) in bounds.iter().enumerate() {
+            if !b.is_finite() {
+                return Err(invalid(format!("bound {b} at position {i} is not finite")));
+            }
+            if i > 0 && bounds[i - 1] >= b {
+                let prev = bounds[i - 1];
+                return Err(invalid(format!(
+                    "bounds must be strictly increasing, but {b} at position {i} follows {prev}"
+                )));
+            }
+        }
+        Ok(Self::build(bounds.into_boxed_slice()))
+    }
+
+    /// `count` buckets `start, start + width, ...`.
+    ///
+    /// ```
+    /// use vitalsign::Buckets;
+    /// assert_eq!(Buckets::linear(1.0, 0.5, 3)?.bounds(), [1.0, 1.5, 2.0]);
+    /// # Ok::<(), vitalsign::Error>(())
+    /// ```
+    pub fn linear(start: f64, width: f64, count: usize) -> Result<Self> {
+        if !(width > 0.0) || count == 0 {
+            return Err(invalid(format!(
+                "linear buckets need a positive width and count, got width {width}, count {count}"
+            )));
+        }
+        Self::new((0..count).map(|i| start + width * i as f64))
+    }
+
+    /// `count` buckets `start, start * factor, ...`.
+    ///
+    /// ```
+    /// use vitalsign::Buckets;
+    /// assert_eq!(Buckets::exponential(0.001, 10.0, 4)?.bounds(), [0.001, 0.01, 0.1, 1.0]);
+    /// # Ok::<(), vitalsign::Error>(())
+    /// ```
+    pub fn exponential(start: f64, factor: f64, count: usize) -> Result<Self> {
+        if !(start > 0.0) || !(factor > 1.0) || count == 0 {
+            return Err(invalid(format!(
+                "exponential buckets need start > 0, factor > 1 and count > 0, \
+                 got start {start}, factor {factor}, count {count}"
+            )));
+        }
+        // Rounded to 15 significant digits so 0.001 * 10^3 is written `1.0`, not `1.0000000000000002`.
+        Self::new((0..count).map(|i| round15(start * factor.powi(i as i32))))
+    }
+
+    /// Prometheus' default latency buckets, in seconds: 5 ms to 10 s.
+    pub fn latency() -> Self {
+        LATENCY.clone()
+    }
+
+    /// No buckets at all, for the summary core.
+    pub(crate) fn none() -> Self {
+        NONE.clone()
+    }
+
+    fn build(bounds: Box<[f64]>) -> Self {
+        let bounds_ns = bounds.iter().map(|&b| (b * 1e9).round() as i64).collect();
+        let le = bounds
+            .iter()
+            .copied()
+            .chain([f64::INFINITY])
+            .map(|b| format!("le=\"{}\"", number::canonical_f64(b)).into_boxed_str())
+            .collect();
+        Self(Arc::new(BucketsInner {
+            bounds,
+            bounds_ns,
+            le,
+        }))
+    }
+
+    /// The finite upper bounds.
+    pub fn bounds(&self) -> &[f64] {
+        &self.0.bounds
+    }
+
+    /// The bucket `v` falls in (the `+Inf` bucket for NaN, as Prometheus does).
+    #[inline]
+    fn index_of(&self, v: f64) -> usize {
+        self.0.bounds.partition_point(|&b| !(v <= b))
+    }
+
+    #[inline]
+    fn index_of_ns(&self, ns: u64) -> usize {
+        let ns = i64::try_from(ns).unwrap_or(i64::MAX);
+        self.0.bounds_ns.partition_point(|&b| b < ns)
+    }
+}
+
+fn invalid(why: String) -> Error {
+    Error::new(
+        ErrorKind::InvalidBuckets,
+        format!("invalid histogram buckets: {why}"),
+    )
+}
+
+fn round15(v: f64) -> f64 {
+    format!("{v:.14e}").parse().unwrap_or(v)
+}
+
+const HOT_BIT: u64 = 1 << 63;
+const COUNT: usize = 0;
+const SUM_NS: usize = 1;
+const SUM_F64: usize = 2;
+const BUCKETS: usize = 3;
+
+/// Split-counter storage: `[state, shard 0 .., shard 1 ..]`, each shard
+/// `[count, sum_ns, sum_f64_bits, buckets...]`. `state` holds the hot shard in its top bit and
+/// the number of observations started in the rest.
+pub(crate) struct Core {
+    buckets: Buckets,
+    cells: Box<[AtomicU64]>,
+    scrape: Mutex<()>,
+}
+
+/// A consistent view of one shard during a scrape.
+pub(crate) struct Snapshot<'a> {
+    core: &'a Core,
+    shard: usize,
+    pub(crate) count: u64,
+    pub(crate) sum: f64,
+}
+
+impl Core {
+    pub(crate) fn new(buckets: Buckets) -> Self {
+        let stride = BUCKETS + buckets.0.le.len();
+        let cells = (0..1 + 2 * stride).map(|_| AtomicU64::new(0)).collect();
+        Self {
+            buckets,
+            cells,
+            scrape: Mutex::new(()),
+        }
+    }
+
+    fn stride(&self) -> usize {
+        BUCKETS + self.buckets.0.le.len()
+    }
+
+    #[inline]
+    fn cell(&self, shard: usize, offset: usize) -> &AtomicU64 {
+        &self.cells[1 + shard * self.stride() + offset]
+    }
+
+    /// Starts an observation: returns the shard it must go to.
+    #[inline]
+    fn begin(&self) -> usize {
+        (self.cells[0].fetch_add(1, Ordering::Relaxed) >> 63) as usize
+    }
+
+    #[inline]
+    fn finish(&self, shard: usize) {
+        self.cell(shard, COUNT).fetch_add(1, Ordering::Release);
+    }
+
+    #[inline]
+    pub(crate) fn observe(&self, v: f64, has_buckets: bool) {
+        let bucket = if has_buckets {
+            Some(self.buckets.index_of(v))
+        } else {
+            None
+        };
+        let shard = self.begin();
+        if let Some(b) = bucket {
+            self.cell(shard, BUCKETS + b)
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        add_f64(self.cell(shard, SUM_F64), v);
+        self.finish(shard);
+    }
+
+    #[inline]
+    pub(crate) fn observe_ns(&self, ns: u64, has_buckets: bool) {
+        let bucket = if has_buckets {
+            Some(self.buckets.index_of_ns(ns))
+        } else {
+            None
+        };
+        let shard = self.begin();
+        if let Some(b) = bucket {
+            self.cell(shard, BUCKETS + b)
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        self.cell(shard, SUM_NS).fetch_add(ns, Ordering::Relaxed);
+        self.finish(shard);
+    }
+
+    /// Runs `f` on a consistent snapshot. Scrapes of one series are serialised; observers are
+    /// never blocked.
+    pub(crate) fn snapshot<R>(&self, f: impl FnOnce(&Snapshot<'_>) -> R) -> R {
+        let _serial = self.scrape.lock().unwrap_or_else(PoisonError::into_inner);
+        let state = self.cells[0].fetch_add(HOT_BIT, Ordering::AcqRel);
+        let started = state & !HOT_BIT;
+        let cold = (state >> 63) as usize;
+        let mut spins = 0u32;
+        while self.cell(cold, COUNT).load(Ordering::Acquire) != started {
+            // An observer between `begin` and `finish`: a handful of instructions away.
+            spins += 1;
+            if spins < 64 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+        // Fold the cold shard into the hot one even if `f` unwinds, or the next scrape would wait
+        // for observations that will never arrive.
+        let _merge = Merge { core: self, cold };
+        let sum = f64::from_bits(self.cell(cold, SUM_F64).load(Ordering::Relaxed))
+            + self.cell(cold, SUM_NS).load(Ordering::Relaxed) as f64 * 1e-9;
+        f(&Snapshot {
+            core: self,
+            shard: cold,
+            count: started,
+            sum,
+        })
+    }
+}
+
+struct Merge<'a> {
+    core: &'a Core,
+    cold: usize,
+}
+
+impl Drop for Merge<'_> {
+    fn drop(&mut self) {
+        let (core, cold, hot) = (self.core, self.cold, self.cold ^ 1);
+        let ns = core.cell(cold, SUM_NS).swap(0, Ordering::Relaxed);
+        let f = f64::from_bits(core.cell(cold, SUM_F64).swap(0, Ordering::Relaxed));
+        // Nanosecond sums move into the float sum at every scrape, so the integer never wraps.
+        add_f64(core.cell(hot, SUM_F64), f + ns as f64 * 1e-9);
+        for offset in (BUCKETS..core.stride()).chain([COUNT]) {
+            let n = core.cell(cold, offset).swap(0, Ordering::Relaxed);
+            core.cell(hot, offset).fetch_add(n, Ordering::Release);
+        }
+    }
+}
+
+impl Snapshot<'_> {
+    /// `(le_label, cumulative_count)` for every bucket, `+Inf` last.
+    pub(crate) fn buckets(&self) -> impl Iterator<Item = (&str, u64)> {
+        let mut cumulative = 0;
+        self.core
+            .buckets
+            .0
+            .le
+            .iter()
+            .enumerate()
+            .map(move |(i, le)| {
+                cumulative += self
+                    .core
+                    .cell(self.shard, BUCKETS + i)
+                    .load(Ordering::Relaxed);
+                (&**le, cumulative)
+            })
+    }
+}
+
+#[inline]
+fn add_f64(cell: &AtomicU64, v: f64) {
+    let _ = cell.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
+        Some((f64::from_bits(bits) + v).to_bits())
+    });
+}
+
+/// Observations counted into buckets, with their count and sum.
+///
+/// Durations are summed as integer nanoseconds ([`observe_duration`](Self::observe_duration),
+/// [`start_timer`](Self::start_timer)) and compared against bounds converted to nanoseconds once.
+///
+/// ```
+/// use std::time::Duration;
+/// use vitalsign::{Buckets, Format, Histogram, Registry};
+///
+/// let registry = Registry::new();
+/// let h = registry.register(
+///     "payment_duration_seconds",
+///     "Time to charge a card.",
+///     Histogram::new(Buckets::new([0.1, 0.5])?),
+/// )?;
+/// h.observe(0.05);
+/// h.observe_duration(Duration::from_millis(300));
+/// h.observe(7.0);
+/// assert_eq!(registry.render(Format::OpenMetrics), r#"# HELP payment_duration_seconds Time to charge a card.
+/// ## TYPE payment_duration_seconds histogram
+/// ## UNIT payment_duration_seconds seconds
+/// payment_duration_seconds_bucket{le="0.1"} 1
+/// payment_duration_seconds_bucket{le="0.5"} 2
+/// payment_duration_seconds_bucket{le="+Inf"} 3
+/// payment_duration_seconds_count 3
+/// payment_duration_seconds_sum 7.35
+/// ## EOF
+/// "#);
+/// assert_eq!(registry.render(Format::Prometheus), r#"# HELP payment_duration_seconds Time to charge a card.
+/// ## TYPE payment_duration_seconds histogram
+/// payment_duration_seconds_bucket{le="0.1"} 1
+/// payment_duration_seconds_bucket{le="0.5"} 2
+/// payment_duration_seconds_bucket{le="+Inf"} 3
+/// payment_duration_seconds_count 3
+/// payment_duration_seconds_sum 7.35
+/// "#);
+/// # Ok::<(), vitalsign::Error>(())
+/// ```
+pub struct Histogram {
+    core: Core,
+}
+
+impl Histogram {
+    /// A histogram with these buckets.
+    pub fn new(buckets: Buckets) -> Self {
+        Self {
+            core: Core::new(buckets),
+        }
+    }
+
+    /// Records one observation. NaN lands in the `+Inf` bucket and makes the sum NaN, as in
+    /// Prometheus' own clients.
+    #[inline]
+    pub fn observe(&self, v: f64) {
+        self.core.observe(v, true);
+    }
+
+    /// Records a duration, in seconds, summed as integer nanoseconds.
+    #[inline]
+    pub fn observe_duration(&self, d: Duration) {
+        self.observe_ns(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+    }
+
+    /// Records a duration given in nanoseconds (reported in seconds).
+    #[inline]
+    pub fn observe_ns(&self, ns: u64) {
+        self.core.observe_ns(ns, true);
+    }
+
+    /// Starts a timer that records the elapsed time when dropped.
+    pub fn start_timer(&self) -> HistogramTimer<'_> {
+        HistogramTimer {
+            histogram: self,
+            start: Instant::now(),
+        }
+    }
+
+    /// The buckets.
+    pub fn buckets(&self) -> &Buckets {
+        &self.core.buckets
+    }
+
+    /// A consistent snapshot: `(upper_bound, cumulative_count)` per bucket (`+Inf` last), the
+    /// count and the sum.
+    pub fn snapshot(&self) -> (Vec<(f64, u64)>, u64, f64) {
+        self.core.snapshot(|s| {
+            let bounds = self
+                .core
+                .buckets
+                .bounds()
+                .iter()
+                .copied()
+                .chain([f64::INFINITY]);
+            let buckets = bounds.zip(s.buckets().map(|(_, c)| c)).collect();
+            (buckets, s.count, s.sum)
+        })
+    }
+}
+
+impl std::fmt::Debug for Histogram {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Histogram")
+            .field("buckets", &self.core.buckets)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Series for Histogram {
+    const TYPE: MetricType = MetricType::Histogram;
+
+    fn encode_series(&self, labels: &str, encoder: &mut MetricEncoder<'_>) {
+        self.core
+            .snapshot(|s| encoder.histogram(labels, s.buckets(), s.count, s.sum));
+    }
+}
+
+/// Records the time since [`Histogram::start_timer`] when dropped.
+#[derive(Debug)]
+#[must_use = "the timer records when dropped; dropping it at once records zero"]
+pub struct HistogramTimer<'a> {
+    histogram: &'a Histogram,
+    start: Instant,
+}
+
+impl HistogramTimer<'_> {
+    /// Records now instead of at drop.
+    pub fn observe(self) {}
+}
+
+impl Drop for HistogramTimer<'_> {
+    fn drop(&mut self) {
+        self.histogram.observe_duration(self.start.elapsed());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_errors_say_what_and_where() {
+        let err = |b: &[f64]| Buckets::new(b.iter().copied()).unwrap_err().to_string();
+        assert_eq!(
+            err(&[]),
+            "invalid histogram buckets: at least one finite bound is needed"
+        );
+        assert_eq!(
+            err(&[0.1, 0.1]),
+            "invalid histogram buckets: bounds must be strictly increasing, but 0.1 at position 1 follows 0.1"
+        );
+        assert_eq!(
+            err(&[0.1, f64::NAN]),
+            "invalid histogram buckets: bound NaN at position 1 is not finite"
+        );
+        assert_eq!(
+            Buckets::linear(0.0, 0.0, 3).unwrap_err().to_string(),
+            "invalid histogram buckets: linear buckets need a positive width and count, got width 0, count 3"
+        );
+        assert_eq!(
+            Buckets::exponential(1.0, 1.0, 3).unwrap_err().kind(),
+            ErrorKind::InvalidBuckets
+        );
+        assert_eq!(Buckets::new([1.0, f64::INFINITY]).unwrap().bounds(), [1.0]);
+    }
+
+    #[test]
+    fn boundaries_are_inclusive_in_both_units() {
+        let h = Histogram::new(Buckets::new([0.005, 1.0]).unwrap());
+        h.observe(0.005);
+        h.observe_ns(5_000_000);
+        h.observe_ns(5_000_001);
+        h.observe(f64::NAN);
+        let (buckets, count, _) = h.snapshot();
+        assert_eq!(buckets, [(0.005, 2), (1.0, 3), (f64::INFINITY, 4)]);
+        assert_eq!(count, 4);
+    }
+
+    #[test]
+    fn snapshots_fold_shards_together() {
+        let h = Histogram::new(Buckets::new([1.0]).unwrap());
+        for round in 1..=5u64 {
+            h.observe(0.5);
+            h.observe_ns(2_000_000_000);
+            let (buckets, count, sum) = h.snapshot();
+            assert_eq!(buckets, [(1.0, round), (f64::INFINITY, 2 * round)]);
+            assert_eq!(count, 2 * round);
+            assert_eq!(sum, 2.5 * round as f64);
+        }
+    }
+
+    #[test]
+    fn exponential_bounds_are_rounded() {
+        assert_eq!(
+            Buckets::exponential(0.1, 3.0, 3).unwrap().bounds(),
+            [0.1, 0.3, 0.9]
+        );
+    }
+}

@@ -1,0 +1,199 @@
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+
+use crate::encoding::{MetricEncoder, MetricType, escape};
+use crate::error::Result;
+use crate::metrics::{Metric, Series};
+use crate::name;
+
+/// The label value every label of the overflow series carries.
+pub const OVERFLOW_VALUE: &str = "__overflow__";
+
+/// Series for open label values (user ids, tenant names), created on first use, with a hard cap.
+///
+/// Past `cap` series, new label sets all share one overflow series whose every label is
+/// `"__overflow__"`, and `vitalsign_series_overflow_total{metric="..."}` counts how often that
+/// happened. Nothing a caller passes can grow memory without bound. Lookups hash the label values;
+/// keep the returned `Arc` where a series is hot.
+///
+/// ```
+/// use vitalsign::{Counter, Format, Registry, SparseFamily};
+///
+/// let registry = Registry::new();
+/// let logins = registry.register(
+///     "logins",
+///     "Logins by tenant.",
+///     SparseFamily::<Counter, 1>::new(["tenant"], 2)?,
+/// )?;
+/// for tenant in ["acme", "globex", "acme", "initech", "hooli"] {
+///     logins.get(["tenant"].map(|_| tenant)).inc();
+/// }
+/// assert_eq!(registry.render(Format::Prometheus), r#"# HELP logins_total Logins by tenant.
+/// ## TYPE logins_total counter
+/// logins_total{tenant="acme"} 2
+/// logins_total{tenant="globex"} 1
+/// logins_total{tenant="__overflow__"} 2
+/// ## HELP vitalsign_series_overflow_total Label sets that found a sparse family full and went to its overflow series.
+/// ## TYPE vitalsign_series_overflow_total counter
+/// vitalsign_series_overflow_total{metric="logins"} 2
+/// "#);
+/// # Ok::<(), vitalsign::Error>(())
+/// ```
+pub struct SparseFamily<M, const N: usize> {
+    names: [Box<str>; N],
+    cap: usize,
+    make: Box<dyn Fn() -> M + Send + Sync>,
+    state: RwLock<State<M>>,
+    overflow: Arc<M>,
+    overflow_labels: Box<str>,
+    overflow_used: AtomicBool,
+    overflowed: AtomicU64,
+}
+
+struct State<M> {
+    index: HashMap<Box<str>, usize>,
+    series: Vec<(Box<str>, Arc<M>)>,
+}
+
+thread_local! {
+    static KEY: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+impl<M: Default + 'static, const N: usize> SparseFamily<M, N> {
+    /// A family with these label names, holding at most `cap` series besides the overflow one.
+    pub fn new(names: [&str; N], cap: usize) -> Result<Self> {
+        Self::new_with(names, cap, M::default)
+    }
+}
+
+impl<M, const N: usize> SparseFamily<M, N> {
+    /// Like [`new`](Self::new), with series made by `make`.
+    pub fn new_with(
+        names: [&str; N],
+        cap: usize,
+        make: impl Fn() -> M + Send + Sync + 'static,
+    ) -> Result<Self> {
+        for n in names {
+            name::check_label_name("sparse family", n, &[])?;
+        }
+        let overflow_labels = render(&names, &[OVERFLOW_VALUE; N]);
+        Ok(Self {
+            names: names.map(Into::into),
+            cap,
+            overflow: Arc::new(make()),
+            make: Box::new(make),
+            state: RwLock::new(State {
+                index: HashMap::new(),
+                series: Vec::new(),
+            }),
+            overflow_labels: overflow_labels.into(),
+            overflow_used: AtomicBool::new(false),
+            overflowed: AtomicU64::new(0),
+        })
+    }
+
+    /// The series for these label values (in the order of the names given to `new`), created if
+    /// new and there is room, else the overflow series.
+    pub fn get(&self, values: [&str; N]) -> Arc<M> {
+        KEY.with(|key| {
+            let mut key = key.borrow_mut();
+            key.clear();
+            write_labels(&mut key, &self.names, &values);
+            let key = std::str::from_utf8(&key).unwrap_or_default();
+            if key == &*self.overflow_labels {
+                self.overflow_used.store(true, Ordering::Relaxed);
+                return self.overflow.clone();
+            }
+            let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some(&i) = state.index.get(key) {
+                return state.series[i].1.clone();
+            }
+            drop(state);
+            let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+            if let Some(&i) = state.index.get(key) {
+                return state.series[i].1.clone();
+            }
+            if state.series.len() >= self.cap {
+                self.overflowed.fetch_add(1, Ordering::Relaxed);
+                self.overflow_used.store(true, Ordering::Relaxed);
+                return self.overflow.clone();
+            }
+            let series = Arc::new((self.make)());
+            let i = state.series.len();
+            state.series.push((key.into(), series.clone()));
+            state.index.insert(key.into(), i);
+            series
+        })
+    }
+
+    /// How many series exist, not counting the overflow one.
+    pub fn len(&self) -> usize {
+        self.state
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .series
+            .len()
+    }
+
+    /// Whether no series exists yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn write_labels(out: &mut Vec<u8>, names: &[impl AsRef<str>], values: &[&str]) {
+    for (i, (k, v)) in names.iter().zip(values).enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(k.as_ref().as_bytes());
+        out.extend_from_slice(b"=\"");
+        escape::write_label_value(out, v);
+        out.push(b'"');
+    }
+}
+
+fn render(names: &[&str], values: &[&str]) -> String {
+    let mut out = Vec::new();
+    write_labels(&mut out, names, values);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+impl<M, const N: usize> std::fmt::Debug for SparseFamily<M, N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SparseFamily")
+            .field("names", &self.names)
+            .field("cap", &self.cap)
+            .field("len", &self.len())
+            .field("overflowed", &self.overflowed.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl<M: Series, const N: usize> Metric for SparseFamily<M, N> {
+    fn metric_type(&self) -> MetricType {
+        M::TYPE
+    }
+
+    fn label_names(&self, f: &mut dyn FnMut(&str)) {
+        self.names.iter().for_each(|n| f(n));
+        self.overflow.own_label_names(f);
+    }
+
+    fn encode(&self, encoder: &mut MetricEncoder<'_>) {
+        let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
+        for (labels, series) in &state.series {
+            series.encode_series(labels, encoder);
+        }
+        drop(state);
+        if self.overflow_used.load(Ordering::Relaxed) {
+            self.overflow.encode_series(&self.overflow_labels, encoder);
+        }
+    }
+
+    fn overflowed(&self) -> u64 {
+        self.overflowed.load(Ordering::Relaxed)
+    }
+}

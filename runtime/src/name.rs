@@ -1,0 +1,118 @@
+//! Validation of metric and label names. The `const fn`s are also what the macros use to
+//! reject bad names at compile time.
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// Whether `name` is a valid metric name: `[a-zA-Z_:][a-zA-Z0-9_:]*`, not starting with `__`.
+pub const fn is_valid_metric_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    if b.is_empty() || (b.len() >= 2 && b[0] == b'_' && b[1] == b'_') {
+        return false;
+    }
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        let ok = c.is_ascii_alphabetic() || c == b'_' || c == b':' || (i > 0 && c.is_ascii_digit());
+        if !ok {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// Whether `name` is a valid label name: `[a-zA-Z_][a-zA-Z0-9_]*`, not starting with `__`.
+pub const fn is_valid_label_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    if b.is_empty() || (b.len() >= 2 && b[0] == b'_' && b[1] == b'_') {
+        return false;
+    }
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        let ok = c.is_ascii_alphabetic() || c == b'_' || (i > 0 && c.is_ascii_digit());
+        if !ok {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+pub(crate) fn check_metric_name(name: &str) -> Result<()> {
+    if is_valid_metric_name(name) {
+        return Ok(());
+    }
+    let why = if name.is_empty() {
+        "it is empty".to_owned()
+    } else if name.starts_with("__") {
+        "names starting with `__` are reserved".to_owned()
+    } else {
+        "metric names match `[a-zA-Z_:][a-zA-Z0-9_:]*`".to_owned()
+    };
+    Err(Error::new(
+        ErrorKind::InvalidMetricName,
+        format!("invalid metric name {name:?}: {why}"),
+    ))
+}
+
+pub(crate) fn check_label_name(metric: &str, label: &str, reserved: &[&str]) -> Result<()> {
+    let why = if label.is_empty() {
+        "it is empty".to_owned()
+    } else if label.starts_with("__") {
+        "names starting with `__` are reserved".to_owned()
+    } else if !is_valid_label_name(label) {
+        "label names match `[a-zA-Z_][a-zA-Z0-9_]*`".to_owned()
+    } else if reserved.contains(&label) {
+        format!("`{label}` is reserved on this metric type")
+    } else {
+        return Ok(());
+    };
+    Err(Error::new(
+        ErrorKind::InvalidLabelName,
+        format!("invalid label name {label:?} on metric `{metric}`: {why}"),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metric_names() {
+        for ok in ["a", "_a", ":a", "a:b_c9", "http_requests_total", "_"] {
+            assert!(is_valid_metric_name(ok), "{ok}");
+        }
+        for bad in ["", "9a", "a-b", "a b", "__a", "é", "a.b"] {
+            assert!(!is_valid_metric_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn label_names() {
+        for ok in ["a", "_a", "a_9", "le"] {
+            assert!(is_valid_label_name(ok), "{ok}");
+        }
+        for bad in ["", "9a", "a:b", "__name__", "a-b"] {
+            assert!(!is_valid_label_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn messages_name_what_and_where() {
+        assert_eq!(
+            check_metric_name("a-b").unwrap_err().to_string(),
+            "invalid metric name \"a-b\": metric names match `[a-zA-Z_:][a-zA-Z0-9_:]*`"
+        );
+        assert_eq!(
+            check_label_name("lat", "le", &["le"])
+                .unwrap_err()
+                .to_string(),
+            "invalid label name \"le\" on metric `lat`: `le` is reserved on this metric type"
+        );
+        assert_eq!(
+            check_label_name("x", "__a", &[]).unwrap_err().to_string(),
+            "invalid label name \"__a\" on metric `x`: names starting with `__` are reserved"
+        );
+    }
+}

@@ -1,0 +1,322 @@
+//! What a family is called and how it is described, and the checks that turn a user's
+//! [`Descriptor`] into the validated, pre-rendered form a scrape writes.
+
+use std::borrow::Cow;
+
+use crate::encoding::{Format, MetricType, escape};
+use crate::error::{Error, ErrorKind, Result};
+use crate::name;
+
+/// Units that a name's last word declares by itself (`request_duration_seconds` → `seconds`).
+const BASE_UNITS: &[&str] = &[
+    "seconds", "bytes", "ratio", "meters", "grams", "volts", "amperes", "joules", "celsius",
+];
+
+/// A family's name, help text, unit and constant labels.
+///
+/// ```
+/// use std::sync::Arc;
+/// use vitalsign::{Counter, Descriptor, Format, Registry};
+///
+/// let registry = Registry::new();
+/// let a = Arc::new(Counter::new());
+/// let b = Arc::new(Counter::new());
+/// let desc = |shard| Descriptor::new("jobs", "Jobs done.").const_label("shard", shard);
+/// registry.register_shared(desc("a"), a.clone())?;
+/// registry.register_shared(desc("b"), b.clone())?;
+/// b.inc();
+/// assert_eq!(registry.render(Format::Prometheus), r#"# HELP jobs_total Jobs done.
+/// ## TYPE jobs_total counter
+/// jobs_total{shard="a"} 0
+/// jobs_total{shard="b"} 1
+/// "#);
+/// # Ok::<(), vitalsign::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Descriptor {
+    name: Cow<'static, str>,
+    help: Cow<'static, str>,
+    unit: Option<Cow<'static, str>>,
+    const_labels: Vec<(Cow<'static, str>, Cow<'static, str>)>,
+}
+
+impl Descriptor {
+    /// A family called `name`, described by `help`.
+    pub fn new(name: impl Into<Cow<'static, str>>, help: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            name: name.into(),
+            help: help.into(),
+            unit: None,
+            const_labels: Vec::new(),
+        }
+    }
+
+    /// Declares the unit; `_<unit>` is appended to the name if it does not end with it.
+    pub fn unit(mut self, unit: impl Into<Cow<'static, str>>) -> Self {
+        self.unit = Some(unit.into());
+        self
+    }
+
+    /// Adds a label every series of this registration carries. Several registrations may share
+    /// one family name when they differ in constant labels.
+    pub fn const_label(
+        mut self,
+        name: impl Into<Cow<'static, str>>,
+        value: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        self.const_labels.push((name.into(), value.into()));
+        self
+    }
+
+    pub(crate) fn resolve(&self, kind: MetricType) -> Result<Resolved> {
+        name::check_metric_name(&self.name)?;
+        let stripped = match kind {
+            MetricType::Counter => self.name.strip_suffix("_total"),
+            MetricType::Info => self.name.strip_suffix("_info"),
+            _ => None,
+        };
+        let mut base = stripped.unwrap_or(&self.name).to_owned();
+        if base.is_empty() {
+            return Err(Error::new(
+                ErrorKind::InvalidMetricName,
+                format!(
+                    "invalid metric name {:?}: nothing is left before the suffix",
+                    self.name
+                ),
+            ));
+        }
+        let unit_allowed = !matches!(kind, MetricType::Info | MetricType::StateSet);
+        let unit = match &self.unit {
+            Some(_) if !unit_allowed => {
+                return Err(Error::new(
+                    ErrorKind::InvalidMetricName,
+                    format!(
+                        "metric `{}`: {} metrics have no unit",
+                        self.name,
+                        kind.type_name(Format::OpenMetrics)
+                    ),
+                ));
+            }
+            Some(unit) => {
+                if unit.is_empty() || !unit.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+                {
+                    return Err(Error::new(
+                        ErrorKind::InvalidMetricName,
+                        format!("metric `{}`: invalid unit {unit:?}", self.name),
+                    ));
+                }
+                if !base.ends_with(&format!("_{unit}")) {
+                    base = format!("{base}_{unit}");
+                }
+                Some(unit.to_string())
+            }
+            None if unit_allowed => BASE_UNITS
+                .iter()
+                .find(|u| base.len() > u.len() + 1 && base.ends_with(&format!("_{u}")))
+                .map(|u| (*u).to_owned()),
+            None => None,
+        };
+
+        let mut resolved = Resolved {
+            given: self.name.as_ref().into(),
+            name: base.into(),
+            help: self.help.as_ref().into(),
+            unit: unit.map(Into::into),
+            kind,
+            const_names: Vec::new(),
+            const_labels: Box::default(),
+            keys: Box::default(),
+        };
+        let mut rendered = Vec::new();
+        for (k, v) in &self.const_labels {
+            resolved.check_label(k)?;
+            resolved.const_names.push(k.as_ref().into());
+            if !rendered.is_empty() {
+                rendered.push(b',');
+            }
+            rendered.extend_from_slice(k.as_bytes());
+            rendered.extend_from_slice(b"=\"");
+            escape::write_label_value(&mut rendered, v);
+            rendered.push(b'"');
+        }
+        resolved.const_labels = String::from_utf8(rendered).unwrap_or_default().into();
+        resolved.keys = std::iter::once(resolved.name.clone())
+            .chain(
+                kind.sample_suffixes()
+                    .iter()
+                    .filter(|s| !s.is_empty())
+                    .map(|s| format!("{}{s}", resolved.name).into()),
+            )
+            .collect();
+        Ok(resolved)
+    }
+}
+
+/// A validated descriptor.
+#[derive(Debug, Clone)]
+pub(crate) struct Resolved {
+    /// The name as registered (`foo_total`), for collectors to refer to.
+    pub(crate) given: Box<str>,
+    /// The family name (`foo`).
+    pub(crate) name: Box<str>,
+    pub(crate) help: Box<str>,
+    pub(crate) unit: Option<Box<str>>,
+    pub(crate) kind: MetricType,
+    pub(crate) const_names: Vec<Box<str>>,
+    pub(crate) const_labels: Box<str>,
+    /// The family name and every sample name the family writes.
+    keys: Box<[Box<str>]>,
+}
+
+impl Resolved {
+    pub(crate) fn self_metric(name: &str, help: &str) -> Self {
+        Self {
+            given: name.into(),
+            name: name.into(),
+            help: help.into(),
+            unit: None,
+            kind: MetricType::Counter,
+            const_names: Vec::new(),
+            const_labels: Box::default(),
+            keys: Box::default(),
+        }
+    }
+
+    pub(crate) fn keys(&self) -> impl Iterator<Item = Box<str>> + '_ {
+        self.keys.iter().cloned()
+    }
+
+    /// Whether another registration may join this family as one more part.
+    pub(crate) fn compatible(&self, other: &Resolved) -> bool {
+        self.kind == other.kind && self.help == other.help && self.unit == other.unit
+    }
+
+    /// Checks a label name a series of this family carries.
+    pub(crate) fn check_label(&self, label: &str) -> Result<()> {
+        name::check_label_name(&self.name, label, self.kind.reserved_labels())?;
+        if self.kind == MetricType::StateSet && label == &*self.name {
+            return Err(Error::new(
+                ErrorKind::InvalidLabelName,
+                format!(
+                    "invalid label name {label:?} on metric `{}`: a state set's own name is its state label",
+                    self.name
+                ),
+            ));
+        }
+        if self.const_names.iter().any(|n| &**n == label) {
+            return Err(Error::new(
+                ErrorKind::InvalidLabelName,
+                format!(
+                    "invalid label name {label:?} on metric `{}`: it is also a constant label",
+                    self.name
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether a `?name[]=` selection includes this family.
+    pub(crate) fn selected(&self, names: Option<&[&str]>) -> bool {
+        names.is_none_or(|names| {
+            names
+                .iter()
+                .any(|n| self.keys.iter().any(|k| &**k == *n) || *n == &*self.given)
+        })
+    }
+
+    pub(crate) fn write_header(&self, out: &mut Vec<u8>, format: Format) {
+        let suffix = match format {
+            Format::OpenMetrics => "",
+            Format::Prometheus => self.kind.text_family_suffix(),
+        };
+        if !self.help.is_empty() {
+            out.extend_from_slice(b"# HELP ");
+            out.extend_from_slice(self.name.as_bytes());
+            out.extend_from_slice(suffix.as_bytes());
+            out.push(b' ');
+            escape::write_help(out, &self.help, format == Format::OpenMetrics);
+            out.push(b'\n');
+        }
+        out.extend_from_slice(b"# TYPE ");
+        out.extend_from_slice(self.name.as_bytes());
+        out.extend_from_slice(suffix.as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(self.kind.type_name(format).as_bytes());
+        out.push(b'\n');
+        if let (Format::OpenMetrics, Some(unit)) = (format, &self.unit) {
+            out.extend_from_slice(b"# UNIT ");
+            out.extend_from_slice(self.name.as_bytes());
+            out.push(b' ');
+            out.extend_from_slice(unit.as_bytes());
+            out.push(b'\n');
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(name: &'static str, kind: MetricType) -> Result<Resolved> {
+        Descriptor::new(name, "h").resolve(kind)
+    }
+
+    #[test]
+    fn names_units_and_suffixes() {
+        let r = resolve("http_requests_total", MetricType::Counter).unwrap();
+        assert_eq!((&*r.name, r.unit.as_deref()), ("http_requests", None));
+        let r = resolve("cpu_seconds_total", MetricType::Counter).unwrap();
+        assert_eq!(
+            (&*r.name, r.unit.as_deref()),
+            ("cpu_seconds", Some("seconds"))
+        );
+        let r = resolve("build_info", MetricType::Info).unwrap();
+        assert_eq!(&*r.name, "build");
+        let r = Descriptor::new("payload", "h")
+            .unit("bytes")
+            .resolve(MetricType::Histogram)
+            .unwrap();
+        assert_eq!(
+            (&*r.name, r.unit.as_deref()),
+            ("payload_bytes", Some("bytes"))
+        );
+        // A bare unit word is a name, not a unit.
+        assert_eq!(resolve("seconds", MetricType::Gauge).unwrap().unit, None);
+        assert_eq!(
+            resolve("_total", MetricType::Counter)
+                .unwrap_err()
+                .to_string(),
+            "invalid metric name \"_total\": nothing is left before the suffix"
+        );
+        assert_eq!(
+            Descriptor::new("mode", "h")
+                .unit("seconds")
+                .resolve(MetricType::StateSet)
+                .unwrap_err()
+                .to_string(),
+            "metric `mode`: stateset metrics have no unit"
+        );
+    }
+
+    #[test]
+    fn reserved_labels() {
+        let h = resolve("lat_seconds", MetricType::Histogram).unwrap();
+        assert_eq!(
+            h.check_label("le").unwrap_err().to_string(),
+            "invalid label name \"le\" on metric `lat_seconds`: `le` is reserved on this metric type"
+        );
+        let s = resolve("mode", MetricType::StateSet).unwrap();
+        assert_eq!(
+            s.check_label("mode").unwrap_err().kind(),
+            ErrorKind::InvalidLabelName
+        );
+        let c = Descriptor::new("c", "h")
+            .const_label("quantile", "x")
+            .resolve(MetricType::Summary)
+            .unwrap_err();
+        assert_eq!(
+            c.to_string(),
+            "invalid label name \"quantile\" on metric `c`: `quantile` is reserved on this metric type"
+        );
+    }
+}
