@@ -191,27 +191,39 @@ impl MetricEncoder<'_> {
         self.sample("_info", labels, "", Value::U64(1));
     }
 
-    /// A summary series without quantiles.
-    pub fn summary(&mut self, labels: &str, count: u64, sum: f64) {
+    /// `_count` and `_sum`, where the format allows them. OpenMetrics treats both as counters: a
+    /// NaN or negative sum (from NaN or negative observations), or any sum beside negative bucket
+    /// bounds, cannot be written, and `_count` goes only with `_sum`. The 0.0.4 format has no
+    /// such rule.
+    fn count_and_sum(&mut self, labels: &str, count: u64, sum: f64, negative_bounds: bool) {
+        if self.format == Format::OpenMetrics && (negative_bounds || !(sum >= 0.0)) {
+            return;
+        }
         self.sample("_count", labels, "", Value::U64(count));
         self.sample("_sum", labels, "", Value::F64(sum));
+    }
+
+    /// A summary series without quantiles.
+    pub fn summary(&mut self, labels: &str, count: u64, sum: f64) {
+        self.count_and_sum(labels, count, sum, false);
         self.created(labels);
     }
 
     /// A histogram series. `buckets` yields `(le_label, cumulative_count)` with the `+Inf` bucket
-    /// last, its `le_label` pre-rendered (`le="0.005"`).
+    /// last, its `le_label` pre-rendered (`le="0.005"`); `negative_bounds` says whether any bucket
+    /// bound is below zero.
     pub fn histogram<'l>(
         &mut self,
         labels: &str,
         buckets: impl IntoIterator<Item = (&'l str, u64)>,
         count: u64,
         sum: f64,
+        negative_bounds: bool,
     ) {
         for (le, cumulative) in buckets {
             self.sample("_bucket", labels, le, Value::U64(cumulative));
         }
-        self.sample("_count", labels, "", Value::U64(count));
-        self.sample("_sum", labels, "", Value::F64(sum));
+        self.count_and_sum(labels, count, sum, negative_bounds);
         self.created(labels);
     }
 

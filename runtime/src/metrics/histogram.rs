@@ -380,7 +380,9 @@ impl Histogram {
     }
 
     /// Records one observation. NaN lands in the `+Inf` bucket and makes the sum NaN, as in
-    /// Prometheus' own clients.
+    /// Prometheus' own clients. OpenMetrics cannot carry a NaN or negative `_sum`, nor any `_sum`
+    /// beside negative bucket bounds: such a histogram is written with its buckets only in that
+    /// format, and in full in the 0.0.4 format.
     #[inline]
     pub fn observe(&self, v: f64) {
         self.core.observe(v, true);
@@ -440,8 +442,10 @@ impl Series for Histogram {
     const TYPE: MetricType = MetricType::Histogram;
 
     fn encode_series(&self, labels: &str, encoder: &mut MetricEncoder<'_>) {
-        self.core
-            .snapshot(|s| encoder.histogram(labels, s.buckets(), s.count, s.sum));
+        let negative_bounds = self.core.buckets.bounds().first().is_some_and(|&b| b < 0.0);
+        self.core.snapshot(|s| {
+            encoder.histogram(labels, s.buckets(), s.count, s.sum, negative_bounds);
+        });
     }
 }
 

@@ -41,7 +41,8 @@ pub struct Descriptor {
 }
 
 impl Descriptor {
-    /// A family called `name`, described by `help`.
+    /// A family called `name`, described by `help`. Spaces and tabs at either end of `help` are
+    /// dropped: the formats have no escape for them, and parsers skip them.
     pub fn new(name: impl Into<Cow<'static, str>>, help: impl Into<Cow<'static, str>>) -> Self {
         Self {
             name: name.into(),
@@ -120,7 +121,7 @@ impl Descriptor {
         let mut resolved = Resolved {
             given: self.name.as_ref().into(),
             name: base.into(),
-            help: self.help.as_ref().into(),
+            help: self.help.trim_matches([' ', '\t']).into(),
             unit: unit.map(Into::into),
             kind,
             const_names: Vec::new(),
