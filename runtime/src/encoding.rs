@@ -196,7 +196,7 @@ impl MetricEncoder<'_> {
     /// bounds, cannot be written, and `_count` goes only with `_sum`. The 0.0.4 format has no
     /// such rule.
     fn count_and_sum(&mut self, labels: &str, count: u64, sum: f64, negative_bounds: bool) {
-        if self.format == Format::OpenMetrics && (negative_bounds || !(sum >= 0.0)) {
+        if self.format == Format::OpenMetrics && (negative_bounds || sum.is_nan() || sum < 0.0) {
             return;
         }
         self.sample("_count", labels, "", Value::U64(count));

@@ -52,6 +52,7 @@
 //! [`metrics!`] macro declares statics that register themselves in the [`default_registry`].
 
 #![forbid(unsafe_code)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 mod collectors;
 pub mod encoding;

@@ -56,7 +56,12 @@ pub(crate) fn check_metric_name(name: &str) -> Result<()> {
     ))
 }
 
-pub(crate) fn check_label_name(metric: &str, label: &str, reserved: &[&str]) -> Result<()> {
+/// Checks a label name; `whose` says where it appears (``metric `x` ``, `a sparse family`).
+pub(crate) fn check_label_name(
+    whose: &dyn std::fmt::Display,
+    label: &str,
+    reserved: &[&str],
+) -> Result<()> {
     let why = if label.is_empty() {
         "it is empty".to_owned()
     } else if label.starts_with("__") {
@@ -70,7 +75,7 @@ pub(crate) fn check_label_name(metric: &str, label: &str, reserved: &[&str]) -> 
     };
     Err(Error::new(
         ErrorKind::InvalidLabelName,
-        format!("invalid label name {label:?} on metric `{metric}`: {why}"),
+        format!("invalid label name {label:?} on {whose}: {why}"),
     ))
 }
 
@@ -105,13 +110,15 @@ mod tests {
             "invalid metric name \"a-b\": metric names match `[a-zA-Z_:][a-zA-Z0-9_:]*`"
         );
         assert_eq!(
-            check_label_name("lat", "le", &["le"])
+            check_label_name(&"metric `lat`", "le", &["le"])
                 .unwrap_err()
                 .to_string(),
             "invalid label name \"le\" on metric `lat`: `le` is reserved on this metric type"
         );
         assert_eq!(
-            check_label_name("x", "__a", &[]).unwrap_err().to_string(),
+            check_label_name(&"metric `x`", "__a", &[])
+                .unwrap_err()
+                .to_string(),
             "invalid label name \"__a\" on metric `x`: names starting with `__` are reserved"
         );
     }

@@ -86,7 +86,7 @@ impl Buckets {
     /// # Ok::<(), vitalsign::Error>(())
     /// ```
     pub fn linear(start: f64, width: f64, count: usize) -> Result<Self> {
-        if !(width > 0.0) || count == 0 {
+        if width.is_nan() || width <= 0.0 || count == 0 {
             return Err(invalid(format!(
                 "linear buckets need a positive width and count, got width {width}, count {count}"
             )));
@@ -102,7 +102,7 @@ impl Buckets {
     /// # Ok::<(), vitalsign::Error>(())
     /// ```
     pub fn exponential(start: f64, factor: f64, count: usize) -> Result<Self> {
-        if !(start > 0.0) || !(factor > 1.0) || count == 0 {
+        if start.is_nan() || start <= 0.0 || factor.is_nan() || factor <= 1.0 || count == 0 {
             return Err(invalid(format!(
                 "exponential buckets need start > 0, factor > 1 and count > 0, \
                  got start {start}, factor {factor}, count {count}"
@@ -145,7 +145,10 @@ impl Buckets {
     /// The bucket `v` falls in (the `+Inf` bucket for NaN, as Prometheus does).
     #[inline]
     fn index_of(&self, v: f64) -> usize {
-        self.0.bounds.partition_point(|&b| !(v <= b))
+        if v.is_nan() {
+            return self.0.bounds.len();
+        }
+        self.0.bounds.partition_point(|&b| b < v)
     }
 
     #[inline]
@@ -273,7 +276,7 @@ impl Core {
         // for observations that will never arrive.
         let _merge = Merge { core: self, cold };
         let sum = f64::from_bits(self.cell(cold, SUM_F64).load(Ordering::Relaxed))
-            + self.cell(cold, SUM_NS).load(Ordering::Relaxed) as f64 * 1e-9;
+            + self.cell(cold, SUM_NS).load(Ordering::Relaxed) as f64 / 1e9;
         f(&Snapshot {
             core: self,
             shard: cold,
@@ -294,7 +297,7 @@ impl Drop for Merge<'_> {
         let ns = core.cell(cold, SUM_NS).swap(0, Ordering::Relaxed);
         let f = f64::from_bits(core.cell(cold, SUM_F64).swap(0, Ordering::Relaxed));
         // Nanosecond sums move into the float sum at every scrape, so the integer never wraps.
-        add_f64(core.cell(hot, SUM_F64), f + ns as f64 * 1e-9);
+        add_f64(core.cell(hot, SUM_F64), f + ns as f64 / 1e9);
         for offset in (BUCKETS..core.stride()).chain([COUNT]) {
             let n = core.cell(cold, offset).swap(0, Ordering::Relaxed);
             core.cell(hot, offset).fetch_add(n, Ordering::Release);

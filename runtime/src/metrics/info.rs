@@ -34,7 +34,7 @@ impl Info {
         let mut names = Vec::new();
         let mut out = Vec::new();
         for (k, v) in labels {
-            name::check_label_name("info", k, &[])?;
+            name::check_label_name(&"an info metric", k, &[])?;
             if !out.is_empty() {
                 out.push(b',');
             }

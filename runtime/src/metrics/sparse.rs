@@ -76,7 +76,7 @@ impl<M, const N: usize> SparseFamily<M, N> {
         make: impl Fn() -> M + Send + Sync + 'static,
     ) -> Result<Self> {
         for n in names {
-            name::check_label_name("sparse family", n, &[])?;
+            name::check_label_name(&"a sparse family", n, &[])?;
         }
         let overflow_labels = render(&names, &[OVERFLOW_VALUE; N]);
         Ok(Self {

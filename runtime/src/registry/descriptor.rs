@@ -194,7 +194,11 @@ impl Resolved {
 
     /// Checks a label name a series of this family carries.
     pub(crate) fn check_label(&self, label: &str) -> Result<()> {
-        name::check_label_name(&self.name, label, self.kind.reserved_labels())?;
+        name::check_label_name(
+            &format_args!("metric `{}`", self.name),
+            label,
+            self.kind.reserved_labels(),
+        )?;
         if self.kind == MetricType::StateSet && label == &*self.name {
             return Err(Error::new(
                 ErrorKind::InvalidLabelName,
