@@ -57,6 +57,7 @@
 mod collectors;
 pub mod encoding;
 mod error;
+mod function;
 mod labels;
 mod metrics;
 mod name;
@@ -75,7 +76,7 @@ pub use name::{is_valid_label_name, is_valid_metric_name};
 pub use registry::{Collect, Collector, Descriptor, EncodeOptions, Registry, default_registry};
 
 /// Declares metrics in `static`s that register themselves in the [`default_registry`] before
-/// it is first returned. The doc comment is the HELP text; the name is checked at compile time.
+/// its first scrape. The doc comment is the HELP text; the name is checked at compile time.
 /// Without `= init`, the metric is its type's `Default`.
 ///
 /// ```
@@ -118,12 +119,14 @@ macro_rules! metrics {
                 $crate::is_valid_metric_name($name),
                 ::core::concat!("invalid metric name `", $name, "`: metric names match `[a-zA-Z_:][a-zA-Z0-9_:]*` and do not start with `__`"),
             );
-            #[$crate::__private::linkme::distributed_slice($crate::__private::STATIC_METRICS)]
+            #[$crate::__private::linkme::distributed_slice($crate::__private::STATIC_REGISTRATIONS)]
             #[linkme(crate = $crate::__private::linkme)]
-            static ENTRY: $crate::__private::StaticMetric = $crate::__private::StaticMetric {
-                name: $name,
-                help: &[$($doc),*],
-                metric: || -> &'static dyn $crate::Metric { &*$ident },
+            static ENTRY: $crate::__private::StaticRegistration = $crate::__private::StaticRegistration {
+                registry: $crate::default_registry,
+                register: |registry| registry.register_static(
+                    $crate::Descriptor::new($name, $crate::__private::help_from_doc(&[$($doc),*])),
+                    &*$ident,
+                ),
             };
         };
     )*};
@@ -136,7 +139,8 @@ pub mod __private {
     pub use linkme;
     pub use std::sync::LazyLock;
 
-    pub use crate::registry::{STATIC_METRICS, StaticMetric};
+    pub use crate::function::*;
+    pub use crate::registry::{STATIC_REGISTRATIONS, StaticRegistration, help_from_doc};
 }
 
 #[cfg(doctest)]

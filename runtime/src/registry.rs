@@ -13,7 +13,7 @@ pub use descriptor::Descriptor;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, LazyLock, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, LazyLock, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::encoding::{Format, MetricEncoder, MetricType, Value, escape};
@@ -41,6 +41,7 @@ pub struct Registry {
     inner: RwLock<Inner>,
     collect_errors: Mutex<BTreeMap<Box<str>, u64>>,
     registration_errors: Mutex<Vec<Error>>,
+    statics_claimed: OnceLock<()>,
 }
 
 #[derive(Default)]
@@ -91,6 +92,7 @@ impl Registry {
             inner: RwLock::new(Inner::default()),
             collect_errors: Mutex::new(BTreeMap::new()),
             registration_errors: Mutex::new(Vec::new()),
+            statics_claimed: OnceLock::new(),
         }
     }
 
@@ -236,20 +238,44 @@ impl Registry {
         Ok(())
     }
 
-    /// Errors from registrations that had no caller to return them to: [`metrics!`] statics
-    /// registered into the default registry when it was first used. Each is also printed to
-    /// stderr once.
+    /// Errors from registrations that had no caller to return them to: [`metrics!`] statics and
+    /// instrumented functions that could not join this registry. Each is also printed to stderr
+    /// once.
     ///
     /// [`metrics!`]: crate::metrics!
     pub fn registration_errors(&self) -> Vec<Error> {
+        self.claim_statics();
         self.registration_errors
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
     }
 
+    /// Registers, once, every static declared for this registry (by [`metrics!`] or an
+    /// instrumented function). They all exist at link time, so one pass before the first scrape
+    /// finds them all, and every series is exported from that scrape on.
+    ///
+    /// [`metrics!`]: crate::metrics!
+    fn claim_statics(&self) {
+        self.statics_claimed.get_or_init(|| {
+            for entry in STATIC_REGISTRATIONS {
+                if !std::ptr::eq((entry.registry)(), self) {
+                    continue;
+                }
+                if let Err(e) = (entry.register)(self) {
+                    eprintln!("vitalsign: a static metric was not registered: {e}");
+                    self.registration_errors
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .push(e);
+                }
+            }
+        });
+    }
+
     /// Encodes every family into `out` (appending).
     pub fn encode(&self, out: &mut Vec<u8>, options: &EncodeOptions<'_>) {
+        self.claim_statics();
         let inner = self.inner.read().unwrap_or_else(PoisonError::into_inner);
         let format = options.format;
         let mut overflow: Vec<(&str, u64)> = Vec::new();
@@ -441,47 +467,35 @@ impl std::fmt::Debug for Registry {
     }
 }
 
-/// A metric declared with [`metrics!`](crate::metrics!), registered into the default registry
-/// when it is first used.
+/// How a static (from [`metrics!`](crate::metrics!) or an instrumented function) joins its
+/// registry: `registry` names the registry, `register` adds the static's families to it.
 #[doc(hidden)]
 #[derive(Debug)]
-pub struct StaticMetric {
-    pub name: &'static str,
-    pub help: &'static [&'static str],
-    pub metric: fn() -> &'static dyn Metric,
+pub struct StaticRegistration {
+    pub registry: fn() -> &'static Registry,
+    pub register: fn(&Registry) -> Result<()>,
 }
 
 #[doc(hidden)]
 #[linkme::distributed_slice]
-pub static STATIC_METRICS: [StaticMetric];
+pub static STATIC_REGISTRATIONS: [StaticRegistration];
 
-static DEFAULT: LazyLock<Registry> = LazyLock::new(|| {
-    let registry = Registry::new();
-    for s in STATIC_METRICS {
-        let help = s
-            .help
-            .iter()
-            .map(|l| l.trim())
-            .filter(|l| !l.is_empty())
-            .collect::<Vec<_>>()
-            .join(" ");
-        if let Err(e) = registry.register_static(Descriptor::new(s.name, help), (s.metric)()) {
-            eprintln!(
-                "vitalsign: static metric `{}` was not registered: {e}",
-                s.name
-            );
-            registry
-                .registration_errors
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(e);
-        }
-    }
-    registry
-});
+/// Joins a doc comment's lines into HELP text.
+#[doc(hidden)]
+pub fn help_from_doc(lines: &[&str]) -> String {
+    lines
+        .iter()
+        .map(|l| l.trim())
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+static DEFAULT: LazyLock<Registry> = LazyLock::new(Registry::new);
 
 /// The process-wide registry. Every [`metrics!`](crate::metrics!) static and every
-/// instrumented function is registered in it before it is first returned.
+/// instrumented function without a `registry` option is registered in it before its first
+/// scrape, so their series are exported at zero from then on.
 pub fn default_registry() -> &'static Registry {
     &DEFAULT
 }

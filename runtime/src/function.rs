@@ -1,0 +1,502 @@
+//! What `#[instrument_metrics]` expands to: one [`FunctionMetrics`] per function, held in a
+//! static, and a [`Call`] guard per call that records when dropped, so a panic, an early return
+//! or a future dropped mid-await are all counted and the concurrency gauge always comes back.
+//!
+//! The per-call path is: one clock read at start, one at the end, one histogram observation, one
+//! counter increment, all at indices fixed when the static was built. No lock, no hash, no
+//! allocation, no string comparison (except to name error types of generic functions, on the
+//! error path only, see [`ErrorKinds::Dynamic`]).
+//!
+//! Everything here is `#[doc(hidden)]` API for generated code, reachable only through
+//! `vitalsign::__private`.
+
+use std::marker::PhantomData;
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use crate::encoding::{MetricEncoder, MetricType, escape};
+use crate::error::Result;
+use crate::labels::LabelValue;
+use crate::metrics::{Buckets, Counter, Gauge, Histogram, Metric, Series};
+use crate::registry::{Descriptor, Registry};
+
+/// The calls counter family shared by every instrumented function.
+pub const CALLS: &str = "function_calls_total";
+/// The duration histogram family shared by every instrumented function.
+pub const DURATION: &str = "function_calls_duration_seconds";
+/// The in-flight gauge family shared by functions with `concurrency`.
+pub const CONCURRENT: &str = "function_calls_concurrent";
+
+const CALLS_HELP: &str = "Calls of instrumented functions, by result and error kind.";
+const DURATION_HELP: &str = "Duration of instrumented function calls, in seconds.";
+const CONCURRENT_HELP: &str = "Calls of instrumented functions in flight.";
+
+/// Outcome of a call that returned normally and was not an error.
+pub const OK: usize = 0;
+const CANCELLED: usize = 1;
+const PANIC: usize = 2;
+/// Outcomes from here on are errors of a kind.
+const KINDS: usize = 3;
+/// How many error type names a generic function can tell apart before they share one series.
+const DYNAMIC_SLOTS: usize = 8;
+const UNSET: usize = usize::MAX;
+
+/// One declared label of a function: a parameter whose type is a [`LabelValue`].
+#[derive(Debug, Clone, Copy)]
+pub struct LabelDim {
+    /// The label name (the parameter's name, or as declared).
+    pub name: &'static str,
+    /// The parameter type's cardinality.
+    pub cardinality: usize,
+    /// The parameter type's `value_at`.
+    pub value_at: fn(usize) -> &'static str,
+}
+
+/// The error kinds a function can report in its `error` label.
+#[derive(Debug, Clone)]
+pub enum ErrorKinds {
+    /// Not a `Result`: only panics are errors.
+    None,
+    /// `ok_if`/`error_if` decide; errors have an empty `error` label.
+    Classified,
+    /// The error type is not a [`LabelValue`]: its short name is the one kind.
+    TypeName(&'static str),
+    /// The error type is a [`LabelValue`]: its values are the kinds.
+    Values(Vec<&'static str>),
+    /// The error type depends on generic parameters, so its name is known only per call: up to
+    /// eight names get a series each, on first use, further ones share `error="other"`.
+    Dynamic,
+}
+
+/// Everything the macro knows about a function at compile time.
+#[derive(Debug)]
+pub struct FunctionSpec {
+    /// The `function` label.
+    pub function: &'static str,
+    /// The `module` label (`module_path!()`).
+    pub module: &'static str,
+    /// What the `error` label can be.
+    pub errors: ErrorKinds,
+    /// Labels from parameters, in order; the series index is mixed radix over them.
+    pub labels: &'static [LabelDim],
+    /// Constant labels declared as `key = "value"`.
+    pub static_labels: &'static [(&'static str, &'static str)],
+    /// Histogram bounds; Prometheus' default latency buckets when `None`.
+    pub buckets: Option<&'static [f64]>,
+    /// Whether to keep `function_calls_concurrent`.
+    pub concurrency: bool,
+}
+
+/// The metrics of one instrumented function.
+#[derive(Debug)]
+pub struct FunctionMetrics {
+    spec: FunctionSpec,
+    calls: Calls,
+    durations: Durations,
+    concurrent: Option<Gauge>,
+    /// Maps an index of `ErrorKinds::Values` to its outcome.
+    kind_outcome: Box<[usize]>,
+    bucket_error: Option<crate::Error>,
+}
+
+#[derive(Debug)]
+struct Calls {
+    /// `outcomes × label combinations`, outcome-major.
+    counters: Box<[Counter]>,
+    /// `result="..",error=".."` per outcome; `None` for dynamic slots, rendered when claimed.
+    outcome_labels: Box<[Option<Box<str>>]>,
+    label_combos: Box<[Box<str>]>,
+    dims: &'static [LabelDim],
+    slots: Box<[OnceLock<&'static str>]>,
+}
+
+#[derive(Debug)]
+struct Durations {
+    histograms: Box<[Histogram]>,
+    label_combos: Box<[Box<str>]>,
+    dims: &'static [LabelDim],
+}
+
+fn outcome_label(result: &str, error: &str) -> Box<str> {
+    let mut out = Vec::new();
+    out.extend_from_slice(b"result=\"");
+    out.extend_from_slice(result.as_bytes());
+    out.extend_from_slice(b"\",error=\"");
+    escape::write_label_value(&mut out, error);
+    out.push(b'"');
+    String::from_utf8(out).unwrap_or_default().into()
+}
+
+fn label_combos(dims: &[LabelDim]) -> Box<[Box<str>]> {
+    let total: usize = dims.iter().map(|d| d.cardinality).product();
+    (0..total)
+        .map(|mut index| {
+            let mut parts = Vec::with_capacity(dims.len());
+            for dim in dims.iter().rev() {
+                let card = dim.cardinality.max(1);
+                parts.push((dim.name, (dim.value_at)(index % card)));
+                index /= card;
+            }
+            let mut out = Vec::new();
+            for (name, value) in parts.into_iter().rev() {
+                if !out.is_empty() {
+                    out.push(b',');
+                }
+                out.extend_from_slice(name.as_bytes());
+                out.extend_from_slice(b"=\"");
+                escape::write_label_value(&mut out, value);
+                out.push(b'"');
+            }
+            String::from_utf8(out).unwrap_or_default().into()
+        })
+        .collect()
+}
+
+impl FunctionMetrics {
+    /// Builds every series the function can produce, all at zero.
+    pub fn new(spec: FunctionSpec) -> Self {
+        let mut outcome_labels = vec![
+            Some(outcome_label("ok", "")),
+            Some(outcome_label("cancelled", "")),
+            Some(outcome_label("error", "panic")),
+        ];
+        let mut kind_outcome = Vec::new();
+        let mut slots = Vec::new();
+        match &spec.errors {
+            ErrorKinds::None => {}
+            ErrorKinds::Classified => outcome_labels.push(Some(outcome_label("error", ""))),
+            ErrorKinds::TypeName(name) => outcome_labels.push(Some(outcome_label("error", name))),
+            ErrorKinds::Values(values) => {
+                for value in values {
+                    let label = outcome_label("error", value);
+                    // Two kinds with one label (an error variant named `panic`) share a series.
+                    let existing = outcome_labels
+                        .iter()
+                        .position(|l| l.as_ref() == Some(&label));
+                    kind_outcome.push(existing.unwrap_or_else(|| {
+                        outcome_labels.push(Some(label));
+                        outcome_labels.len() - 1
+                    }));
+                }
+            }
+            ErrorKinds::Dynamic => {
+                slots = (0..DYNAMIC_SLOTS).map(|_| OnceLock::new()).collect();
+                outcome_labels.extend((0..DYNAMIC_SLOTS).map(|_| None));
+                outcome_labels.push(Some(outcome_label("error", "other")));
+            }
+        }
+        let combos = label_combos(spec.labels);
+        let (buckets, bucket_error) = match spec.buckets.map(|b| Buckets::new(b.iter().copied())) {
+            None => (Buckets::latency(), None),
+            Some(Ok(b)) => (b, None),
+            Some(Err(e)) => (Buckets::latency(), Some(e)),
+        };
+        Self {
+            calls: Calls {
+                counters: (0..outcome_labels.len() * combos.len())
+                    .map(|_| Counter::new())
+                    .collect(),
+                outcome_labels: outcome_labels.into(),
+                label_combos: combos.clone(),
+                dims: spec.labels,
+                slots: slots.into(),
+            },
+            durations: Durations {
+                histograms: (0..combos.len())
+                    .map(|_| Histogram::new(buckets.clone()))
+                    .collect(),
+                label_combos: combos,
+                dims: spec.labels,
+            },
+            concurrent: spec.concurrency.then(Gauge::new),
+            kind_outcome: kind_outcome.into(),
+            bucket_error,
+            spec,
+        }
+    }
+
+    /// Registers the function's families in `registry`, as parts of the shared
+    /// `function_calls_*` families told apart by `function` and `module`.
+    pub fn register(&'static self, registry: &Registry) -> Result<()> {
+        if let Some(e) = &self.bucket_error {
+            return Err(e.clone());
+        }
+        let describe = |name: &'static str, help: &'static str| {
+            let mut d = Descriptor::new(name, help)
+                .const_label("function", self.spec.function)
+                .const_label("module", self.spec.module);
+            for &(k, v) in self.spec.static_labels {
+                d = d.const_label(k, v);
+            }
+            d
+        };
+        registry.register_static(describe(CALLS, CALLS_HELP), &self.calls)?;
+        registry.register_static(describe(DURATION, DURATION_HELP), &self.durations)?;
+        if let Some(gauge) = &self.concurrent {
+            registry.register_static(describe(CONCURRENT, CONCURRENT_HELP), gauge)?;
+        }
+        Ok(())
+    }
+
+    /// Starts timing a call with these declared labels.
+    #[inline]
+    pub fn start(&self, labels: usize) -> Call<'_> {
+        if let Some(g) = &self.concurrent {
+            g.inc();
+        }
+        Call {
+            metrics: self,
+            labels,
+            outcome: UNSET,
+            start: Instant::now(),
+        }
+    }
+
+    /// The outcome of an `Err` whose error label is `label`.
+    #[inline]
+    pub fn error_outcome(&self, label: ErrorLabel) -> usize {
+        match (&self.spec.errors, label) {
+            (ErrorKinds::Values(_), ErrorLabel::Index(i, _)) => {
+                self.kind_outcome.get(i).copied().unwrap_or(KINDS)
+            }
+            (ErrorKinds::Dynamic, label) => self.dynamic_outcome(label.name()),
+            _ => KINDS,
+        }
+    }
+
+    /// The outcome of a call that `ok_if`/`error_if` classified as an error.
+    #[inline]
+    pub fn classified_error(&self) -> usize {
+        KINDS
+    }
+
+    #[cold]
+    fn dynamic_outcome(&self, name: &'static str) -> usize {
+        for (i, slot) in self.calls.slots.iter().enumerate() {
+            let held = *slot.get_or_init(|| name);
+            if std::ptr::eq(held, name) || held == name {
+                return KINDS + i;
+            }
+        }
+        KINDS + DYNAMIC_SLOTS
+    }
+}
+
+/// A call in progress; records its duration and outcome when dropped.
+#[derive(Debug)]
+#[must_use = "a call records when the guard is dropped"]
+pub struct Call<'a> {
+    metrics: &'a FunctionMetrics,
+    labels: usize,
+    outcome: usize,
+    start: Instant,
+}
+
+impl Call<'_> {
+    /// Ends the call with this outcome.
+    #[inline]
+    pub fn finish(mut self, outcome: usize) {
+        self.outcome = outcome;
+    }
+}
+
+impl Drop for Call<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        let ns = u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let outcome = match self.outcome {
+            UNSET if std::thread::panicking() => PANIC,
+            UNSET => CANCELLED,
+            outcome => outcome,
+        };
+        let m = self.metrics;
+        let combos = m.durations.histograms.len();
+        if let Some(h) = m.durations.histograms.get(self.labels) {
+            h.observe_ns(ns);
+        }
+        if let Some(c) = m.calls.counters.get(outcome * combos + self.labels) {
+            c.inc();
+        }
+        if let Some(g) = &m.concurrent {
+            g.dec();
+        }
+    }
+}
+
+impl Metric for Calls {
+    fn metric_type(&self) -> MetricType {
+        MetricType::Counter
+    }
+
+    fn label_names(&self, f: &mut dyn FnMut(&str)) {
+        f("result");
+        f("error");
+        self.dims.iter().for_each(|d| f(d.name));
+    }
+
+    fn encode(&self, encoder: &mut MetricEncoder<'_>) {
+        let combos = self.label_combos.len();
+        let mut labels = String::new();
+        for (o, outcome) in self.outcome_labels.iter().enumerate() {
+            let claimed;
+            let outcome: &str = match outcome {
+                Some(l) => l,
+                None => match self.slots.get(o - KINDS).and_then(OnceLock::get) {
+                    Some(name) => {
+                        claimed = outcome_label("error", name);
+                        &claimed
+                    }
+                    None => continue,
+                },
+            };
+            for (l, combo) in self.label_combos.iter().enumerate() {
+                labels.clear();
+                labels.push_str(outcome);
+                if !combo.is_empty() {
+                    labels.push(',');
+                    labels.push_str(combo);
+                }
+                if let Some(c) = self.counters.get(o * combos + l) {
+                    c.encode_series(&labels, encoder);
+                }
+            }
+        }
+    }
+}
+
+impl Metric for Durations {
+    fn metric_type(&self) -> MetricType {
+        MetricType::Histogram
+    }
+
+    fn label_names(&self, f: &mut dyn FnMut(&str)) {
+        self.dims.iter().for_each(|d| f(d.name));
+    }
+
+    fn encode(&self, encoder: &mut MetricEncoder<'_>) {
+        for (labels, h) in self.label_combos.iter().zip(self.histograms.iter()) {
+            h.encode_series(labels, encoder);
+        }
+    }
+}
+
+/// The `error` label of one error value.
+#[derive(Debug, Clone, Copy)]
+pub enum ErrorLabel {
+    /// A [`LabelValue`]'s index, and how to name it.
+    Index(usize, fn(usize) -> &'static str),
+    /// Any other type: how to name it.
+    TypeName(fn() -> &'static str),
+}
+
+impl ErrorLabel {
+    fn name(self) -> &'static str {
+        match self {
+            ErrorLabel::Index(i, value_at) => value_at(i),
+            ErrorLabel::TypeName(name) => name(),
+        }
+    }
+}
+
+/// The last path segment of `E`'s name, without generic arguments (`io::Error` → `Error`).
+pub fn short_type_name<E: ?Sized>() -> &'static str {
+    let full = std::any::type_name::<E>();
+    let base = full.split('<').next().unwrap_or(full);
+    base.rsplit("::").next().unwrap_or(base)
+}
+
+/// An error value being labelled; method resolution picks [`LabelFromValue`] when `E` is a
+/// [`LabelValue`] (called as `(&ErrRef(e)).error_label()`), [`LabelFromName`] otherwise.
+#[derive(Debug)]
+pub struct ErrRef<'a, E>(pub &'a E);
+
+/// `error` label from a [`LabelValue`] error.
+pub trait LabelFromValue {
+    /// The label.
+    fn error_label(&self) -> ErrorLabel;
+}
+
+impl<E: LabelValue> LabelFromValue for &ErrRef<'_, E> {
+    #[inline]
+    fn error_label(&self) -> ErrorLabel {
+        ErrorLabel::Index(self.0.index(), E::value_at)
+    }
+}
+
+/// `error` label from any other error type: its name.
+pub trait LabelFromName {
+    /// The label.
+    fn error_label(&self) -> ErrorLabel;
+}
+
+impl<E> LabelFromName for ErrRef<'_, E> {
+    #[inline]
+    fn error_label(&self) -> ErrorLabel {
+        ErrorLabel::TypeName(short_type_name::<E>)
+    }
+}
+
+/// An error type whose kinds are wanted; method resolution picks [`KindsFromValues`] when `E`
+/// is a [`LabelValue`] (called as `(&ErrType::<E>::new()).error_kinds(name)`).
+#[derive(Debug)]
+pub struct ErrType<E>(PhantomData<fn() -> E>);
+
+impl<E> ErrType<E> {
+    /// The probe.
+    #[allow(clippy::new_without_default)] // a probe, only ever built by generated code
+    pub const fn new() -> Self {
+        Self(PhantomData)
+    }
+}
+
+/// Kinds of a [`LabelValue`] error type: its values.
+pub trait KindsFromValues {
+    /// The kinds.
+    fn error_kinds(&self, type_name: &'static str) -> ErrorKinds;
+}
+
+impl<E: LabelValue> KindsFromValues for &ErrType<E> {
+    fn error_kinds(&self, _: &'static str) -> ErrorKinds {
+        ErrorKinds::Values((0..E::CARDINALITY).map(E::value_at).collect())
+    }
+}
+
+/// Kinds of any other error type: its name.
+pub trait KindsFromName {
+    /// The kinds.
+    fn error_kinds(&self, type_name: &'static str) -> ErrorKinds;
+}
+
+impl<E> KindsFromName for ErrType<E> {
+    fn error_kinds(&self, type_name: &'static str) -> ErrorKinds {
+        ErrorKinds::TypeName(type_name)
+    }
+}
+
+/// Return types that carry success or failure: `Result`.
+pub trait Outcome {
+    /// The error type.
+    type Error;
+    /// The error, if this is one.
+    fn error(&self) -> Option<&Self::Error>;
+}
+
+impl<T, E> Outcome for core::result::Result<T, E> {
+    type Error = E;
+    #[inline]
+    fn error(&self) -> Option<&E> {
+        self.as_ref().err()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_names() {
+        assert_eq!(short_type_name::<std::io::Error>(), "Error");
+        assert_eq!(short_type_name::<Box<dyn std::error::Error>>(), "Box");
+        assert_eq!(short_type_name::<String>(), "String");
+    }
+}
