@@ -406,7 +406,7 @@ pub fn short_type_name<E: ?Sized>() -> &'static str {
 }
 
 /// An error value being labelled; method resolution picks [`LabelFromValue`] when `E` is a
-/// [`LabelValue`] (called as `(&ErrRef(e)).error_label()`), [`LabelFromName`] otherwise.
+/// [`LabelValue`] (called as `(&&ErrRef(e)).error_label()`), [`LabelFromName`] otherwise.
 #[derive(Debug)]
 pub struct ErrRef<'a, E>(pub &'a E);
 
@@ -437,7 +437,7 @@ impl<E> LabelFromName for ErrRef<'_, E> {
 }
 
 /// An error type whose kinds are wanted; method resolution picks [`KindsFromValues`] when `E`
-/// is a [`LabelValue`] (called as `(&ErrType::<E>::new()).error_kinds(name)`).
+/// is a [`LabelValue`] (called as `(&&ErrType::<E>::new()).error_kinds(name)`).
 #[derive(Debug)]
 pub struct ErrType<E>(PhantomData<fn() -> E>);
 

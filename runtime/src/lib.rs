@@ -74,6 +74,7 @@ pub use metrics::{
 };
 pub use name::{is_valid_label_name, is_valid_metric_name};
 pub use registry::{Collect, Collector, Descriptor, EncodeOptions, Registry, default_registry};
+pub use vitalsign_macros::{LabelSet, LabelValue, instrument_metrics};
 
 /// Declares metrics in `static`s that register themselves in the [`default_registry`] before
 /// its first scrape. The doc comment is the HELP text; the name is checked at compile time.
@@ -137,7 +138,41 @@ macro_rules! metrics {
 #[doc(hidden)]
 pub mod __private {
     pub use linkme;
+    pub use std::borrow::Cow;
     pub use std::sync::LazyLock;
+
+    /// `parts` concatenated into one array of `N` names (for `LabelSet::NAMES` with `flatten`).
+    pub const fn concat_names<const N: usize>(parts: &[&[&'static str]]) -> [&'static str; N] {
+        let mut out = [""; N];
+        let (mut i, mut k) = (0, 0);
+        while i < parts.len() {
+            let mut j = 0;
+            while j < parts[i].len() {
+                if k < N {
+                    out[k] = parts[i][j];
+                }
+                k += 1;
+                j += 1;
+            }
+            i += 1;
+        }
+        out
+    }
+
+    /// Whether bucket bounds are usable: at least one, finite, strictly increasing.
+    pub const fn buckets_are_valid(bounds: &[f64]) -> bool {
+        if bounds.is_empty() {
+            return false;
+        }
+        let mut i = 0;
+        while i < bounds.len() {
+            if !bounds[i].is_finite() || (i > 0 && bounds[i - 1] >= bounds[i]) {
+                return false;
+            }
+            i += 1;
+        }
+        true
+    }
 
     pub use crate::function::*;
     pub use crate::registry::{STATIC_REGISTRATIONS, StaticRegistration, help_from_doc};

@@ -1,0 +1,252 @@
+//! Generating the instrumented item: per function, a static `FunctionMetrics`, its entry in the
+//! registration slice, and a body that times the original one in a guard.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Attribute, Block, Expr, ImplItem, ItemFn, ItemImpl, Signature, Stmt, Type};
+
+use super::analyze::{self, Analysis, ErrorType, Errors, Kind, Place};
+use super::attr::{self, Options};
+use crate::ctxt::Ctxt;
+use crate::label_attr::krate;
+
+pub(super) fn free_fn(mut f: ItemFn, options: &Options, cx: &mut Ctxt) -> TokenStream {
+    if options.skip.is_none() {
+        if let Some(block) = instrument(&f.sig, &f.block, options, &Place::default(), cx) {
+            *f.block = block;
+        }
+    }
+    quote!(#f)
+}
+
+pub(super) fn impl_block(mut item: ItemImpl, options: &Options, cx: &mut Ctxt) -> TokenStream {
+    if options.skip.is_some() {
+        return quote!(#item);
+    }
+    let type_name = match &*item.self_ty {
+        Type::Path(tp) => tp.path.segments.last().map(|s| s.ident.to_string()),
+        _ => None,
+    };
+    let place = Place {
+        type_name,
+        outer_generics: item
+            .generics
+            .params
+            .iter()
+            .map(|p| match p {
+                syn::GenericParam::Type(t) => t.ident.to_string(),
+                syn::GenericParam::Const(c) => c.ident.to_string(),
+                syn::GenericParam::Lifetime(l) => l.lifetime.ident.to_string(),
+            })
+            .collect(),
+    };
+    for impl_item in &mut item.items {
+        let ImplItem::Fn(method) = impl_item else {
+            continue;
+        };
+        let (own, rest): (Vec<Attribute>, Vec<Attribute>) =
+            method.attrs.drain(..).partition(is_instrument_attr);
+        method.attrs = rest;
+        let mut merged = options.clone();
+        merged.skip = None;
+        merged.name = None;
+        for a in own {
+            let args = match &a.meta {
+                syn::Meta::List(list) => list.tokens.clone(),
+                _ => TokenStream::new(),
+            };
+            merged = merged.merged_with(attr::parse(args, cx));
+        }
+        if merged.skip.is_some() {
+            continue;
+        }
+        if let Some(block) = instrument(&method.sig, &method.block, &merged, &place, cx) {
+            method.block = block;
+        }
+    }
+    quote!(#item)
+}
+
+fn is_instrument_attr(a: &Attribute) -> bool {
+    a.path()
+        .segments
+        .last()
+        .is_some_and(|s| s.ident == "instrument_metrics")
+}
+
+fn instrument(
+    sig: &Signature,
+    block: &Block,
+    options: &Options,
+    place: &Place,
+    cx: &mut Ctxt,
+) -> Option<Block> {
+    let analysis = analyze::analyze(sig, block, options, place, cx);
+    let krate = krate(options.krate.clone());
+    let statics = statics(&analysis, options, &krate);
+    let label_index = label_index(&analysis, &krate);
+    let outcome = outcome(&analysis, &krate);
+    let annotation = analysis.output.as_ref().map(|ty| quote!(: #ty));
+    let record = |timed: TokenStream| {
+        quote! {
+            let __vitalsign_call = __VITALSIGN_FN.start(#label_index);
+            let __vitalsign_result #annotation = #timed;
+            __vitalsign_call.finish(#outcome);
+            __vitalsign_result
+        }
+    };
+    let body = match analysis.kind {
+        Kind::Async => {
+            let timed = record(quote!(async move #block.await));
+            quote!({ #statics #timed })
+        }
+        Kind::Sync => {
+            let ret = analysis.output.as_ref().map(|ty| quote!(-> #ty));
+            let timed = record(quote! {
+                {
+                    #[allow(clippy::redundant_closure_call)]
+                    (move || #ret #block)()
+                }
+            });
+            quote!({ #statics #timed })
+        }
+        Kind::BoxedFuture => {
+            let mut stmts = block.stmts.clone();
+            let Some(Stmt::Expr(Expr::Call(call), None)) = stmts.last_mut() else {
+                return None;
+            };
+            let inner = call.args.first()?.clone();
+            let timed = record(quote!(#inner.await));
+            call.args = syn::parse_quote!(async move { #timed });
+            quote!({ #statics #( #stmts )* })
+        }
+    };
+    syn::parse2(body).map_err(|e| cx.push(e)).ok()
+}
+
+fn statics(a: &Analysis, options: &Options, krate: &TokenStream) -> TokenStream {
+    let function = &a.function;
+    let p = quote!(#krate::__private);
+    let dims = a.params.iter().map(|param| {
+        let (name, ty) = (&param.name, &param.ty);
+        quote_spanned! {ty.span()=>
+            #p::LabelDim {
+                name: #name,
+                cardinality: <#ty as #krate::LabelValue>::CARDINALITY,
+                value_at: <#ty as #krate::LabelValue>::value_at,
+            }
+        }
+    });
+    let static_labels = a.static_labels.iter().map(|(k, v)| quote!((#k, #v)));
+    let buckets = match &a.buckets {
+        Some(b) => quote! {
+            {
+                const BUCKETS: &[f64] = #b;
+                const _: () = ::core::assert!(
+                    #p::buckets_are_valid(BUCKETS),
+                    "`buckets` must be finite and strictly increasing, with at least one bound",
+                );
+                ::core::option::Option::Some(BUCKETS)
+            }
+        },
+        None => quote!(::core::option::Option::None),
+    };
+    let errors = match &a.errors {
+        Errors::None => quote!(#p::ErrorKinds::None),
+        Errors::Classified { .. } => quote!(#p::ErrorKinds::Classified),
+        Errors::Dynamic => quote!(#p::ErrorKinds::Dynamic),
+        Errors::Typed(ty) => {
+            let ty = match ty {
+                ErrorType::Named(t) => quote!(#t),
+                ErrorType::Of(r) => quote!(<#r as #p::Outcome>::Error),
+            };
+            quote! {
+                {
+                    #[allow(unused_imports)]
+                    use #p::{KindsFromName as _, KindsFromValues as _};
+                    (&&#p::ErrType::<#ty>::new()).error_kinds(#p::short_type_name::<#ty>())
+                }
+            }
+        }
+    };
+    let concurrency = options.concurrency.is_some();
+    let registry = match &options.registry {
+        Some(path) => quote! {
+            {
+                fn registry() -> &'static #krate::Registry {
+                    &#path
+                }
+                registry
+            }
+        },
+        None => quote!(#krate::default_registry),
+    };
+    quote! {
+        static __VITALSIGN_FN: #p::LazyLock<#p::FunctionMetrics> = #p::LazyLock::new(|| {
+            const LABELS: &[#p::LabelDim] = &[#( #dims ),*];
+            const STATIC_LABELS: &[(&str, &str)] = &[#( #static_labels ),*];
+            #p::FunctionMetrics::new(#p::FunctionSpec {
+                function: #function,
+                module: ::core::module_path!(),
+                errors: #errors,
+                labels: LABELS,
+                static_labels: STATIC_LABELS,
+                buckets: #buckets,
+                concurrency: #concurrency,
+            })
+        });
+        const _: () = {
+            #[#p::linkme::distributed_slice(#p::STATIC_REGISTRATIONS)]
+            #[linkme(crate = #p::linkme)]
+            static __VITALSIGN_ENTRY: #p::StaticRegistration = #p::StaticRegistration {
+                registry: #registry,
+                register: |registry| __VITALSIGN_FN.register(registry),
+            };
+        };
+    }
+}
+
+/// Mixed-radix index of the parameter labels' values.
+fn label_index(a: &Analysis, krate: &TokenStream) -> TokenStream {
+    let steps = a.params.iter().map(|param| {
+        let ty = &param.ty;
+        let value = param.reference();
+        quote_spanned! {ty.span()=>
+            __vitalsign_index = __vitalsign_index * <#ty as #krate::LabelValue>::CARDINALITY
+                + <#ty as #krate::LabelValue>::index(#value);
+        }
+    });
+    quote!({
+        #[allow(unused_mut)]
+        let mut __vitalsign_index = 0usize;
+        #( #steps )*
+        __vitalsign_index
+    })
+}
+
+fn outcome(a: &Analysis, krate: &TokenStream) -> TokenStream {
+    let p = quote!(#krate::__private);
+    match &a.errors {
+        Errors::None => quote!(#p::OK),
+        Errors::Classified { path, ok_if } => {
+            let test = quote!((#path)(&__vitalsign_result));
+            let (then, otherwise) = if *ok_if {
+                (quote!(#p::OK), quote!(__VITALSIGN_FN.classified_error()))
+            } else {
+                (quote!(__VITALSIGN_FN.classified_error()), quote!(#p::OK))
+            };
+            quote!(if #test { #then } else { #otherwise })
+        }
+        Errors::Typed(_) | Errors::Dynamic => quote! {
+            match #p::Outcome::error(&__vitalsign_result) {
+                ::core::option::Option::None => #p::OK,
+                ::core::option::Option::Some(__vitalsign_error) => {
+                    #[allow(unused_imports)]
+                    use #p::{LabelFromName as _, LabelFromValue as _};
+                    __VITALSIGN_FN.error_outcome((&&#p::ErrRef(__vitalsign_error)).error_label())
+                }
+            }
+        },
+    }
+}

@@ -1,0 +1,125 @@
+//! `#[derive(LabelValue)]`: a fieldless enum's variants become label values with dense indices.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::{Data, DeriveInput, Fields};
+
+use crate::case::Case;
+use crate::ctxt::Ctxt;
+use crate::label_attr;
+
+pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
+    let mut cx = Ctxt::default();
+    let container = label_attr::parse(&input.attrs, &["rename_all", "crate"], &mut cx);
+    let case = container.rename_all.unwrap_or(Case::Snake);
+    let data = match &input.data {
+        Data::Enum(data) => data,
+        Data::Struct(s) => {
+            cx.error(
+                s.struct_token,
+                "`LabelValue` can only be derived for enums without fields; \
+                 for a struct of labels, derive `LabelSet`",
+            );
+            return cx.check().map(|()| TokenStream::new());
+        }
+        Data::Union(u) => {
+            cx.error(
+                u.union_token,
+                "`LabelValue` can only be derived for enums without fields",
+            );
+            return cx.check().map(|()| TokenStream::new());
+        }
+    };
+    if data.variants.is_empty() {
+        cx.error(
+            &input.ident,
+            "`LabelValue` needs at least one variant: a label with no values has no series",
+        );
+    }
+
+    let mut values: Vec<(String, &syn::Ident)> = Vec::new();
+    for variant in &data.variants {
+        if !matches!(variant.fields, Fields::Unit) {
+            cx.error(
+                &variant.fields,
+                format!(
+                    "variant `{}` carries data; `LabelValue` variants have no fields, \
+                     so each is one label value",
+                    variant.ident
+                ),
+            );
+        }
+        let attrs = label_attr::parse(&variant.attrs, &["rename"], &mut cx);
+        let value = match &attrs.rename {
+            Some(lit) => lit.value(),
+            None => case.apply(&variant.ident.to_string()),
+        };
+        if let Some((_, first)) = values.iter().find(|(v, _)| *v == value) {
+            let at = attrs
+                .rename
+                .as_ref()
+                .map_or_else(|| quote!(#variant), |lit| quote!(#lit));
+            cx.error(
+                at,
+                format!("duplicate label value `{value}`: variant `{first}` has it too"),
+            );
+        }
+        values.push((value, &variant.ident));
+    }
+    cx.check()?;
+
+    let krate = label_attr::krate(container.krate);
+    let ident = &input.ident;
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    let count = values.len();
+    let indices = 0..count;
+    let variants: Vec<_> = values.iter().map(|(_, v)| *v).collect();
+    let raw: Vec<&String> = values.iter().map(|(v, _)| v).collect();
+    let escaped: Vec<String> = raw.iter().map(|v| escape(v)).collect();
+    let indices2 = indices.clone();
+    let indices3 = indices.clone();
+    Ok(quote! {
+        const _: () = {
+            #[automatically_derived]
+            impl #impl_generics #krate::LabelValue for #ident #ty_generics #where_clause {
+                const CARDINALITY: usize = #count;
+
+                #[inline]
+                fn index(&self) -> usize {
+                    match self {
+                        #( Self::#variants => #indices, )*
+                    }
+                }
+
+                fn from_index(index: usize) -> ::core::option::Option<Self> {
+                    match index {
+                        #( #indices2 => ::core::option::Option::Some(Self::#variants), )*
+                        _ => ::core::option::Option::None,
+                    }
+                }
+
+                fn value_at(index: usize) -> &'static str {
+                    match index {
+                        #( #indices3 => #raw, )*
+                        _ => "",
+                    }
+                }
+
+                fn escaped_at(index: usize) -> #krate::__private::Cow<'static, str> {
+                    const ESCAPED: &[&str] = &[#( #escaped ),*];
+                    #krate::__private::Cow::Borrowed(match ESCAPED.get(index) {
+                        ::core::option::Option::Some(v) => v,
+                        ::core::option::Option::None => "",
+                    })
+                }
+            }
+        };
+    })
+}
+
+/// A label value as exposition writes it: `\`, `"` and newline escaped.
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
