@@ -151,7 +151,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 Field::Flatten { ty, .. } => quote!(<#ty as #krate::LabelSet>::NAMES),
             })
             .collect();
-        quote!(&#krate::__private::concat_names::<{ 0usize #( + #parts.len() )* }>(&[#( #parts ),*]))
+        quote!(&#krate::__private::concat_names::<{ 0usize #( + (#parts).len() )* }>(&[#( #parts ),*]))
     };
 
     Ok(quote! {
