@@ -115,7 +115,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     let strides: Vec<TokenStream> = (0..model.len())
         .map(|k| {
             let rest = &cards[k + 1..];
-            quote!(1usize #( * #rest )*)
+            quote!(1 #( * #rest )*)
         })
         .collect();
     let index_terms = model.iter().zip(&strides).map(|(f, stride)| match f {
@@ -158,15 +158,15 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         const _: () = {
             #[automatically_derived]
             impl #impl_generics #krate::LabelSet for #ident #ty_generics #where_clause {
-                const CARDINALITY: usize = 1usize #( * #cards )*;
-                const NAMES: &'static [&'static str] = #names_const;
+                const CARDINALITY: ::core::primitive::usize = 1usize #( * #cards )*;
+                const NAMES: &'static [&'static ::core::primitive::str] = #names_const;
 
                 #[inline]
-                fn index(&self) -> usize {
+                fn index(&self) -> ::core::primitive::usize {
                     0usize #( + #index_terms )*
                 }
 
-                fn visit(index: usize, f: &mut dyn ::core::ops::FnMut(&'static str, &str)) {
+                fn visit(index: ::core::primitive::usize, f: &mut dyn ::core::ops::FnMut(&'static ::core::primitive::str, &::core::primitive::str)) {
                     #( #visits )*
                 }
             }

@@ -82,31 +82,31 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         const _: () = {
             #[automatically_derived]
             impl #impl_generics #krate::LabelValue for #ident #ty_generics #where_clause {
-                const CARDINALITY: usize = #count;
+                const CARDINALITY: ::core::primitive::usize = #count;
 
                 #[inline]
-                fn index(&self) -> usize {
+                fn index(&self) -> ::core::primitive::usize {
                     match self {
                         #( Self::#variants => #indices, )*
                     }
                 }
 
-                fn from_index(index: usize) -> ::core::option::Option<Self> {
+                fn from_index(index: ::core::primitive::usize) -> ::core::option::Option<Self> {
                     match index {
                         #( #indices2 => ::core::option::Option::Some(Self::#variants), )*
                         _ => ::core::option::Option::None,
                     }
                 }
 
-                fn value_at(index: usize) -> &'static str {
+                fn value_at(index: ::core::primitive::usize) -> &'static ::core::primitive::str {
                     match index {
                         #( #indices3 => #raw, )*
                         _ => "",
                     }
                 }
 
-                fn escaped_at(index: usize) -> #krate::__private::Cow<'static, str> {
-                    const ESCAPED: &[&str] = &[#( #escaped ),*];
+                fn escaped_at(index: ::core::primitive::usize) -> #krate::__private::Cow<'static, ::core::primitive::str> {
+                    const ESCAPED: &[&::core::primitive::str] = &[#( #escaped ),*];
                     #krate::__private::Cow::Borrowed(match ESCAPED.get(index) {
                         ::core::option::Option::Some(v) => v,
                         ::core::option::Option::None => "",

@@ -141,6 +141,13 @@ pub mod __private {
     pub use std::borrow::Cow;
     pub use std::sync::LazyLock;
 
+    /// Calls `f`. Generated code runs a sync function's body through this so the closure is
+    /// `FnOnce` and may return what it captured (a method returning `&mut self`).
+    #[inline(always)]
+    pub fn call_once<R>(f: impl FnOnce() -> R) -> R {
+        f()
+    }
+
     /// `parts` concatenated into one array of `N` names (for `LabelSet::NAMES` with `flatten`).
     pub const fn concat_names<const N: usize>(parts: &[&[&'static str]]) -> [&'static str; N] {
         let mut out = [""; N];

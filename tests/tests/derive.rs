@@ -35,9 +35,21 @@ struct Request {
 fn label_value_indices_and_strings() {
     assert_eq!(PaymentError::CARDINALITY, 3);
     let all: Vec<(usize, &str)> = (0..3)
-        .map(|i| (PaymentError::from_index(i).unwrap().index(), PaymentError::value_at(i)))
+        .map(|i| {
+            (
+                PaymentError::from_index(i).unwrap().index(),
+                PaymentError::value_at(i),
+            )
+        })
         .collect();
-    assert_eq!(all, [(0, "card_declined"), (1, "http_timeout"), (2, "quote\"and\\back\nslash")]);
+    assert_eq!(
+        all,
+        [
+            (0, "card_declined"),
+            (1, "http_timeout"),
+            (2, "quote\"and\\back\nslash")
+        ]
+    );
     assert_eq!(PaymentError::escaped_at(2), "quote\\\"and\\\\back\\nslash");
     assert_eq!(PaymentError::from_index(3), None);
     assert_eq!(PaymentError::value_at(3), "");
@@ -50,15 +62,35 @@ fn label_set_mixed_radix_and_flatten() {
     assert_eq!(Route::NAMES, ["method", "cache_hit"]);
     assert_eq!(Request::CARDINALITY, 12);
     assert_eq!(Request::NAMES, ["method", "cache_hit", "error"]);
-    let r = Request { route: Route { method: Method::Post, cached: false }, error: PaymentError::Weird };
+    let r = Request {
+        route: Route {
+            method: Method::Post,
+            cached: false,
+        },
+        error: PaymentError::Weird,
+    };
     assert_eq!(r.index(), 2 * 3 + 2);
     let mut seen = Vec::new();
     Request::visit(r.index(), &mut |k, v| seen.push(format!("{k}={v}")));
-    assert_eq!(seen, ["method=POST", "cache_hit=false", "error=quote\"and\\back\nslash"]);
+    assert_eq!(
+        seen,
+        [
+            "method=POST",
+            "cache_hit=false",
+            "error=quote\"and\\back\nslash"
+        ]
+    );
 
     let registry = Registry::new();
-    let family = registry.register("routes", "Routes.", Family::<Route, Counter>::new()).unwrap();
-    family.get(&Route { method: Method::Get, cached: true }).inc();
+    let family = registry
+        .register("routes", "Routes.", Family::<Route, Counter>::new())
+        .unwrap();
+    family
+        .get(&Route {
+            method: Method::Get,
+            cached: true,
+        })
+        .inc();
     assert_eq!(
         registry.render(Format::Prometheus),
         "# HELP routes_total Routes.\n# TYPE routes_total counter\n\

@@ -16,7 +16,11 @@ enum StockError {
 #[instrument_metrics(registry = REGISTRY, concurrency, buckets = [0.05])]
 async fn reserve(sku: &str, wait: Duration) -> Result<(), StockError> {
     tokio::time::sleep(wait).await;
-    if sku == "none" { Err(StockError::OutOfStock) } else { Ok(()) }
+    if sku == "none" {
+        Err(StockError::OutOfStock)
+    } else {
+        Ok(())
+    }
 }
 
 struct Shop;
@@ -24,7 +28,11 @@ struct Shop;
 #[instrument_metrics(registry = REGISTRY, buckets = [0.05])]
 impl Shop {
     async fn ship(&self, n: u32) -> Result<u32, StockError> {
-        if n == 0 { Err(StockError::OutOfStock) } else { Ok(n) }
+        if n == 0 {
+            Err(StockError::OutOfStock)
+        } else {
+            Ok(n)
+        }
     }
 
     fn count(&self) -> usize {
@@ -51,7 +59,11 @@ trait Gateway {
 impl Gateway for Shop {
     #[instrument_metrics(registry = REGISTRY, buckets = [0.05])]
     async fn authorize(&self, amount: u64) -> Result<u64, StockError> {
-        if amount > 100 { Err(StockError::OutOfStock) } else { Ok(amount) }
+        if amount > 100 {
+            Err(StockError::OutOfStock)
+        } else {
+            Ok(amount)
+        }
     }
 }
 

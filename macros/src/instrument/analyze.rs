@@ -255,13 +255,14 @@ fn buckets(buckets: Option<&BucketsOpt>, cx: &mut Ctxt) -> Option<TokenStream> {
                 return None;
             }
             for pair in bounds.windows(2) {
-                let ((a, _), (b, expr)) = (&pair[0], &pair[1]);
+                let ((a, prev), (b, expr)) = (&pair[0], &pair[1]);
                 if b <= a {
                     let problem = if a == b {
                         "duplicate bucket bound"
                     } else {
                         "unsorted bucket bound"
                     };
+                    let (b, a) = (expr.to_token_stream(), prev.to_token_stream());
                     cx.error(
                         expr,
                         format!(
@@ -346,8 +347,7 @@ fn mentions(ty: &Type, names: &[String], impl_only: bool) -> bool {
                     if s == "impl" {
                         return true;
                     }
-                    if !impl_only && ((lifetime && s != "static") || names.iter().any(|n| *n == s))
-                    {
+                    if !impl_only && ((lifetime && s != "static") || names.contains(&s)) {
                         return true;
                     }
                     lifetime = false;

@@ -103,12 +103,7 @@ fn instrument(
         }
         Kind::Sync => {
             let ret = analysis.output.as_ref().map(|ty| quote!(-> #ty));
-            let timed = record(quote! {
-                {
-                    #[allow(clippy::redundant_closure_call)]
-                    (move || #ret #block)()
-                }
-            });
+            let timed = record(quote!(#krate::__private::call_once(move || #ret #block)));
             quote!({ #statics #timed })
         }
         Kind::BoxedFuture => {
@@ -140,9 +135,11 @@ fn statics(a: &Analysis, options: &Options, krate: &TokenStream) -> TokenStream 
     });
     let static_labels = a.static_labels.iter().map(|(k, v)| quote!((#k, #v)));
     let buckets = match &a.buckets {
-        Some(b) => quote! {
+        // Literal lists were checked by the macro; a constant is checked as the program
+        // compiles, with the error on the constant's path.
+        Some(b) => quote_spanned! {b.span()=>
             {
-                const BUCKETS: &[f64] = #b;
+                const BUCKETS: &[::core::primitive::f64] = #b;
                 const _: () = ::core::assert!(
                     #p::buckets_are_valid(BUCKETS),
                     "`buckets` must be finite and strictly increasing, with at least one bound",
@@ -185,7 +182,8 @@ fn statics(a: &Analysis, options: &Options, krate: &TokenStream) -> TokenStream 
     quote! {
         static __VITALSIGN_FN: #p::LazyLock<#p::FunctionMetrics> = #p::LazyLock::new(|| {
             const LABELS: &[#p::LabelDim] = &[#( #dims ),*];
-            const STATIC_LABELS: &[(&str, &str)] = &[#( #static_labels ),*];
+            const STATIC_LABELS: &[(&::core::primitive::str, &::core::primitive::str)] =
+                &[#( #static_labels ),*];
             #p::FunctionMetrics::new(#p::FunctionSpec {
                 function: #function,
                 module: ::core::module_path!(),
@@ -219,7 +217,7 @@ fn label_index(a: &Analysis, krate: &TokenStream) -> TokenStream {
     });
     quote!({
         #[allow(unused_mut)]
-        let mut __vitalsign_index = 0usize;
+        let mut __vitalsign_index: ::core::primitive::usize = 0;
         #( #steps )*
         __vitalsign_index
     })

@@ -1,0 +1,10 @@
+//! Compile-time behaviour of the macros: what must compile, and the exact error for each
+//! mistake (`tests/ui/<macro>/{pass,fail}/`). Regenerate `.stderr` files with
+//! `TRYBUILD=overwrite cargo test -p vitalsign-tests --test ui` and review the diff.
+
+#[test]
+fn ui() {
+    let t = trybuild::TestCases::new();
+    t.pass("ui/*/pass/*.rs");
+    t.compile_fail("ui/*/fail/*.rs");
+}

@@ -1,0 +1,6 @@
+use vitalsign::LabelSet;
+
+#[derive(LabelSet)]
+struct Labels(bool, bool);
+
+fn main() {}

@@ -1,0 +1,6 @@
+use vitalsign::LabelValue;
+
+#[derive(LabelValue)]
+enum Never {}
+
+fn main() {}

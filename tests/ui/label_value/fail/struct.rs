@@ -1,0 +1,8 @@
+use vitalsign::LabelValue;
+
+#[derive(LabelValue)]
+struct Region {
+    name: String,
+}
+
+fn main() {}
