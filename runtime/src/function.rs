@@ -12,8 +12,8 @@
 
 use std::marker::PhantomData;
 use std::sync::OnceLock;
-use std::time::Instant;
 
+use crate::clock;
 use crate::encoding::{MetricEncoder, MetricType, escape};
 use crate::error::Result;
 use crate::labels::LabelValue;
@@ -185,6 +185,7 @@ impl FunctionMetrics {
                 outcome_labels.push(Some(outcome_label("error", "other")));
             }
         }
+        clock::warm_up();
         let combos = label_combos(spec.labels);
         let (buckets, bucket_error) = match spec.buckets.map(|b| Buckets::new(b.iter().copied())) {
             None => (Buckets::latency(), None),
@@ -248,7 +249,7 @@ impl FunctionMetrics {
             metrics: self,
             labels,
             outcome: UNSET,
-            start: Instant::now(),
+            start: clock::now(),
         }
     }
 
@@ -289,7 +290,7 @@ pub struct Call<'a> {
     metrics: &'a FunctionMetrics,
     labels: usize,
     outcome: usize,
-    start: Instant,
+    start: u64,
 }
 
 impl Call<'_> {
@@ -303,7 +304,7 @@ impl Call<'_> {
 impl Drop for Call<'_> {
     #[inline]
     fn drop(&mut self) {
-        let ns = u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let ns = clock::elapsed_ns(self.start);
         let outcome = match self.outcome {
             UNSET if std::thread::panicking() => PANIC,
             UNSET => CANCELLED,

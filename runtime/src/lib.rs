@@ -54,6 +54,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
+mod clock;
 mod collectors;
 pub mod encoding;
 mod error;

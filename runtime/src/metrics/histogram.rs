@@ -7,8 +7,9 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::clock;
 use crate::encoding::{MetricEncoder, MetricType, number};
 use crate::error::{Error, ErrorKind, Result};
 use crate::metrics::Series;
@@ -407,7 +408,7 @@ impl Histogram {
     pub fn start_timer(&self) -> HistogramTimer<'_> {
         HistogramTimer {
             histogram: self,
-            start: Instant::now(),
+            start: clock::now(),
         }
     }
 
@@ -457,7 +458,7 @@ impl Series for Histogram {
 #[must_use = "the timer records when dropped; dropping it at once records zero"]
 pub struct HistogramTimer<'a> {
     histogram: &'a Histogram,
-    start: Instant,
+    start: u64,
 }
 
 impl HistogramTimer<'_> {
@@ -467,7 +468,7 @@ impl HistogramTimer<'_> {
 
 impl Drop for HistogramTimer<'_> {
     fn drop(&mut self) {
-        self.histogram.observe_duration(self.start.elapsed());
+        self.histogram.observe_ns(clock::elapsed_ns(self.start));
     }
 }
 
