@@ -22,3 +22,29 @@ pub(crate) fn elapsed_ns(start: u64) -> u64 {
 pub(crate) fn warm_up() {
     LazyLock::force(&CLOCK);
 }
+
+/// A started clock reading, for timing something whose histogram is known only at the end (an
+/// HTTP request whose status decides its series). Reads the same TSC clock as the rest of
+/// vitalsign.
+///
+/// ```
+/// let watch = vitalsign::Stopwatch::start();
+/// std::thread::sleep(std::time::Duration::from_millis(2));
+/// assert!(watch.elapsed_ns() >= 2_000_000);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Stopwatch(u64);
+
+impl Stopwatch {
+    /// Starts now.
+    #[inline]
+    pub fn start() -> Self {
+        Self(now())
+    }
+
+    /// Nanoseconds since [`start`](Self::start).
+    #[inline]
+    pub fn elapsed_ns(&self) -> u64 {
+        elapsed_ns(self.0)
+    }
+}

@@ -55,6 +55,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 mod clock;
+pub use clock::Stopwatch;
 mod collectors;
 pub mod encoding;
 mod error;

@@ -1,0 +1,150 @@
+use std::sync::Arc;
+
+use tower::Layer;
+use vitalsign::{Buckets, Registry, default_registry};
+
+use super::MetricsService;
+use crate::metrics::{Config, DEFAULT_MAX_SERIES, HttpMetrics};
+use crate::route::DefaultRoute;
+
+/// Instruments every request of the service it wraps. See the [crate docs](crate).
+///
+/// [`MetricsLayer::new`] records into families in the default registry shared by every layer
+/// made that way; [`MetricsLayer::builder`] chooses the registry, buckets, a name prefix and the
+/// body size histograms.
+#[derive(Clone)]
+pub struct MetricsLayer<C = DefaultRoute> {
+    pub(crate) metrics: Arc<HttpMetrics>,
+    pub(crate) classifier: C,
+}
+
+impl MetricsLayer {
+    /// A layer recording into the default registry, routes from [`DefaultRoute`].
+    pub fn new() -> Self {
+        Self {
+            metrics: HttpMetrics::shared_default(),
+            classifier: DefaultRoute,
+        }
+    }
+
+    /// A builder for a layer with its own families.
+    pub fn builder() -> MetricsLayerBuilder<'static> {
+        MetricsLayerBuilder {
+            registry: default_registry(),
+            buckets: Buckets::latency(),
+            prefix: None,
+            body_sizes: false,
+            max_series: DEFAULT_MAX_SERIES,
+        }
+    }
+}
+
+impl Default for MetricsLayer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<C> MetricsLayer<C> {
+    /// Uses `classifier` for the `http_route` label (see [`ClassifyRoute`](crate::ClassifyRoute)).
+    pub fn classify_route<C2>(self, classifier: C2) -> MetricsLayer<C2> {
+        MetricsLayer {
+            metrics: self.metrics,
+            classifier,
+        }
+    }
+}
+
+impl<S, C: Clone> Layer<S> for MetricsLayer<C> {
+    type Service = MetricsService<S, C>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        MetricsService::new(inner, self.metrics.clone(), self.classifier.clone())
+    }
+}
+
+impl<C> std::fmt::Debug for MetricsLayer<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsLayer")
+            .field("metrics", &self.metrics)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures a [`MetricsLayer`] with its own families.
+///
+/// ```
+/// use vitalsign::{Buckets, Format, Registry};
+/// use vitalsign_tower::MetricsLayer;
+///
+/// let registry = Registry::new();
+/// let layer = MetricsLayer::builder()
+///     .registry(&registry)
+///     .buckets(Buckets::new([0.01, 0.1, 1.0])?)
+///     .prefix("shop")
+///     .body_sizes(true)
+///     .build()?;
+/// assert!(registry.render(Format::Prometheus).is_empty()); // no request yet, no series
+/// # let _ = layer;
+/// # Ok::<(), vitalsign::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct MetricsLayerBuilder<'r> {
+    registry: &'r Registry,
+    buckets: Buckets,
+    prefix: Option<String>,
+    body_sizes: bool,
+    max_series: usize,
+}
+
+impl<'r> MetricsLayerBuilder<'r> {
+    /// Registers the families in `registry` instead of the default one.
+    pub fn registry<'s>(self, registry: &'s Registry) -> MetricsLayerBuilder<'s> {
+        MetricsLayerBuilder {
+            registry,
+            buckets: self.buckets,
+            prefix: self.prefix,
+            body_sizes: self.body_sizes,
+            max_series: self.max_series,
+        }
+    }
+
+    /// Duration buckets, in seconds (default: Prometheus' latency buckets).
+    pub fn buckets(mut self, buckets: Buckets) -> Self {
+        self.buckets = buckets;
+        self
+    }
+
+    /// Prefixes every family name with `prefix_`.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = Some(prefix.into());
+        self
+    }
+
+    /// Also records request and response body sizes.
+    pub fn body_sizes(mut self, on: bool) -> Self {
+        self.body_sizes = on;
+        self
+    }
+
+    /// The most label sets per family before new ones share the overflow series (default 2,000).
+    pub fn max_series(mut self, max: usize) -> Self {
+        self.max_series = max;
+        self
+    }
+
+    /// Registers the families; fails if a name is taken or the prefix is not a valid name.
+    pub fn build(self) -> vitalsign::Result<MetricsLayer> {
+        let metrics = HttpMetrics::register(Config {
+            registry: self.registry,
+            buckets: self.buckets,
+            prefix: self.prefix,
+            body_sizes: self.body_sizes,
+            max_series: self.max_series,
+        })?;
+        Ok(MetricsLayer {
+            metrics,
+            classifier: DefaultRoute,
+        })
+    }
+}

@@ -1,0 +1,47 @@
+//! vitalsign for HTTP servers built on tower: hyper, axum, and anything else speaking
+//! `http::Request`/`http::Response`.
+//!
+//! - [`MetricsLayer`] instruments every request with the OpenTelemetry HTTP server metrics as
+//!   Prometheus renders them: `http_server_request_duration_seconds{http_request_method,
+//!   http_route, http_response_status_code}` and `http_server_active_requests{http_request_method,
+//!   http_route}`, plus opt-in body size histograms. Latency ends when the response body ends or
+//!   is dropped, not at the headers.
+//! - [`MetricsHandler`] answers `GET /metrics`: content negotiation, gzip, `?name[]=` selection,
+//!   an optional cap on concurrent scrapes. With the `axum` feature, [`metrics_handler`] mounts it
+//!   on a router.
+//! - [`serve`] runs a standalone exporter on tokio and hyper, like Python's `start_http_server`.
+//!
+//! No label ever comes from the raw path, the query or a header: the route is the router's
+//! template (axum's `MatchedPath`) or what a [`ClassifyRoute`] returns, requests that match no
+//! route share the label `unmatched`, and methods outside the standard set are `_OTHER`. A
+//! million distinct URLs add no series.
+//!
+//! ```no_run
+//! # #[cfg(feature = "axum")]
+//! # async fn app() {
+//! use axum::{Router, routing::get};
+//! use vitalsign_tower::{MetricsLayer, metrics_handler};
+//!
+//! let app: Router = Router::new()
+//!     .route("/orders/{id}", get(|| async { "order" }))
+//!     .route("/metrics", get(metrics_handler))
+//!     .layer(MetricsLayer::new());
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await.unwrap();
+//! axum::serve(listener, app).await.unwrap();
+//! # }
+//! ```
+
+#![forbid(unsafe_code)]
+
+mod endpoint;
+mod layer;
+mod metrics;
+mod route;
+mod serve;
+
+pub use endpoint::MetricsHandler;
+#[cfg(feature = "axum")]
+pub use endpoint::metrics_handler;
+pub use layer::{MetricsBody, MetricsLayer, MetricsLayerBuilder, MetricsService, ResponseFuture};
+pub use route::{ClassifyRoute, DefaultRoute, Route, UNMATCHED};
+pub use serve::{Exporter, ServeError, serve, serve_handler, serve_with_shutdown};

@@ -1,0 +1,160 @@
+//! A standalone exporter: an HTTP/1.1 server on tokio and hyper that answers scrapes on any path,
+//! like Python's `start_http_server`. It binds exactly the address given.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, oneshot};
+use tokio::task::JoinHandle;
+use vitalsign::Registry;
+
+use crate::MetricsHandler;
+
+/// How long a client may take to send its request headers.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// How many connections are served at once; more wait to be accepted.
+const MAX_CONNECTIONS: usize = 256;
+/// How long a graceful shutdown waits for connections in progress.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why the exporter could not start.
+#[derive(Debug)]
+pub struct ServeError {
+    addr: SocketAddr,
+    source: std::io::Error,
+}
+
+impl std::fmt::Display for ServeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "cannot start the metrics exporter on {}: {}",
+            self.addr, self.source
+        )
+    }
+}
+
+impl std::error::Error for ServeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+/// A running exporter, started by [`serve`]. Dropping it leaves the server running in the
+/// background; [`shutdown`](Self::shutdown) stops it gracefully.
+#[derive(Debug)]
+pub struct Exporter {
+    local_addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+impl Exporter {
+    /// The address it listens on (the real port when `:0` was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Stops accepting, lets scrapes in progress finish (for up to 5 s), and returns.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+/// Starts an exporter for `registry` on `addr` in the background of the current tokio runtime.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), vitalsign_tower::ServeError> {
+/// let exporter = vitalsign_tower::serve("127.0.0.1:9464".parse().unwrap(), vitalsign::default_registry()).await?;
+/// println!("metrics on http://{}/metrics", exporter.local_addr());
+/// # Ok(()) }
+/// ```
+pub async fn serve(addr: SocketAddr, registry: &'static Registry) -> Result<Exporter, ServeError> {
+    serve_handler(addr, MetricsHandler::new(registry)).await
+}
+
+/// Like [`serve`], with a configured [`MetricsHandler`] (a scrape cap, a fixed format).
+pub async fn serve_handler(
+    addr: SocketAddr,
+    handler: MetricsHandler,
+) -> Result<Exporter, ServeError> {
+    let listener = bind(addr).await?;
+    let local_addr = listener
+        .local_addr()
+        .map_err(|source| ServeError { addr, source })?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(run(listener, handler, async {
+        let _ = stopped.await;
+    }));
+    Ok(Exporter {
+        local_addr,
+        stop: Some(stop),
+        task,
+    })
+}
+
+/// Runs an exporter for `registry` on `addr` until `signal` completes (for example
+/// `tokio::signal::ctrl_c()`), then shuts down gracefully.
+pub async fn serve_with_shutdown(
+    addr: SocketAddr,
+    registry: &'static Registry,
+    signal: impl Future<Output = ()>,
+) -> Result<(), ServeError> {
+    let listener = bind(addr).await?;
+    run(listener, MetricsHandler::new(registry), signal).await;
+    Ok(())
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError { addr, source })
+}
+
+async fn run(listener: TcpListener, handler: MetricsHandler, signal: impl Future<Output = ()>) {
+    let graceful = GracefulShutdown::new();
+    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let mut signal = std::pin::pin!(signal);
+    loop {
+        let Ok(permit) = permits.clone().acquire_owned().await else {
+            break;
+        };
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                // Out of file descriptors or similar: back off rather than spin.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut signal => break,
+        };
+        let handler = handler.clone();
+        let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+            let response = handler.handle(&request);
+            async move { Ok::<_, std::convert::Infallible>(response) }
+        });
+        let connection = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_TIMEOUT)
+            .serve_connection(TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            let _ = connection.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await;
+}

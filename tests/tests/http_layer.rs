@@ -1,0 +1,233 @@
+//! `MetricsLayer` on an axum app, in process: route labels for matched, nested, unmatched and
+//! odd-method requests; statuses; bodies streamed, finished and dropped; panics and abandoned
+//! requests; and a flood of distinct URLs that adds no series.
+
+use std::convert::Infallible;
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::routing::get;
+use bytes::Bytes;
+use http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+use vitalsign::{Buckets, Format, Registry};
+use vitalsign_tower::MetricsLayer;
+
+fn app(registry: &'static Registry) -> Router {
+    let layer = MetricsLayer::builder()
+        .registry(registry)
+        .buckets(Buckets::new([0.1, 10.0]).unwrap())
+        .build()
+        .unwrap();
+    let api = Router::new().route("/items/{id}", get(|| async { "item" }));
+    Router::new()
+        .route(
+            "/orders/{id}",
+            get(|| async { "order" }).post(|| async { StatusCode::CREATED }),
+        )
+        .route(
+            "/fail",
+            get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "no") }),
+        )
+        .route("/stream", get(|| async { Body::new(Chunks(3)) }))
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                "late"
+            }),
+        )
+        .route("/panic", get(panics))
+        .nest("/api", api)
+        .fallback(|| async { StatusCode::NOT_FOUND })
+        .layer(layer)
+}
+
+async fn panics() -> &'static str {
+    panic!("handler bug")
+}
+
+/// A body of three `chunk` frames, each returned on its own poll.
+struct Chunks(u8);
+
+impl http_body::Body for Chunks {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
+        if self.0 == 0 {
+            return std::task::Poll::Ready(None);
+        }
+        self.0 -= 1;
+        std::task::Poll::Ready(Some(Ok(http_body::Frame::data(Bytes::from_static(
+            b"chunk",
+        )))))
+    }
+}
+
+async fn call(app: &Router, method: &str, uri: &str) -> (StatusCode, Bytes) {
+    let request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .body(Body::empty())
+        .unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    (
+        status,
+        response.into_body().collect().await.unwrap().to_bytes(),
+    )
+}
+
+fn series(registry: &Registry, family: &str) -> Vec<String> {
+    registry
+        .render(Format::Prometheus)
+        .lines()
+        .filter(|l| l.starts_with(family))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test]
+async fn routes_methods_and_statuses() {
+    static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::new);
+    let app = app(&REGISTRY);
+    assert_eq!(
+        call(&app, "GET", "/orders/1").await,
+        (StatusCode::OK, Bytes::from("order"))
+    );
+    assert_eq!(call(&app, "GET", "/orders/2?x=1").await.0, StatusCode::OK);
+    assert_eq!(call(&app, "POST", "/orders/3").await.0, StatusCode::CREATED);
+    assert_eq!(
+        call(&app, "GET", "/fail").await.0,
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+    assert_eq!(call(&app, "GET", "/api/items/9").await.0, StatusCode::OK);
+    assert_eq!(
+        call(&app, "GET", "/no/such/page").await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        call(&app, "BREW", "/orders/4").await.0,
+        StatusCode::METHOD_NOT_ALLOWED
+    );
+    assert_eq!(
+        call(&app, "GET", "/stream").await.1,
+        Bytes::from("chunkchunkchunk")
+    );
+
+    assert_eq!(
+        series(&REGISTRY, "http_server_request_duration_seconds_count"),
+        [
+            "http_server_request_duration_seconds_count{http_request_method=\"GET\",http_route=\"/orders/{id}\",http_response_status_code=\"200\"} 2",
+            "http_server_request_duration_seconds_count{http_request_method=\"POST\",http_route=\"/orders/{id}\",http_response_status_code=\"201\"} 1",
+            "http_server_request_duration_seconds_count{http_request_method=\"GET\",http_route=\"/fail\",http_response_status_code=\"500\"} 1",
+            "http_server_request_duration_seconds_count{http_request_method=\"GET\",http_route=\"/api/items/{id}\",http_response_status_code=\"200\"} 1",
+            "http_server_request_duration_seconds_count{http_request_method=\"GET\",http_route=\"unmatched\",http_response_status_code=\"404\"} 1",
+            "http_server_request_duration_seconds_count{http_request_method=\"_OTHER\",http_route=\"/orders/{id}\",http_response_status_code=\"405\"} 1",
+            "http_server_request_duration_seconds_count{http_request_method=\"GET\",http_route=\"/stream\",http_response_status_code=\"200\"} 1",
+        ]
+    );
+    assert!(
+        series(&REGISTRY, "http_server_active_requests")
+            .iter()
+            .all(|l| l.ends_with(" 0")),
+        "{:?}",
+        series(&REGISTRY, "http_server_active_requests")
+    );
+}
+
+#[tokio::test]
+async fn bodies_dropped_panics_and_abandoned_requests() {
+    static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::new);
+    let app = app(&REGISTRY);
+    let active = |route: &str| {
+        series(&REGISTRY, "http_server_active_requests")
+            .into_iter()
+            .find(|l| l.contains(&format!("http_route=\"{route}\"")))
+    };
+
+    // Headers received, body half read, then dropped: recorded at the drop, gauge back to 0.
+    let request = Request::get("/stream").body(Body::empty()).unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    assert_eq!(
+        active("/stream").as_deref(),
+        Some("http_server_active_requests{http_request_method=\"GET\",http_route=\"/stream\"} 1")
+    );
+    let mut body = response.into_body();
+    let first = body.frame().await.unwrap().unwrap();
+    assert_eq!(first.into_data().unwrap(), Bytes::from("chunk"));
+    drop(body);
+    assert_eq!(
+        active("/stream").as_deref(),
+        Some("http_server_active_requests{http_request_method=\"GET\",http_route=\"/stream\"} 0")
+    );
+
+    // A panicking handler: the gauge comes back, nothing is timed.
+    let request = Request::get("/panic").body(Body::empty()).unwrap();
+    let joined = tokio::spawn(app.clone().oneshot(request)).await;
+    assert!(joined.unwrap_err().is_panic());
+    assert_eq!(
+        active("/panic").as_deref(),
+        Some("http_server_active_requests{http_request_method=\"GET\",http_route=\"/panic\"} 0")
+    );
+
+    // The client goes away before the response.
+    let request = Request::get("/slow").body(Body::empty()).unwrap();
+    let abandoned =
+        tokio::time::timeout(Duration::from_millis(20), app.clone().oneshot(request)).await;
+    assert!(abandoned.is_err());
+    assert_eq!(
+        active("/slow").as_deref(),
+        Some("http_server_active_requests{http_request_method=\"GET\",http_route=\"/slow\"} 0")
+    );
+
+    assert_eq!(
+        series(&REGISTRY, "http_server_request_duration_seconds_count"),
+        [
+            "http_server_request_duration_seconds_count{http_request_method=\"GET\",http_route=\"/stream\",http_response_status_code=\"200\"} 1"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_flood_of_distinct_urls_adds_no_series() {
+    static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::new);
+    let app = app(&REGISTRY);
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    for i in 0..100_000u32 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let method = ["GET", "POST", "FOO", "X-RANDOM", "DELETE"][(seed % 5) as usize];
+        let request = Request::builder()
+            .method(method)
+            .uri(format!("/r/{seed:x}/{i}?q={seed}"))
+            .header("host", format!("h{seed:x}.example"))
+            .header("x-odd", format!("{seed}"))
+            .body(Body::empty())
+            .unwrap();
+        let response = app.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    }
+    let counts = series(&REGISTRY, "http_server_request_duration_seconds_count");
+    assert_eq!(counts.len(), 4, "GET, POST, DELETE and _OTHER: {counts:?}");
+    let total: u64 = counts
+        .iter()
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(total, 100_000);
+    assert!(
+        counts
+            .iter()
+            .all(|l| l.contains("http_route=\"unmatched\"")),
+        "{counts:?}"
+    );
+    assert_eq!(series(&REGISTRY, "http_server_active_requests").len(), 4);
+}
