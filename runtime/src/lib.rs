@@ -63,6 +63,7 @@ mod function;
 mod labels;
 mod metrics;
 mod name;
+pub mod objective;
 mod registry;
 
 pub use collectors::{BuildInfo, ProcessCollector};
@@ -75,6 +76,7 @@ pub use metrics::{
     Summary,
 };
 pub use name::{is_valid_label_name, is_valid_metric_name};
+pub use objective::{Objective, RuleOptions, alert_rules};
 pub use registry::{Collect, Collector, Descriptor, EncodeOptions, Registry, default_registry};
 pub use vitalsign_macros::{LabelSet, LabelValue, instrument_metrics};
 
@@ -184,6 +186,10 @@ pub mod __private {
     }
 
     pub use crate::function::*;
+    pub use crate::objective::{OBJECTIVE_LINKS, ObjectiveLink};
+
+    /// The bounds of [`Buckets::latency`](crate::Buckets::latency), for compile-time checks.
+    pub const DEFAULT_BUCKETS: &[f64] = crate::metrics::DEFAULT_LATENCY_BOUNDS;
     pub use crate::registry::{STATIC_REGISTRATIONS, StaticRegistration, help_from_doc};
 }
 

@@ -16,6 +16,7 @@ pub use callback::CallbackGauge;
 pub use counter::{Counter, FloatCounter};
 pub use family::{Family, MAX_DENSE_SERIES};
 pub use gauge::{FloatGauge, Gauge};
+pub(crate) use histogram::DEFAULT_LATENCY_BOUNDS;
 pub use histogram::{Buckets, Histogram, HistogramTimer};
 pub use info::Info;
 pub use sparse::{OVERFLOW_VALUE, SparseFamily};

@@ -18,6 +18,7 @@ pub(super) const OPTIONS: &[&str] = &[
     "error_if",
     "skip",
     "crate",
+    "objective",
 ];
 
 #[derive(Default, Clone)]
@@ -31,6 +32,7 @@ pub(super) struct Options {
     pub(super) error_if: Option<Path>,
     pub(super) skip: Option<Path>,
     pub(super) krate: Option<Path>,
+    pub(super) objective: Option<Path>,
 }
 
 #[derive(Clone)]
@@ -99,12 +101,13 @@ pub(super) fn parse(args: TokenStream, cx: &mut Ctxt) -> Options {
             }
             "concurrency" => set_once(cx, &mut o.concurrency, meta.path.clone(), &meta.path),
             "skip" => set_once(cx, &mut o.skip, meta.path.clone(), &meta.path),
-            "registry" | "ok_if" | "error_if" | "crate" => {
+            "registry" | "ok_if" | "error_if" | "crate" | "objective" => {
                 let v: Path = meta.value()?.parse()?;
                 let slot = match key.as_str() {
                     "registry" => &mut o.registry,
                     "ok_if" => &mut o.ok_if,
                     "error_if" => &mut o.error_if,
+                    "objective" => &mut o.objective,
                     _ => &mut o.krate,
                 };
                 set_once(cx, slot, v, &meta.path);
@@ -187,6 +190,7 @@ impl Options {
             error_if: inner.error_if.or_else(|| self.error_if.clone()),
             skip: inner.skip,
             krate: inner.krate.or_else(|| self.krate.clone()),
+            objective: inner.objective.or_else(|| self.objective.clone()),
         }
     }
 }

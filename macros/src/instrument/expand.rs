@@ -149,6 +149,30 @@ fn statics(a: &Analysis, options: &Options, krate: &TokenStream) -> TokenStream 
         },
         None => quote!(::core::option::Option::None),
     };
+    let objective = options.objective.as_ref().map(|path| {
+        let check = quote_spanned! {path.span()=>
+            const _: () = ::core::assert!(
+                OBJECTIVE.threshold_in(match __VITALSIGN_BUCKETS {
+                    ::core::option::Option::Some(bounds) => bounds,
+                    ::core::option::Option::None => #p::DEFAULT_BUCKETS,
+                }),
+                "the objective's latency threshold must be one of the function's bucket bounds",
+            );
+        };
+        quote! {
+            const _: () = {
+                const OBJECTIVE: &#krate::Objective = &#path;
+                #check
+                #[#p::linkme::distributed_slice(#p::OBJECTIVE_LINKS)]
+                #[linkme(crate = #p::linkme)]
+                static __VITALSIGN_OBJECTIVE: #p::ObjectiveLink = #p::ObjectiveLink {
+                    objective: OBJECTIVE,
+                    function: #function,
+                    module: ::core::module_path!(),
+                };
+            };
+        }
+    });
     let errors = match &a.errors {
         Errors::None => quote!(#p::ErrorKinds::None),
         Errors::Classified { .. } => quote!(#p::ErrorKinds::Classified),
@@ -180,6 +204,8 @@ fn statics(a: &Analysis, options: &Options, krate: &TokenStream) -> TokenStream 
         None => quote!(#krate::default_registry),
     };
     quote! {
+        const __VITALSIGN_BUCKETS: ::core::option::Option<&[::core::primitive::f64]> = #buckets;
+        #objective
         static __VITALSIGN_FN: #p::LazyLock<#p::FunctionMetrics> = #p::LazyLock::new(|| {
             const LABELS: &[#p::LabelDim] = &[#( #dims ),*];
             const STATIC_LABELS: &[(&::core::primitive::str, &::core::primitive::str)] =
@@ -190,7 +216,7 @@ fn statics(a: &Analysis, options: &Options, krate: &TokenStream) -> TokenStream 
                 errors: #errors,
                 labels: LABELS,
                 static_labels: STATIC_LABELS,
-                buckets: #buckets,
+                buckets: __VITALSIGN_BUCKETS,
                 concurrency: #concurrency,
             })
         });

@@ -33,14 +33,12 @@ impl std::fmt::Debug for Buckets {
     }
 }
 
-static LATENCY: LazyLock<Buckets> = LazyLock::new(|| {
-    Buckets::build(
-        vec![
-            0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-        ]
-        .into_boxed_slice(),
-    )
-});
+/// Prometheus' default latency bounds, in seconds.
+pub(crate) const DEFAULT_LATENCY_BOUNDS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+static LATENCY: LazyLock<Buckets> = LazyLock::new(|| Buckets::build(DEFAULT_LATENCY_BOUNDS.into()));
 
 static NONE: LazyLock<Buckets> = LazyLock::new(|| Buckets::build(Box::new([])));
 

@@ -91,9 +91,8 @@ pub fn http_request(
         "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
-    if stream.write_all(request.as_bytes()).is_err() {
-        return (0, String::new());
-    }
+    // A server may answer and close before reading all of a large body (413): read what it said.
+    let _ = stream.write_all(request.as_bytes());
     let mut response = Vec::new();
     let _ = stream.read_to_end(&mut response);
     let response = String::from_utf8_lossy(&response).into_owned();
@@ -196,4 +195,39 @@ pub fn start_prometheus(
         panic!("prometheus did not become ready on {addr}:\n{log}");
     }
     (process, addr, dir)
+}
+
+/// Starts a `checkout` binary on a free loopback port and waits for its start line.
+pub fn start_checkout(binary: &str, traffic: u32) -> (Process, std::net::SocketAddr) {
+    use std::io::BufRead;
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+    let mut child = Command::new(binary)
+        .args([
+            "--listen",
+            &addr.to_string(),
+            "--traffic",
+            &traffic.to_string(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start checkout");
+    let stdout = child.stdout.take().expect("stdout");
+    let process = Process(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("checkout printed its start line");
+    assert_eq!(
+        line,
+        format!(
+            "checkout listening on http://{addr} (metrics: curl http://{addr}/metrics; simulated traffic: {traffic} req/s)\n"
+        )
+    );
+    (process, addr)
 }

@@ -1,0 +1,223 @@
+//! The HTTP side of the shop: routes, request validation, and orders kept in a bounded store.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use vitalsign_tower::{MetricsLayer, metrics_handler};
+
+use crate::inventory::{Inventory, InventoryError, Line, reserve_inventory};
+use crate::payment::{PaymentError, Provider, ProviderSettings, charge_payment};
+
+/// Orders kept for `GET /orders/{id}`; older ones are forgotten.
+const MAX_ORDERS: usize = 10_000;
+/// The largest request body accepted.
+const MAX_BODY: usize = 64 * 1024;
+const MAX_ITEMS: usize = 20;
+const MAX_QUANTITY: u32 = 100;
+const MAX_CUSTOMER: usize = 64;
+
+#[derive(Debug)]
+pub(crate) struct Shop {
+    pub(crate) provider: Provider,
+    inventory: Inventory,
+    orders: Mutex<Orders>,
+    next_order: AtomicU64,
+}
+
+#[derive(Debug, Default)]
+struct Orders {
+    by_id: HashMap<u64, Order>,
+    oldest_first: VecDeque<u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct Order {
+    id: u64,
+    customer: String,
+    items: Vec<Line>,
+    total_cents: u64,
+    payment_id: u64,
+    status: &'static str,
+}
+
+#[derive(Debug, Deserialize)]
+struct CheckoutRequest {
+    customer: String,
+    items: Vec<ItemRequest>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ItemRequest {
+    sku: String,
+    quantity: u32,
+}
+
+impl Shop {
+    pub(crate) fn new() -> Self {
+        Self {
+            provider: Provider::new(),
+            inventory: Inventory::new(),
+            orders: Mutex::new(Orders::default()),
+            next_order: AtomicU64::new(1),
+        }
+    }
+
+    fn store(&self, order: Order) {
+        let mut orders = self.orders.lock().unwrap_or_else(PoisonError::into_inner);
+        if orders.oldest_first.len() == MAX_ORDERS {
+            if let Some(old) = orders.oldest_first.pop_front() {
+                orders.by_id.remove(&old);
+            }
+        }
+        orders.oldest_first.push_back(order.id);
+        orders.by_id.insert(order.id, order);
+    }
+}
+
+/// The whole app: routes, the metrics layer, and `/metrics`.
+pub(crate) fn router(shop: Arc<Shop>) -> Router {
+    Router::new()
+        .route("/checkout", axum::routing::post(checkout))
+        .route("/orders/{id}", get(order))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(metrics_handler))
+        .route(
+            "/admin/payment-provider",
+            get(provider_settings).put(set_provider_settings),
+        )
+        .fallback(|| async { error(StatusCode::NOT_FOUND, "no such page") })
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(MetricsLayer::new())
+        .with_state(shop)
+}
+
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, axum::Json(json!({ "error": message.into() }))).into_response()
+}
+
+fn parse<T: serde::de::DeserializeOwned>(
+    body: Result<Bytes, BytesRejection>,
+) -> Result<T, Response> {
+    let body = body.map_err(|rejection| {
+        let status = rejection.status();
+        let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            format!("request body is larger than {MAX_BODY} bytes")
+        } else {
+            "request body could not be read".to_owned()
+        };
+        error(status, message)
+    })?;
+    serde_json::from_slice(&body)
+        .map_err(|e| error(StatusCode::BAD_REQUEST, format!("malformed JSON: {e}")))
+}
+
+async fn checkout(State(shop): State<Arc<Shop>>, body: Result<Bytes, BytesRejection>) -> Response {
+    let request: CheckoutRequest = match parse(body) {
+        Ok(r) => r,
+        Err(response) => return response,
+    };
+    if request.customer.is_empty() || request.customer.len() > MAX_CUSTOMER {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("customer must be 1 to {MAX_CUSTOMER} bytes"),
+        );
+    }
+    if request.items.is_empty() || request.items.len() > MAX_ITEMS {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("an order has 1 to {MAX_ITEMS} items"),
+        );
+    }
+    if let Some(bad) = request
+        .items
+        .iter()
+        .find(|i| i.quantity == 0 || i.quantity > MAX_QUANTITY)
+    {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "quantity of `{}` must be 1 to {MAX_QUANTITY}, got {}",
+                bad.sku, bad.quantity
+            ),
+        );
+    }
+    let items: Vec<(String, u32)> = request
+        .items
+        .into_iter()
+        .map(|i| (i.sku, i.quantity))
+        .collect();
+    let lines = match reserve_inventory(&shop.inventory, &items) {
+        Ok(lines) => lines,
+        Err(InventoryError::UnknownSku) => {
+            return error(StatusCode::BAD_REQUEST, "an item has an unknown sku");
+        }
+        Err(InventoryError::OutOfStock) => {
+            return error(StatusCode::CONFLICT, "an item is out of stock");
+        }
+    };
+    let total_cents = lines
+        .iter()
+        .map(|l| l.unit_price_cents * u64::from(l.quantity))
+        .sum();
+    match charge_payment(&shop.provider, &request.customer, total_cents).await {
+        Ok(receipt) => {
+            let order = Order {
+                id: shop.next_order.fetch_add(1, Ordering::Relaxed),
+                customer: request.customer,
+                items: lines,
+                total_cents,
+                payment_id: receipt.payment_id,
+                status: "paid",
+            };
+            shop.store(order.clone());
+            (StatusCode::OK, axum::Json(order)).into_response()
+        }
+        Err(e) => {
+            shop.inventory.release(&lines);
+            match e {
+                PaymentError::CardDeclined => error(StatusCode::PAYMENT_REQUIRED, "card declined"),
+                PaymentError::ProviderTimeout => error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the payment provider timed out; try again",
+                ),
+            }
+        }
+    }
+}
+
+async fn order(State(shop): State<Arc<Shop>>, Path(id): Path<String>) -> Response {
+    let orders = shop.orders.lock().unwrap_or_else(PoisonError::into_inner);
+    match id.parse::<u64>().ok().and_then(|id| orders.by_id.get(&id)) {
+        Some(order) => axum::Json(order.clone()).into_response(),
+        None => error(StatusCode::NOT_FOUND, format!("no order `{id}`")),
+    }
+}
+
+async fn provider_settings(State(shop): State<Arc<Shop>>) -> Response {
+    axum::Json(shop.provider.settings()).into_response()
+}
+
+async fn set_provider_settings(
+    State(shop): State<Arc<Shop>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let settings: ProviderSettings = match parse(body) {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    if let Err(why) = settings.validate() {
+        return error(StatusCode::BAD_REQUEST, why);
+    }
+    shop.provider.set(settings);
+    axum::Json(settings).into_response()
+}

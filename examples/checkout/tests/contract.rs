@@ -1,0 +1,172 @@
+//! The checkout's HTTP contract (DESIGN.md, "The checkout example"), against the real binary.
+
+#[path = "../../../tests/tests/support/mod.rs"]
+mod support;
+
+use std::process::Command;
+
+use support::http_request;
+
+const BIN: &str = env!("CARGO_BIN_EXE_checkout");
+
+#[test]
+fn http_contract() {
+    let (_shop, addr) = support::start_checkout(BIN, 0);
+    let call = |method, path, body| http_request(addr, method, path, body);
+
+    let (status, body) = call(
+        "POST",
+        "/checkout",
+        r#"{"customer": "c1", "items": [{"sku": "tea", "quantity": 2}]}"#,
+    );
+    assert_eq!(
+        (status, body.as_str()),
+        (
+            200,
+            r#"{"id":1,"customer":"c1","items":[{"sku":"tea","quantity":2,"unit_price_cents":350}],"total_cents":700,"payment_id":1,"status":"paid"}"#
+        )
+    );
+    assert_eq!(call("GET", "/orders/1", "").1, body);
+    assert_eq!(
+        call("GET", "/orders/2", ""),
+        (404, r#"{"error":"no order `2`"}"#.to_owned())
+    );
+    assert_eq!(call("GET", "/healthz", ""), (200, "ok\n".to_owned()));
+
+    assert_eq!(
+        call(
+            "POST",
+            "/checkout",
+            r#"{"customer": "declined-7", "items": [{"sku": "tea", "quantity": 1}]}"#
+        ),
+        (402, r#"{"error":"card declined"}"#.to_owned())
+    );
+    for (body, error) in [
+        (
+            "{not json",
+            r#"{"error":"malformed JSON: key must be a string at line 1 column 2"}"#,
+        ),
+        (
+            r#"{"customer": "c", "items": [{"sku": "unicorn", "quantity": 1}]}"#,
+            r#"{"error":"an item has an unknown sku"}"#,
+        ),
+        (
+            r#"{"customer": "c", "items": [{"sku": "tea", "quantity": 0}]}"#,
+            r#"{"error":"quantity of `tea` must be 1 to 100, got 0"}"#,
+        ),
+        (
+            r#"{"customer": "c", "items": [{"sku": "tea", "quantity": 101}]}"#,
+            r#"{"error":"quantity of `tea` must be 1 to 100, got 101"}"#,
+        ),
+        (
+            r#"{"customer": "c", "items": []}"#,
+            r#"{"error":"an order has 1 to 20 items"}"#,
+        ),
+        (
+            r#"{"customer": "", "items": [{"sku": "tea", "quantity": 1}]}"#,
+            r#"{"error":"customer must be 1 to 64 bytes"}"#,
+        ),
+    ] {
+        assert_eq!(
+            call("POST", "/checkout", body),
+            (400, error.to_owned()),
+            "{body}"
+        );
+    }
+    let huge = format!(r#"{{"customer": "{}"}}"#, "x".repeat(10 << 20));
+    assert_eq!(
+        call("POST", "/checkout", &huge),
+        (
+            413,
+            r#"{"error":"request body is larger than 65536 bytes"}"#.to_owned()
+        )
+    );
+
+    assert_eq!(
+        call("GET", "/admin/payment-provider", ""),
+        (200, r#"{"latency_ms":150,"error_rate":0.0}"#.to_owned())
+    );
+    assert_eq!(
+        call(
+            "PUT",
+            "/admin/payment-provider",
+            r#"{"latency_ms": 400, "error_rate": 1.5}"#
+        ),
+        (
+            400,
+            r#"{"error":"error_rate must be between 0 and 1, got 1.5"}"#.to_owned()
+        )
+    );
+    assert_eq!(
+        call(
+            "PUT",
+            "/admin/payment-provider",
+            r#"{"latency_ms": 1, "error_rate": 1.0}"#
+        ),
+        (200, r#"{"latency_ms":1,"error_rate":1.0}"#.to_owned())
+    );
+    assert_eq!(
+        call(
+            "POST",
+            "/checkout",
+            r#"{"customer": "c2", "items": [{"sku": "mug", "quantity": 1}]}"#
+        ),
+        (
+            503,
+            r#"{"error":"the payment provider timed out; try again"}"#.to_owned()
+        )
+    );
+
+    let (status, metrics) = call("GET", "/metrics", "");
+    assert_eq!(status, 200);
+    let calls: Vec<&str> = metrics
+        .lines()
+        .filter(|l| l.starts_with("function_calls_total{function=\"charge_payment\""))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            r#"function_calls_total{function="charge_payment",module="checkout::payment",result="ok",error=""} 1"#,
+            r#"function_calls_total{function="charge_payment",module="checkout::payment",result="cancelled",error=""} 0"#,
+            r#"function_calls_total{function="charge_payment",module="checkout::payment",result="error",error="panic"} 0"#,
+            r#"function_calls_total{function="charge_payment",module="checkout::payment",result="error",error="card_declined"} 1"#,
+            r#"function_calls_total{function="charge_payment",module="checkout::payment",result="error",error="provider_timeout"} 1"#,
+        ]
+    );
+    let checkout_400 = r#"http_server_request_duration_seconds_count{http_request_method="POST",http_route="/checkout",http_response_status_code="400"} 6"#;
+    assert!(metrics.contains(checkout_400), "{metrics}");
+    assert!(
+        metrics.contains("\n# TYPE process_resident_memory_bytes gauge\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("\ncheckout_build_info{package=\"checkout\",version=\"0.1.0\"} 1\n"),
+        "{metrics}"
+    );
+}
+
+#[test]
+#[ignore = "needs promtool (Debian package prometheus) and python3 with prometheus_client"]
+fn metrics_pass_promtool_and_the_openmetrics_parser() {
+    let (_shop, addr) = support::start_checkout(BIN, 50);
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let (_, text) = http_request(addr, "GET", "/metrics", "");
+    let promtool = support::require("promtool", "the Debian package `prometheus`");
+    let (ok, out, err) = support::run(Command::new(promtool).args(["check", "metrics"]), &text);
+    assert_eq!((ok, out.as_str(), err.as_str()), (true, "", ""), "{text}");
+
+    let accept = "application/openmetrics-text;version=1.0.0";
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    use std::io::{Read, Write};
+    write!(stream, "GET /metrics HTTP/1.0\r\nAccept: {accept}\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let openmetrics = response.split_once("\r\n\r\n").unwrap().1;
+    assert!(openmetrics.ends_with("# EOF\n"));
+    let dump = support::python_dump("openmetrics", openmetrics);
+    assert!(dump.contains("F function_calls counter "), "{dump}");
+    assert!(
+        dump.contains("F http_server_request_duration_seconds histogram "),
+        "{dump}"
+    );
+}
