@@ -74,10 +74,10 @@ impl Shop {
 
     fn store(&self, order: Order) {
         let mut orders = self.orders.lock().unwrap_or_else(PoisonError::into_inner);
-        if orders.oldest_first.len() == MAX_ORDERS {
-            if let Some(old) = orders.oldest_first.pop_front() {
-                orders.by_id.remove(&old);
-            }
+        if orders.oldest_first.len() == MAX_ORDERS
+            && let Some(old) = orders.oldest_first.pop_front()
+        {
+            orders.by_id.remove(&old);
         }
         orders.oldest_first.push_back(order.id);
         orders.by_id.insert(order.id, order);
@@ -105,6 +105,7 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, axum::Json(json!({ "error": message.into() }))).into_response()
 }
 
+#[allow(clippy::result_large_err)] // the error is the finished response, returned as it is
 fn parse<T: serde::de::DeserializeOwned>(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<T, Response> {
