@@ -231,3 +231,167 @@ async fn a_flood_of_distinct_urls_adds_no_series() {
     );
     assert_eq!(series(&REGISTRY, "http_server_active_requests").len(), 4);
 }
+
+#[tokio::test]
+async fn extra_label_body_sizes_and_nested_services() {
+    static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::new);
+    #[derive(Clone)]
+    struct Paid;
+    let layer = MetricsLayer::builder()
+        .registry(&REGISTRY)
+        .buckets(Buckets::new([1.0]).unwrap())
+        .prefix("shop")
+        .body_sizes(true)
+        .extra_label("tier")
+        .build()
+        .unwrap()
+        .classify_route(vitalsign_tower::DefaultRoute::default().nested_service("/static"))
+        .classify_extra(|req: &Request<Body>| {
+            Some(vitalsign_tower::ExtraLabel::new(
+                if req.extensions().get::<Paid>().is_some() {
+                    "paid"
+                } else {
+                    "free"
+                },
+            ))
+        });
+    let files = tower::service_fn(|_req: Request<Body>| async {
+        Ok::<_, Infallible>(axum::response::Response::new(Body::from("file!")))
+    });
+    let app: Router = Router::new()
+        .route(
+            "/upload",
+            axum::routing::post(
+                |body: Bytes| async move { Body::from(vec![b'x'; body.len() * 2]) },
+            ),
+        )
+        .nest_service("/static", files)
+        .layer(layer);
+
+    let mut request = Request::post("/upload")
+        .body(Body::from(vec![0u8; 100]))
+        .unwrap();
+    request.extensions_mut().insert(Paid);
+    let response = app.clone().oneshot(request).await.unwrap();
+    assert_eq!(
+        response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .len(),
+        200
+    );
+    let response = app
+        .clone()
+        .oneshot(Request::get("/static/app.css").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        response.into_body().collect().await.unwrap().to_bytes(),
+        Bytes::from("file!")
+    );
+
+    let text = REGISTRY.render(Format::Prometheus);
+    let lines =
+        |prefix: &str| -> Vec<&str> { text.lines().filter(|l| l.starts_with(prefix)).collect() };
+    assert_eq!(
+        lines("shop_http_server_request_duration_seconds_count"),
+        [
+            r#"shop_http_server_request_duration_seconds_count{http_request_method="POST",http_route="/upload",http_response_status_code="200",tier="paid"} 1"#,
+            r#"shop_http_server_request_duration_seconds_count{http_request_method="GET",http_route="/static/*",http_response_status_code="200",tier="free"} 1"#,
+        ]
+    );
+    assert_eq!(
+        lines("shop_http_server_request_body_size_bytes_sum"),
+        [
+            r#"shop_http_server_request_body_size_bytes_sum{http_request_method="POST",http_route="/upload",http_response_status_code="200",tier="paid"} 100"#,
+            r#"shop_http_server_request_body_size_bytes_sum{http_request_method="GET",http_route="/static/*",http_response_status_code="200",tier="free"} 0"#,
+        ]
+    );
+    assert_eq!(
+        lines("shop_http_server_response_body_size_bytes_sum"),
+        [
+            r#"shop_http_server_response_body_size_bytes_sum{http_request_method="POST",http_route="/upload",http_response_status_code="200",tier="paid"} 200"#,
+            r#"shop_http_server_response_body_size_bytes_sum{http_request_method="GET",http_route="/static/*",http_response_status_code="200",tier="free"} 5"#,
+        ]
+    );
+    assert_eq!(
+        lines("shop_http_server_active_requests"),
+        [
+            r#"shop_http_server_active_requests{http_request_method="POST",http_route="/upload",tier="paid"} 0"#,
+            r#"shop_http_server_active_requests{http_request_method="GET",http_route="/static/*",tier="free"} 0"#,
+        ]
+    );
+}
+
+#[test]
+fn builder_refuses_bad_names() {
+    let registry = Registry::new();
+    let err = |b: vitalsign_tower::MetricsLayerBuilder<'_>| b.build().unwrap_err().to_string();
+    assert_eq!(
+        err(MetricsLayer::builder()
+            .registry(&registry)
+            .extra_label("http_route")),
+        "invalid extra label name \"http_route\": the HTTP layer sets that label itself"
+    );
+    assert_eq!(
+        err(MetricsLayer::builder()
+            .registry(&registry)
+            .extra_label("bad-name")),
+        "invalid extra label name \"bad-name\": label names match `[a-zA-Z_][a-zA-Z0-9_]*` and do not start with `__`"
+    );
+    assert_eq!(
+        err(MetricsLayer::builder().registry(&registry).prefix("9lives")),
+        "invalid metric name \"9lives_http_server_request_duration_seconds\": metric names match `[a-zA-Z_:][a-zA-Z0-9_:]*`"
+    );
+    MetricsLayer::builder().registry(&registry).build().unwrap();
+    assert_eq!(
+        err(MetricsLayer::builder().registry(&registry)),
+        "cannot register `http_server_request_duration_seconds` (histogram): a different metric is already registered under that name"
+    );
+}
+
+#[tokio::test]
+async fn a_real_hyper_server_with_the_layer() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::new);
+    let app = app(&REGISTRY);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    for path in ["/orders/1", "/orders/2", "/nope", "/stream"] {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream
+            .write_all(
+                format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+            )
+            .await
+            .unwrap();
+        let mut response = Vec::new();
+        tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut response))
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    // The connection is closed once the response is written; give the server a moment to drop it.
+    let recorded = |l: &String| l.ends_with(" 2") || l.ends_with(" 1");
+    for _ in 0..100 {
+        if series(&REGISTRY, "http_server_request_duration_seconds_count").len() == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let counts = series(&REGISTRY, "http_server_request_duration_seconds_count");
+    assert_eq!(
+        counts,
+        [
+            r#"http_server_request_duration_seconds_count{http_request_method="GET",http_route="/orders/{id}",http_response_status_code="200"} 2"#,
+            r#"http_server_request_duration_seconds_count{http_request_method="GET",http_route="unmatched",http_response_status_code="404"} 1"#,
+            r#"http_server_request_duration_seconds_count{http_request_method="GET",http_route="/stream",http_response_status_code="200"} 1"#,
+        ]
+    );
+    assert!(counts.iter().all(recorded));
+    server.abort();
+}

@@ -43,5 +43,5 @@ pub use endpoint::MetricsHandler;
 #[cfg(feature = "axum")]
 pub use endpoint::metrics_handler;
 pub use layer::{MetricsBody, MetricsLayer, MetricsLayerBuilder, MetricsService, ResponseFuture};
-pub use route::{ClassifyRoute, DefaultRoute, Route, UNMATCHED};
+pub use route::{ClassifyExtra, ClassifyRoute, DefaultRoute, ExtraLabel, Route, UNMATCHED};
 pub use serve::{Exporter, ServeError, serve, serve_handler, serve_with_shutdown};

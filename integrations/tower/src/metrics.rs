@@ -1,4 +1,8 @@
 //! The HTTP server families and the per-request tracker that records into them.
+//!
+//! The families have three labels (method, route, status; two on the active gauge), or four
+//! with an extra label from a classifier; [`Families`] is generic over that arity so both shapes
+//! share one implementation.
 
 use std::sync::{Arc, LazyLock};
 
@@ -7,7 +11,7 @@ use vitalsign::{
     Buckets, Descriptor, Gauge, Histogram, Registry, SparseFamily, Stopwatch, default_registry,
 };
 
-use crate::route::Route;
+use crate::route::{ExtraLabel, Route};
 
 pub(crate) const DURATION: &str = "http_server_request_duration_seconds";
 pub(crate) const ACTIVE: &str = "http_server_active_requests";
@@ -20,55 +24,39 @@ const STATUS: &str = "http_response_status_code";
 /// How many label sets each family keeps before new ones share its overflow series.
 pub(crate) const DEFAULT_MAX_SERIES: usize = 2_000;
 
-pub(crate) struct HttpMetrics {
-    duration: Arc<SparseFamily<Histogram, 3>>,
-    active: Arc<SparseFamily<Gauge, 2>>,
-    request_size: Option<Arc<SparseFamily<Histogram, 3>>>,
-    response_size: Option<Arc<SparseFamily<Histogram, 3>>>,
+/// The label names are constants or checked by the builder; a sparse family only refuses
+/// invalid names.
+const VALID: &str = "the HTTP label names are valid";
+
+/// The families, with `D` labels on the histograms and `A` on the active gauge.
+struct Families<const D: usize, const A: usize> {
+    duration: Arc<SparseFamily<Histogram, D>>,
+    active: Arc<SparseFamily<Gauge, A>>,
+    request_size: Option<Arc<SparseFamily<Histogram, D>>>,
+    response_size: Option<Arc<SparseFamily<Histogram, D>>>,
 }
 
-impl std::fmt::Debug for HttpMetrics {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HttpMetrics")
-            .field("series", &self.duration.len())
-            .field("body_sizes", &self.request_size.is_some())
-            .finish()
-    }
-}
-
-pub(crate) struct Config<'a> {
-    pub(crate) registry: &'a Registry,
-    pub(crate) buckets: Buckets,
-    pub(crate) prefix: Option<String>,
-    pub(crate) body_sizes: bool,
-    pub(crate) max_series: usize,
-}
-
-impl HttpMetrics {
-    fn new(buckets: &Buckets, body_sizes: bool, max_series: usize) -> Self {
-        // The label names are constants; a sparse family only refuses invalid names.
-        const VALID: &str = "the HTTP label names are valid";
+impl<const D: usize, const A: usize> Families<D, A> {
+    fn new(
+        names: [&str; D],
+        active_names: [&str; A],
+        buckets: &Buckets,
+        body_sizes: bool,
+        max_series: usize,
+    ) -> Self {
         let histograms = |buckets: &Buckets| {
             let buckets = buckets.clone();
-            let family = SparseFamily::new_with([METHOD, ROUTE, STATUS], max_series, move || {
-                Histogram::new(buckets.clone())
-            });
+            let family =
+                SparseFamily::new_with(names, max_series, move || Histogram::new(buckets.clone()));
             Arc::new(family.expect(VALID))
         };
         let sizes = Buckets::exponential(64.0, 4.0, 10).unwrap_or_else(|_| Buckets::latency());
         Self {
             duration: histograms(buckets),
-            active: Arc::new(SparseFamily::new([METHOD, ROUTE], max_series).expect(VALID)),
+            active: Arc::new(SparseFamily::new(active_names, max_series).expect(VALID)),
             request_size: body_sizes.then(|| histograms(&sizes)),
             response_size: body_sizes.then(|| histograms(&sizes)),
         }
-    }
-
-    /// Builds the families and registers them, under `prefix_` names if a prefix is given.
-    pub(crate) fn register(config: Config<'_>) -> vitalsign::Result<Arc<Self>> {
-        let metrics = Self::new(&config.buckets, config.body_sizes, config.max_series);
-        metrics.register_into(config.registry, config.prefix.as_deref())?;
-        Ok(Arc::new(metrics))
     }
 
     fn register_into(&self, registry: &Registry, prefix: Option<&str>) -> vitalsign::Result<()> {
@@ -97,12 +85,100 @@ impl HttpMetrics {
         Ok(())
     }
 
+    fn record(&self, labels: [&str; D], ns: u64, request_bytes: Option<u64>, response_bytes: u64) {
+        self.duration.get(labels).observe_ns(ns);
+        if let (Some(family), Some(n)) = (&self.request_size, request_bytes) {
+            family.get(labels).observe(n as f64);
+        }
+        if let Some(family) = &self.response_size {
+            family.get(labels).observe(response_bytes as f64);
+        }
+    }
+}
+
+enum Shape {
+    Plain(Families<3, 2>),
+    Extra(Families<4, 3>),
+}
+
+pub(crate) struct HttpMetrics {
+    shape: Shape,
+}
+
+impl std::fmt::Debug for HttpMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (series, extra) = match &self.shape {
+            Shape::Plain(f) => (f.duration.len(), false),
+            Shape::Extra(f) => (f.duration.len(), true),
+        };
+        f.debug_struct("HttpMetrics")
+            .field("series", &series)
+            .field("extra_label", &extra)
+            .finish()
+    }
+}
+
+pub(crate) struct Config<'a> {
+    pub(crate) registry: &'a Registry,
+    pub(crate) buckets: Buckets,
+    pub(crate) prefix: Option<String>,
+    pub(crate) body_sizes: bool,
+    pub(crate) max_series: usize,
+    pub(crate) extra_label: Option<&'static str>,
+}
+
+impl HttpMetrics {
+    fn new(buckets: &Buckets, body_sizes: bool, max_series: usize, extra: Option<&str>) -> Self {
+        let shape = match extra {
+            None => Shape::Plain(Families::new(
+                [METHOD, ROUTE, STATUS],
+                [METHOD, ROUTE],
+                buckets,
+                body_sizes,
+                max_series,
+            )),
+            Some(extra) => Shape::Extra(Families::new(
+                [METHOD, ROUTE, STATUS, extra],
+                [METHOD, ROUTE, extra],
+                buckets,
+                body_sizes,
+                max_series,
+            )),
+        };
+        Self { shape }
+    }
+
+    /// Builds the families and registers them, under `prefix_` names if a prefix is given.
+    pub(crate) fn register(config: Config<'_>) -> vitalsign::Result<Arc<Self>> {
+        if let Some(extra) = config.extra_label {
+            let reserved = [METHOD, ROUTE, STATUS, "le"];
+            if !vitalsign::is_valid_label_name(extra) || reserved.contains(&extra) {
+                return Err(invalid_extra(extra));
+            }
+        }
+        let metrics = Self::new(
+            &config.buckets,
+            config.body_sizes,
+            config.max_series,
+            config.extra_label,
+        );
+        metrics.register_into(config.registry, config.prefix.as_deref())?;
+        Ok(Arc::new(metrics))
+    }
+
+    fn register_into(&self, registry: &Registry, prefix: Option<&str>) -> vitalsign::Result<()> {
+        match &self.shape {
+            Shape::Plain(f) => f.register_into(registry, prefix),
+            Shape::Extra(f) => f.register_into(registry, prefix),
+        }
+    }
+
     /// The families every [`MetricsLayer::new`](crate::MetricsLayer::new) shares, in the
     /// default registry. If a name there is taken, requests are still tracked, the clash is
     /// printed once, and the families are not exported.
     pub(crate) fn shared_default() -> Arc<Self> {
         static DEFAULT: LazyLock<Arc<HttpMetrics>> = LazyLock::new(|| {
-            let metrics = HttpMetrics::new(&Buckets::latency(), false, DEFAULT_MAX_SERIES);
+            let metrics = HttpMetrics::new(&Buckets::latency(), false, DEFAULT_MAX_SERIES, None);
             if let Err(e) = metrics.register_into(default_registry(), None) {
                 eprintln!("vitalsign-tower: HTTP metrics not exported: {e}");
             }
@@ -110,6 +186,25 @@ impl HttpMetrics {
         });
         DEFAULT.clone()
     }
+
+    fn active(&self, method: &str, route: &str, extra: &str) -> Arc<Gauge> {
+        match &self.shape {
+            Shape::Plain(f) => f.active.get([method, route]),
+            Shape::Extra(f) => f.active.get([method, route, extra]),
+        }
+    }
+}
+
+fn invalid_extra(name: &str) -> vitalsign::Error {
+    let why = if vitalsign::is_valid_label_name(name) {
+        "the HTTP layer sets that label itself"
+    } else {
+        "label names match `[a-zA-Z_][a-zA-Z0-9_]*` and do not start with `__`"
+    };
+    vitalsign::Error::new(
+        vitalsign::ErrorKind::InvalidLabelName,
+        format!("invalid extra label name {name:?}: {why}"),
+    )
 }
 
 /// One request in flight: holds the active gauge up, records duration and sizes once, when
@@ -118,6 +213,7 @@ pub(crate) struct Tracker {
     metrics: Arc<HttpMetrics>,
     method: &'static str,
     route: Route,
+    extra: &'static str,
     watch: Stopwatch,
     active: Arc<Gauge>,
     pub(crate) status: Option<StatusCode>,
@@ -130,14 +226,17 @@ impl Tracker {
         metrics: Arc<HttpMetrics>,
         method: &'static str,
         route: Route,
+        extra: Option<ExtraLabel>,
         request_bytes: Option<u64>,
     ) -> Self {
-        let active = metrics.active.get([method, route.as_str()]);
+        let extra = extra.map_or("", ExtraLabel::as_str);
+        let active = metrics.active(method, route.as_str(), extra);
         active.inc();
         Self {
             metrics,
             method,
             route,
+            extra,
             watch: Stopwatch::start(),
             active,
             status: None,
@@ -152,16 +251,18 @@ impl Drop for Tracker {
         self.active.dec();
         // Without a status the client went away before a response: nothing to time.
         let Some(status) = self.status else { return };
-        let labels = [self.method, self.route.as_str(), status.as_str()];
-        self.metrics
-            .duration
-            .get(labels)
-            .observe_ns(self.watch.elapsed_ns());
-        if let (Some(family), Some(n)) = (&self.metrics.request_size, self.request_bytes) {
-            family.get(labels).observe(n as f64);
-        }
-        if let Some(family) = &self.metrics.response_size {
-            family.get(labels).observe(self.response_bytes as f64);
+        let (m, r, s) = (self.method, self.route.as_str(), status.as_str());
+        let ns = self.watch.elapsed_ns();
+        match &self.metrics.shape {
+            Shape::Plain(f) => f.record([m, r, s], ns, self.request_bytes, self.response_bytes),
+            Shape::Extra(f) => {
+                f.record(
+                    [m, r, s, self.extra],
+                    ns,
+                    self.request_bytes,
+                    self.response_bytes,
+                );
+            }
         }
     }
 }

@@ -96,24 +96,122 @@ where
 /// The route axum matched (`MatchedPath`, nested routers included) with the `axum` feature;
 /// without it, no route, so every request is `unmatched`: give plain hyper services a
 /// classifier with [`MetricsLayer::classify_route`](crate::MetricsLayer::classify_route).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct DefaultRoute;
+///
+/// axum gives a layer on the router no template for services mounted with `nest_service`;
+/// name their mount points and their requests are labelled `prefix/*`:
+///
+/// ```
+/// use vitalsign_tower::{DefaultRoute, MetricsLayer};
+///
+/// let layer = MetricsLayer::new().classify_route(DefaultRoute::default().nested_service("/static"));
+/// # let _ = layer;
+/// ```
+///
+/// (A layer applied inside a nested service sees its mount point by itself.)
+#[derive(Clone, Debug, Default)]
+pub struct DefaultRoute {
+    /// `(prefix with a trailing '/', label)` for each `nest_service` mount point.
+    nested: Arc<[(Box<str>, Route)]>,
+}
+
+impl DefaultRoute {
+    /// Labels requests under `prefix` (a `nest_service` mount point) as `prefix/*`.
+    pub fn nested_service(self, prefix: &str) -> Self {
+        let prefix = prefix.trim_end_matches('/');
+        let mut nested = self.nested.to_vec();
+        nested.push((
+            format!("{prefix}/").into(),
+            Route::from(Arc::<str>::from(format!("{prefix}/*"))),
+        ));
+        // Longest prefix first, so `/static/img` wins over `/static`.
+        nested.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
+        Self {
+            nested: nested.into(),
+        }
+    }
+}
 
 impl<B> ClassifyRoute<B> for DefaultRoute {
     fn classify(&self, request: &Request<B>) -> Option<Route> {
         #[cfg(feature = "axum")]
         {
-            request
-                .extensions()
-                .get::<axum::extract::MatchedPath>()
-                .cloned()
-                .map(|m| Route(Repr::Matched(m)))
+            let extensions = request.extensions();
+            if let Some(matched) = extensions.get::<axum::extract::MatchedPath>() {
+                return Some(Route(Repr::Matched(matched.clone())));
+            }
+            if let Some(nested) = extensions.get::<axum::extract::NestedPath>() {
+                let prefix = nested.as_str().trim_end_matches('/');
+                return Some(Route(Repr::Shared(Arc::from(format!("{prefix}/*")))));
+            }
         }
-        #[cfg(not(feature = "axum"))]
-        {
-            let _ = request;
-            None
-        }
+        let path = request.uri().path();
+        self.nested
+            .iter()
+            .find(|(prefix, _)| path.starts_with(&**prefix))
+            .map(|(_, route)| route.clone())
+    }
+}
+
+/// A value of the extra label set with
+/// [`MetricsLayerBuilder::extra_label`](crate::MetricsLayerBuilder::extra_label): a string of your
+/// program, so the set of values is as bounded as the code that names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExtraLabel(&'static str);
+
+impl ExtraLabel {
+    /// A label value.
+    pub const fn new(value: &'static str) -> Self {
+        Self(value)
+    }
+
+    /// The label value.
+    pub const fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
+/// Decides the extra label of a request (a tenant tier an auth layer put in the extensions, an
+/// API version); `None` is the empty value. Implemented by `()` (always `None`) and by closures
+/// `Fn(&Request<B>) -> Option<ExtraLabel>`:
+///
+/// ```
+/// use vitalsign::Registry;
+/// use vitalsign_tower::{ExtraLabel, MetricsLayer};
+///
+/// #[derive(Clone)]
+/// enum Tier { Free, Paid }
+///
+/// let registry = Registry::new();
+/// let layer = MetricsLayer::builder()
+///     .registry(&registry)
+///     .extra_label("tier")
+///     .build()?
+///     .classify_extra(|req: &http::Request<()>| {
+///         req.extensions().get::<Tier>().map(|t| match t {
+///             Tier::Free => ExtraLabel::new("free"),
+///             Tier::Paid => ExtraLabel::new("paid"),
+///         })
+///     });
+/// # let _ = layer;
+/// # Ok::<(), vitalsign::Error>(())
+/// ```
+pub trait ClassifyExtra<B> {
+    /// The extra label of `request`.
+    fn classify(&self, request: &Request<B>) -> Option<ExtraLabel>;
+}
+
+impl<B> ClassifyExtra<B> for () {
+    fn classify(&self, _: &Request<B>) -> Option<ExtraLabel> {
+        None
+    }
+}
+
+impl<B, F> ClassifyExtra<B> for F
+where
+    F: Fn(&Request<B>) -> Option<ExtraLabel>,
+{
+    fn classify(&self, request: &Request<B>) -> Option<ExtraLabel> {
+        self(request)
     }
 }
 

@@ -13,9 +13,10 @@ use crate::route::DefaultRoute;
 /// made that way; [`MetricsLayer::builder`] chooses the registry, buckets, a name prefix and the
 /// body size histograms.
 #[derive(Clone)]
-pub struct MetricsLayer<C = DefaultRoute> {
+pub struct MetricsLayer<C = DefaultRoute, X = ()> {
     pub(crate) metrics: Arc<HttpMetrics>,
     pub(crate) classifier: C,
+    pub(crate) extra: X,
 }
 
 impl MetricsLayer {
@@ -23,7 +24,8 @@ impl MetricsLayer {
     pub fn new() -> Self {
         Self {
             metrics: HttpMetrics::shared_default(),
-            classifier: DefaultRoute,
+            classifier: DefaultRoute::default(),
+            extra: (),
         }
     }
 
@@ -35,6 +37,7 @@ impl MetricsLayer {
             prefix: None,
             body_sizes: false,
             max_series: DEFAULT_MAX_SERIES,
+            extra_label: None,
         }
     }
 }
@@ -45,25 +48,42 @@ impl Default for MetricsLayer {
     }
 }
 
-impl<C> MetricsLayer<C> {
+impl<C, X> MetricsLayer<C, X> {
     /// Uses `classifier` for the `http_route` label (see [`ClassifyRoute`](crate::ClassifyRoute)).
-    pub fn classify_route<C2>(self, classifier: C2) -> MetricsLayer<C2> {
+    pub fn classify_route<C2>(self, classifier: C2) -> MetricsLayer<C2, X> {
         MetricsLayer {
             metrics: self.metrics,
             classifier,
+            extra: self.extra,
+        }
+    }
+
+    /// Uses `classifier` for the extra label declared with
+    /// [`MetricsLayerBuilder::extra_label`] (see [`ClassifyExtra`](crate::ClassifyExtra)); without
+    /// that declaration the values are not recorded.
+    pub fn classify_extra<X2>(self, classifier: X2) -> MetricsLayer<C, X2> {
+        MetricsLayer {
+            metrics: self.metrics,
+            classifier: self.classifier,
+            extra: classifier,
         }
     }
 }
 
-impl<S, C: Clone> Layer<S> for MetricsLayer<C> {
-    type Service = MetricsService<S, C>;
+impl<S, C: Clone, X: Clone> Layer<S> for MetricsLayer<C, X> {
+    type Service = MetricsService<S, C, X>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        MetricsService::new(inner, self.metrics.clone(), self.classifier.clone())
+        MetricsService::new(
+            inner,
+            self.metrics.clone(),
+            self.classifier.clone(),
+            self.extra.clone(),
+        )
     }
 }
 
-impl<C> std::fmt::Debug for MetricsLayer<C> {
+impl<C, X> std::fmt::Debug for MetricsLayer<C, X> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MetricsLayer")
             .field("metrics", &self.metrics)
@@ -95,6 +115,7 @@ pub struct MetricsLayerBuilder<'r> {
     prefix: Option<String>,
     body_sizes: bool,
     max_series: usize,
+    extra_label: Option<&'static str>,
 }
 
 impl<'r> MetricsLayerBuilder<'r> {
@@ -106,6 +127,7 @@ impl<'r> MetricsLayerBuilder<'r> {
             prefix: self.prefix,
             body_sizes: self.body_sizes,
             max_series: self.max_series,
+            extra_label: self.extra_label,
         }
     }
 
@@ -133,6 +155,13 @@ impl<'r> MetricsLayerBuilder<'r> {
         self
     }
 
+    /// Adds a label named `name` to every family, its value from the classifier given to
+    /// [`MetricsLayer::classify_extra`] (empty when it returns `None`).
+    pub fn extra_label(mut self, name: &'static str) -> Self {
+        self.extra_label = Some(name);
+        self
+    }
+
     /// Registers the families; fails if a name is taken or the prefix is not a valid name.
     pub fn build(self) -> vitalsign::Result<MetricsLayer> {
         let metrics = HttpMetrics::register(Config {
@@ -141,10 +170,12 @@ impl<'r> MetricsLayerBuilder<'r> {
             prefix: self.prefix,
             body_sizes: self.body_sizes,
             max_series: self.max_series,
+            extra_label: self.extra_label,
         })?;
         Ok(MetricsLayer {
             metrics,
-            classifier: DefaultRoute,
+            classifier: DefaultRoute::default(),
+            extra: (),
         })
     }
 }

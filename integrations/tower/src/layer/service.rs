@@ -7,22 +7,24 @@ use tower::Service;
 
 use super::{MetricsBody, ResponseFuture};
 use crate::metrics::{HttpMetrics, Tracker};
-use crate::route::{ClassifyRoute, Route, method_label};
+use crate::route::{ClassifyExtra, ClassifyRoute, Route, method_label};
 
 /// The service [`MetricsLayer`](crate::MetricsLayer) wraps around yours.
 #[derive(Clone)]
-pub struct MetricsService<S, C> {
+pub struct MetricsService<S, C, X = ()> {
     inner: S,
     metrics: Arc<HttpMetrics>,
     classifier: C,
+    extra: X,
 }
 
-impl<S, C> MetricsService<S, C> {
-    pub(crate) fn new(inner: S, metrics: Arc<HttpMetrics>, classifier: C) -> Self {
+impl<S, C, X> MetricsService<S, C, X> {
+    pub(crate) fn new(inner: S, metrics: Arc<HttpMetrics>, classifier: C, extra: X) -> Self {
         Self {
             inner,
             metrics,
             classifier,
+            extra,
         }
     }
 
@@ -42,7 +44,7 @@ impl<S, C> MetricsService<S, C> {
     }
 }
 
-impl<S: std::fmt::Debug, C> std::fmt::Debug for MetricsService<S, C> {
+impl<S: std::fmt::Debug, C, X> std::fmt::Debug for MetricsService<S, C, X> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MetricsService")
             .field("inner", &self.inner)
@@ -50,10 +52,11 @@ impl<S: std::fmt::Debug, C> std::fmt::Debug for MetricsService<S, C> {
     }
 }
 
-impl<S, C, ReqBody, ResBody> Service<Request<ReqBody>> for MetricsService<S, C>
+impl<S, C, X, ReqBody, ResBody> Service<Request<ReqBody>> for MetricsService<S, C, X>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     C: ClassifyRoute<ReqBody>,
+    X: ClassifyExtra<ReqBody>,
     ReqBody: Body,
     ResBody: Body,
 {
@@ -74,6 +77,7 @@ where
             self.metrics.clone(),
             method_label(request.method()),
             route,
+            self.extra.classify(&request),
             request.body().size_hint().exact(),
         );
         ResponseFuture::new(self.inner.call(request), tracker)
