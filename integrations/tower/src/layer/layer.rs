@@ -104,7 +104,17 @@ impl<C, X> std::fmt::Debug for MetricsLayer<C, X> {
 ///     .prefix("shop")
 ///     .body_sizes(true)
 ///     .build()?;
-/// assert!(registry.render(Format::Prometheus).is_empty()); // no request yet, no series
+/// // No request yet: the families are described, with no series.
+/// assert_eq!(registry.render(Format::Prometheus), "\
+/// ## HELP shop_http_server_request_duration_seconds Duration of HTTP server requests.
+/// ## TYPE shop_http_server_request_duration_seconds histogram
+/// ## HELP shop_http_server_active_requests Number of active HTTP server requests.
+/// ## TYPE shop_http_server_active_requests gauge
+/// ## HELP shop_http_server_request_body_size_bytes Size of HTTP server request bodies.
+/// ## TYPE shop_http_server_request_body_size_bytes histogram
+/// ## HELP shop_http_server_response_body_size_bytes Size of HTTP server response bodies.
+/// ## TYPE shop_http_server_response_body_size_bytes histogram
+/// ");
 /// # let _ = layer;
 /// # Ok::<(), vitalsign::Error>(())
 /// ```
