@@ -58,8 +58,13 @@ pub fn run(cmd: &mut Command, input: &str) -> (bool, String, String) {
 
 /// The canonical dump of `text` by the Python parser for `format` (`openmetrics` or `text`).
 pub fn python_dump(format: &str, text: &str) -> String {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/conformance/dump.py");
-    let (ok, out, err) = run(Command::new(python()).args([script, format]), text);
+    // This module is shared by packages in different folders: find the workspace's script.
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .map(|dir| dir.join("tests/conformance/dump.py"))
+        .find(|p| p.is_file())
+        .expect("tests/conformance/dump.py in the workspace");
+    let (ok, out, err) = run(Command::new(python()).arg(script).arg(format), text);
     assert!(
         ok,
         "prometheus_client rejected the {format} output: {err}\n--- output ---\n{text}"
