@@ -1,0 +1,55 @@
+//! What `MetricsLayer` adds to one request, in process: a trivial service called through tower
+//! with no layer, with a layer that does nothing, and with the metrics layer (route from a
+//! classifier, one active-gauge update, one histogram observation when the body is dropped).
+
+use std::convert::Infallible;
+use std::hint::black_box;
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::{Empty, Full};
+use tower::{Layer, Service, ServiceExt, service_fn};
+use vitalsign_tower::{MetricsLayer, Route};
+
+fn main() {
+    divan::main();
+}
+
+async fn hello(_: Request<Empty<Bytes>>) -> Result<Response<Full<Bytes>>, Infallible> {
+    Ok(Response::new(Full::new(Bytes::from_static(b"hello"))))
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+}
+
+fn request() -> Request<Empty<Bytes>> {
+    Request::get("/hello").body(Empty::new()).unwrap()
+}
+
+#[divan::bench]
+fn no_layer(bencher: divan::Bencher<'_, '_>) {
+    let rt = runtime();
+    let svc = service_fn(hello);
+    bencher.bench_local(|| rt.block_on(svc.clone().oneshot(black_box(request()))));
+}
+
+#[divan::bench]
+fn noop_layer(bencher: divan::Bencher<'_, '_>) {
+    let rt = runtime();
+    let svc = tower::layer::util::Identity::new().layer(service_fn(hello));
+    bencher.bench_local(|| rt.block_on(svc.clone().oneshot(black_box(request()))));
+}
+
+#[divan::bench]
+fn metrics_layer(bencher: divan::Bencher<'_, '_>) {
+    let rt = runtime();
+    let layer = MetricsLayer::new()
+        .classify_route(|_: &Request<Empty<Bytes>>| Some(Route::from_static("/hello")));
+    let mut svc = layer.layer(service_fn(hello));
+    // The first request creates the series.
+    drop(rt.block_on(svc.call(request())));
+    bencher.bench_local(|| rt.block_on(svc.clone().oneshot(black_box(request()))));
+}
