@@ -33,7 +33,7 @@ fn request() -> Request<Empty<Bytes>> {
 fn no_layer(bencher: divan::Bencher<'_, '_>) {
     let rt = runtime();
     let svc = service_fn(hello);
-    bencher.bench_local(|| rt.block_on(svc.clone().oneshot(black_box(request()))));
+    bencher.bench_local(|| rt.block_on(svc.oneshot(black_box(request()))));
 }
 
 #[divan::bench]
