@@ -40,7 +40,7 @@ fn no_layer(bencher: divan::Bencher<'_, '_>) {
 fn noop_layer(bencher: divan::Bencher<'_, '_>) {
     let rt = runtime();
     let svc = tower::layer::util::Identity::new().layer(service_fn(hello));
-    bencher.bench_local(|| rt.block_on(svc.clone().oneshot(black_box(request()))));
+    bencher.bench_local(|| rt.block_on(svc.oneshot(black_box(request()))));
 }
 
 #[divan::bench]
