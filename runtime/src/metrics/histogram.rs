@@ -142,18 +142,32 @@ impl Buckets {
     }
 
     /// The bucket `v` falls in (the `+Inf` bucket for NaN, as Prometheus does).
+    ///
+    /// Up to 32 bounds, the count of bounds below `v`, with no branch to mispredict when
+    /// successive values land in different buckets; a binary search past that.
     #[inline]
     fn index_of(&self, v: f64) -> usize {
-        if v.is_nan() {
-            return self.0.bounds.len();
+        let bounds = &*self.0.bounds;
+        if bounds.len() <= BRANCHLESS_MAX {
+            // NaN lands past every bound.
+            let nan = v.is_nan();
+            bounds.iter().map(|&b| usize::from(b < v || nan)).sum()
+        } else if v.is_nan() {
+            bounds.len()
+        } else {
+            bounds.partition_point(|&b| b < v)
         }
-        self.0.bounds.partition_point(|&b| b < v)
     }
 
     #[inline]
     fn index_of_ns(&self, ns: u64) -> usize {
         let ns = i64::try_from(ns).unwrap_or(i64::MAX);
-        self.0.bounds_ns.partition_point(|&b| b < ns)
+        let bounds = &*self.0.bounds_ns;
+        if bounds.len() <= BRANCHLESS_MAX {
+            bounds.iter().map(|&b| usize::from(b < ns)).sum()
+        } else {
+            bounds.partition_point(|&b| b < ns)
+        }
     }
 }
 
@@ -167,6 +181,9 @@ fn invalid(why: String) -> Error {
 fn round15(v: f64) -> f64 {
     format!("{v:.14e}").parse().unwrap_or(v)
 }
+
+/// Bucket counts up to which the bucket search is a branchless count.
+const BRANCHLESS_MAX: usize = 32;
 
 const HOT_BIT: u64 = 1 << 63;
 const COUNT: usize = 0;

@@ -1,0 +1,536 @@
+//! vitalsign against the crates a user would otherwise pick, on identical workloads, in one run:
+//! `prometheus-client`, `prometheus` (tikv), `metrics` with `metrics-exporter-prometheus`,
+//! `measured`, and `autometrics` for the function rows. Each group is one row of BENCHMARKS.md;
+//! each function in it one crate. Labelled rows look the series up per call, as applications do.
+
+use std::cell::Cell;
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::pin;
+use std::sync::LazyLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll, Waker};
+
+use divan::Bencher;
+
+fn main() {
+    // The global recorder `metrics` macros record into (the encode rows use local ones).
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .set_buckets(LATENCY)
+        .expect("buckets")
+        .build_recorder();
+    metrics::set_global_recorder(recorder).expect("one recorder");
+    divan::main();
+}
+
+const LATENCY: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+/// Observed values, cycling through several buckets.
+const VALUES: [f64; 8] = [0.003, 0.02, 0.07, 0.2, 0.4, 0.9, 3.0, 12.0];
+
+thread_local! {
+    static TICK: Cell<usize> = const { Cell::new(0) };
+}
+
+fn tick() -> usize {
+    TICK.with(|t| {
+        let v = t.get();
+        t.set(v.wrapping_add(1));
+        v
+    })
+}
+
+fn value() -> f64 {
+    VALUES[tick() % VALUES.len()]
+}
+
+// The 6 x 3 label set, once per crate's derive.
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, vitalsign::LabelValue, prometheus_client::encoding::EncodeLabelValue, measured::FixedCardinalityLabel)]
+enum Method {
+    Get,
+    Head,
+    Post,
+    Put,
+    Delete,
+    Patch,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, vitalsign::LabelValue, prometheus_client::encoding::EncodeLabelValue, measured::FixedCardinalityLabel)]
+enum Outcome {
+    Ok,
+    ClientError,
+    ServerError,
+}
+
+const METHODS: [Method; 6] = [Method::Get, Method::Head, Method::Post, Method::Put, Method::Delete, Method::Patch];
+const OUTCOMES: [Outcome; 3] = [Outcome::Ok, Outcome::ClientError, Outcome::ServerError];
+const METHOD_STR: [&str; 6] = ["get", "head", "post", "put", "delete", "patch"];
+const OUTCOME_STR: [&str; 3] = ["ok", "client_error", "server_error"];
+
+/// The next of the 18 combinations, as indices.
+fn combo() -> (usize, usize) {
+    let t = tick();
+    (t % 6, (t / 6) % 3)
+}
+
+#[derive(vitalsign::LabelSet)]
+struct VsLabels {
+    method: Method,
+    outcome: Outcome,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, prometheus_client::encoding::EncodeLabelSet)]
+struct PcLabels {
+    method: Method,
+    outcome: Outcome,
+}
+
+#[derive(measured::LabelGroup)]
+#[label(set = MeasuredSet)]
+struct MeasuredLabels {
+    method: Method,
+    outcome: Outcome,
+}
+
+mod counter_unlabelled {
+    use super::*;
+
+    #[divan::bench]
+    fn vitalsign(b: Bencher<'_, '_>) {
+        let c = vitalsign::Counter::new();
+        b.bench_local(|| c.inc());
+    }
+
+    #[divan::bench]
+    fn prometheus_client(b: Bencher<'_, '_>) {
+        let c = prometheus_client::metrics::counter::Counter::<u64>::default();
+        b.bench_local(|| c.inc());
+    }
+
+    #[divan::bench]
+    fn prometheus(b: Bencher<'_, '_>) {
+        let c = prometheus::IntCounter::new("c", "c").unwrap();
+        b.bench_local(|| c.inc());
+    }
+
+    #[divan::bench]
+    fn metrics(b: Bencher<'_, '_>) {
+        b.bench_local(|| metrics::counter!("counter_unlabelled").increment(1));
+    }
+
+    #[divan::bench]
+    fn measured(b: Bencher<'_, '_>) {
+        let c = measured::Counter::new();
+        b.bench_local(|| c.inc());
+    }
+}
+
+mod counter_labelled {
+    use super::*;
+
+    #[divan::bench]
+    fn vitalsign(b: Bencher<'_, '_>) {
+        let family = vitalsign::Family::<VsLabels, vitalsign::Counter>::new();
+        b.with_inputs(combo).bench_local_values(|(m, o)| {
+            family.get(&VsLabels { method: METHODS[m], outcome: OUTCOMES[o] }).inc();
+        });
+    }
+
+    #[divan::bench]
+    fn prometheus_client(b: Bencher<'_, '_>) {
+        let family = prometheus_client::metrics::family::Family::<PcLabels, prometheus_client::metrics::counter::Counter>::default();
+        b.with_inputs(combo).bench_local_values(|(m, o)| {
+            family.get_or_create(&PcLabels { method: METHODS[m], outcome: OUTCOMES[o] }).inc();
+        });
+    }
+
+    #[divan::bench]
+    fn prometheus(b: Bencher<'_, '_>) {
+        let vec = prometheus::IntCounterVec::new(prometheus::Opts::new("c", "c"), &["method", "outcome"]).unwrap();
+        b.with_inputs(combo).bench_local_values(|(m, o)| {
+            vec.with_label_values(&[METHOD_STR[m], OUTCOME_STR[o]]).inc();
+        });
+    }
+
+    #[divan::bench]
+    fn metrics(b: Bencher<'_, '_>) {
+        b.with_inputs(combo).bench_local_values(|(m, o)| {
+            metrics::counter!("counter_labelled", "method" => METHOD_STR[m], "outcome" => OUTCOME_STR[o]).increment(1);
+        });
+    }
+
+    #[divan::bench]
+    fn measured(b: Bencher<'_, '_>) {
+        let vec = measured::CounterVec::<MeasuredSet>::dense();
+        b.with_inputs(combo).bench_local_values(|(m, o)| {
+            vec.inc(MeasuredLabels { method: METHODS[m], outcome: OUTCOMES[o] });
+        });
+    }
+}
+
+fn vs_histogram() -> vitalsign::Histogram {
+    vitalsign::Histogram::new(vitalsign::Buckets::latency())
+}
+
+fn pc_histogram() -> prometheus_client::metrics::histogram::Histogram {
+    prometheus_client::metrics::histogram::Histogram::new(LATENCY.iter().copied())
+}
+
+fn prom_histogram() -> prometheus::Histogram {
+    prometheus::Histogram::with_opts(prometheus::HistogramOpts::new("h", "h").buckets(LATENCY.to_vec())).unwrap()
+}
+
+fn measured_histogram() -> measured::Histogram<11> {
+    let mut bounds = [0.0; 11];
+    bounds.copy_from_slice(LATENCY);
+    measured::Histogram::with_metadata(measured::metric::histogram::Thresholds::with_buckets(bounds))
+}
+
+mod histogram_observe {
+    use super::*;
+
+    #[divan::bench]
+    fn vitalsign(b: Bencher<'_, '_>) {
+        let h = vs_histogram();
+        b.with_inputs(value).bench_local_values(|v| h.observe(v));
+    }
+
+    #[divan::bench]
+    fn prometheus_client(b: Bencher<'_, '_>) {
+        let h = pc_histogram();
+        b.with_inputs(value).bench_local_values(|v| h.observe(v));
+    }
+
+    #[divan::bench]
+    fn prometheus(b: Bencher<'_, '_>) {
+        let h = prom_histogram();
+        b.with_inputs(value).bench_local_values(|v| h.observe(v));
+    }
+
+    #[divan::bench]
+    fn metrics(b: Bencher<'_, '_>) {
+        b.with_inputs(value).bench_local_values(|v| metrics::histogram!("histogram_observe").record(v));
+    }
+
+    #[divan::bench]
+    fn measured(b: Bencher<'_, '_>) {
+        let h = measured_histogram();
+        b.with_inputs(value).bench_local_values(|v| h.get_metric().observe(v));
+    }
+}
+
+mod counter_2_threads {
+    use super::*;
+
+    #[divan::bench(threads = [2])]
+    fn vitalsign(b: Bencher<'_, '_>) {
+        let c = vitalsign::Counter::new();
+        b.bench(|| c.inc());
+    }
+
+    #[divan::bench(threads = [2])]
+    fn prometheus_client(b: Bencher<'_, '_>) {
+        let c = prometheus_client::metrics::counter::Counter::<u64>::default();
+        b.bench(|| c.inc());
+    }
+
+    #[divan::bench(threads = [2])]
+    fn prometheus(b: Bencher<'_, '_>) {
+        let c = prometheus::IntCounter::new("c", "c").unwrap();
+        b.bench(|| c.inc());
+    }
+
+    #[divan::bench(threads = [2])]
+    fn metrics(b: Bencher<'_, '_>) {
+        b.bench(|| metrics::counter!("counter_2_threads").increment(1));
+    }
+
+    #[divan::bench(threads = [2])]
+    fn measured(b: Bencher<'_, '_>) {
+        let c = measured::Counter::new();
+        b.bench(|| c.inc());
+    }
+}
+
+mod histogram_2_threads {
+    use super::*;
+
+    #[divan::bench(threads = [2])]
+    fn vitalsign(b: Bencher<'_, '_>) {
+        let h = vs_histogram();
+        b.with_inputs(value).bench_values(|v| h.observe(v));
+    }
+
+    #[divan::bench(threads = [2])]
+    fn prometheus_client(b: Bencher<'_, '_>) {
+        let h = pc_histogram();
+        b.with_inputs(value).bench_values(|v| h.observe(v));
+    }
+
+    #[divan::bench(threads = [2])]
+    fn prometheus(b: Bencher<'_, '_>) {
+        let h = prom_histogram();
+        b.with_inputs(value).bench_values(|v| h.observe(v));
+    }
+
+    #[divan::bench(threads = [2])]
+    fn metrics(b: Bencher<'_, '_>) {
+        b.with_inputs(value).bench_values(|v| metrics::histogram!("histogram_2_threads").record(v));
+    }
+
+    #[divan::bench(threads = [2])]
+    fn measured(b: Bencher<'_, '_>) {
+        let h = measured_histogram();
+        b.with_inputs(value).bench_values(|v| h.get_metric().observe(v));
+    }
+}
+
+// Function rows: the same body bare, with `#[instrument_metrics]`, with `#[autometrics]`.
+
+#[derive(Debug, vitalsign::LabelValue)]
+enum PayError {
+    Declined,
+}
+
+impl std::fmt::Display for PayError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("declined")
+    }
+}
+
+impl std::error::Error for PayError {}
+
+#[inline(never)]
+fn bare(amount: u32) -> Result<u32, PayError> {
+    if amount == 0 { Err(PayError::Declined) } else { Ok(amount) }
+}
+
+#[inline(never)]
+#[vitalsign::instrument_metrics]
+fn with_vitalsign(amount: u32) -> Result<u32, PayError> {
+    if amount == 0 { Err(PayError::Declined) } else { Ok(amount) }
+}
+
+#[inline(never)]
+#[autometrics::autometrics]
+fn with_autometrics(amount: u32) -> Result<u32, PayError> {
+    if amount == 0 { Err(PayError::Declined) } else { Ok(amount) }
+}
+
+#[inline(never)]
+async fn bare_async(amount: u32) -> Result<u32, PayError> {
+    if amount == 0 { Err(PayError::Declined) } else { Ok(amount) }
+}
+
+#[inline(never)]
+#[vitalsign::instrument_metrics]
+async fn with_vitalsign_async(amount: u32) -> Result<u32, PayError> {
+    if amount == 0 { Err(PayError::Declined) } else { Ok(amount) }
+}
+
+#[inline(never)]
+#[autometrics::autometrics]
+async fn with_autometrics_async(amount: u32) -> Result<u32, PayError> {
+    if amount == 0 { Err(PayError::Declined) } else { Ok(amount) }
+}
+
+fn block_on<F: Future>(f: F) -> F::Output {
+    let mut f = pin!(f);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+    }
+}
+
+static CLOCK: LazyLock<quanta::Clock> = LazyLock::new(quanta::Clock::new);
+static A: AtomicU64 = AtomicU64::new(0);
+static B: AtomicU64 = AtomicU64::new(0);
+
+mod function_sync {
+    use super::*;
+
+    #[divan::bench]
+    fn bare() -> Result<u32, PayError> {
+        super::bare(black_box(7))
+    }
+
+    #[divan::bench]
+    fn vitalsign(b: Bencher<'_, '_>) {
+        let _ = with_vitalsign(1);
+        b.bench_local(|| with_vitalsign(black_box(7)));
+    }
+
+    #[divan::bench]
+    fn autometrics(b: Bencher<'_, '_>) {
+        let _ = with_autometrics(1);
+        b.bench_local(|| with_autometrics(black_box(7)));
+    }
+
+    /// The least an instrumented call can cost: a TSC clock pair and two uncontended atomic adds.
+    #[divan::bench]
+    fn floor(b: Bencher<'_, '_>) {
+        let clock = &*CLOCK;
+        b.bench_local(|| {
+            let start = clock.raw();
+            A.fetch_add(1, Ordering::Relaxed);
+            let ns = clock.delta_as_nanos(start, clock.raw());
+            B.fetch_add(ns, Ordering::Relaxed)
+        });
+    }
+}
+
+mod function_async {
+    use super::*;
+
+    #[divan::bench]
+    fn bare() -> Result<u32, PayError> {
+        block_on(bare_async(black_box(7)))
+    }
+
+    #[divan::bench]
+    fn vitalsign(b: Bencher<'_, '_>) {
+        let _ = block_on(with_vitalsign_async(1));
+        b.bench_local(|| block_on(with_vitalsign_async(black_box(7))));
+    }
+
+    #[divan::bench]
+    fn autometrics(b: Bencher<'_, '_>) {
+        let _ = block_on(with_autometrics_async(1));
+        b.bench_local(|| block_on(with_autometrics_async(black_box(7))));
+    }
+}
+
+// Encoding one counter family of N series, into a reused buffer where the crate allows it.
+
+const SIZES: &[usize] = &[100, 1_000, 10_000, 100_000];
+
+static SERIES_NAMES: LazyLock<Vec<&'static str>> =
+    LazyLock::new(|| (0..100_000).map(|i| &*Box::leak(format!("series{i}").into_boxed_str())).collect());
+
+/// A label with exactly `N` values, for a dense vitalsign family of `N` series.
+struct Series<const N: usize>(usize);
+
+impl<const N: usize> vitalsign::LabelValue for Series<N> {
+    const CARDINALITY: usize = N;
+    fn index(&self) -> usize {
+        self.0
+    }
+    fn from_index(i: usize) -> Option<Self> {
+        (i < N).then_some(Self(i))
+    }
+    fn value_at(i: usize) -> &'static str {
+        SERIES_NAMES.get(i).copied().unwrap_or("")
+    }
+}
+
+struct SeriesSet<const N: usize>(Series<N>);
+
+impl<const N: usize> vitalsign::LabelSet for SeriesSet<N> {
+    const CARDINALITY: usize = N;
+    const NAMES: &'static [&'static str] = &["kind"];
+    fn index(&self) -> usize {
+        self.0.0
+    }
+    fn visit(i: usize, f: &mut dyn FnMut(&'static str, &str)) {
+        f("kind", <Series<N> as vitalsign::LabelValue>::value_at(i));
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, prometheus_client::encoding::EncodeLabelSet)]
+struct Kind {
+    kind: &'static str,
+}
+
+#[derive(measured::LabelGroup)]
+#[label(set = KindSet)]
+struct MeasuredKind<'a> {
+    #[label(fixed_with = measured::lasso::RodeoReader)]
+    kind: &'a str,
+}
+
+mod encode {
+    use super::*;
+    use measured::metric::MetricFamilyEncoding as _;
+
+    #[divan::bench(consts = SIZES)]
+    fn vitalsign<const N: usize>(b: Bencher<'_, '_>) {
+        let registry = vitalsign::Registry::new();
+        let family = registry
+            .register("counters", "Counters.", vitalsign::Family::<SeriesSet<N>, vitalsign::Counter>::new())
+            .unwrap();
+        for i in 0..N {
+            family.get(&SeriesSet(Series(i))).inc();
+        }
+        let mut buf = Vec::new();
+        let options = vitalsign::EncodeOptions::default();
+        b.bench_local(|| {
+            buf.clear();
+            registry.encode(&mut buf, &options);
+            buf.len()
+        });
+    }
+
+    #[divan::bench(consts = SIZES)]
+    fn prometheus_client<const N: usize>(b: Bencher<'_, '_>) {
+        let mut registry = prometheus_client::registry::Registry::default();
+        let family = prometheus_client::metrics::family::Family::<Kind, prometheus_client::metrics::counter::Counter>::default();
+        registry.register("counters", "Counters.", family.clone());
+        for name in &SERIES_NAMES[..N] {
+            family.get_or_create(&Kind { kind: name }).inc();
+        }
+        let mut buf = String::new();
+        b.bench_local(|| {
+            buf.clear();
+            prometheus_client::encoding::text::encode(&mut buf, &registry).unwrap();
+            buf.len()
+        });
+    }
+
+    #[divan::bench(consts = SIZES)]
+    fn prometheus<const N: usize>(b: Bencher<'_, '_>) {
+        use prometheus::Encoder as _;
+        let registry = prometheus::Registry::new();
+        let vec = prometheus::IntCounterVec::new(prometheus::Opts::new("counters", "Counters."), &["kind"]).unwrap();
+        registry.register(Box::new(vec.clone())).unwrap();
+        for name in &SERIES_NAMES[..N] {
+            vec.with_label_values(&[name]).inc();
+        }
+        let encoder = prometheus::TextEncoder::new();
+        let mut buf = Vec::new();
+        b.bench_local(|| {
+            buf.clear();
+            encoder.encode(&registry.gather(), &mut buf).unwrap();
+            buf.len()
+        });
+    }
+
+    #[divan::bench(consts = SIZES)]
+    fn metrics<const N: usize>(b: Bencher<'_, '_>) {
+        let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        metrics::with_local_recorder(&recorder, || {
+            for name in &SERIES_NAMES[..N] {
+                metrics::counter!("counters", "kind" => *name).increment(1);
+            }
+        });
+        b.bench_local(|| handle.render().len());
+    }
+
+    #[divan::bench(consts = SIZES)]
+    fn measured<const N: usize>(b: Bencher<'_, '_>) {
+        let set = KindSet::new(SERIES_NAMES[..N].iter().copied().collect::<measured::lasso::Rodeo>().into_reader());
+        let vec = measured::CounterVec::with_label_set(set);
+        for name in &SERIES_NAMES[..N] {
+            vec.inc(MeasuredKind { kind: name });
+        }
+        let mut enc = measured::text::BufferedTextEncoder::new();
+        let name = measured::metric::name::MetricName::from_str("counters");
+        b.bench_local(|| {
+            vec.collect_family_into(name, &mut enc).unwrap();
+            enc.finish().len()
+        });
+    }
+}
