@@ -23,7 +23,9 @@ fn main() {
     divan::main();
 }
 
-const LATENCY: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+const LATENCY: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
 
 /// Observed values, cycling through several buckets.
 const VALUES: [f64; 8] = [0.003, 0.02, 0.07, 0.2, 0.4, 0.9, 3.0, 12.0];
@@ -46,7 +48,17 @@ fn value() -> f64 {
 
 // The 6 x 3 label set, once per crate's derive.
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, vitalsign::LabelValue, prometheus_client::encoding::EncodeLabelValue, measured::FixedCardinalityLabel)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    vitalsign::LabelValue,
+    prometheus_client::encoding::EncodeLabelValue,
+    measured::FixedCardinalityLabel,
+)]
 enum Method {
     Get,
     Head,
@@ -56,14 +68,31 @@ enum Method {
     Patch,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, vitalsign::LabelValue, prometheus_client::encoding::EncodeLabelValue, measured::FixedCardinalityLabel)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    vitalsign::LabelValue,
+    prometheus_client::encoding::EncodeLabelValue,
+    measured::FixedCardinalityLabel,
+)]
 enum Outcome {
     Ok,
     ClientError,
     ServerError,
 }
 
-const METHODS: [Method; 6] = [Method::Get, Method::Head, Method::Post, Method::Put, Method::Delete, Method::Patch];
+const METHODS: [Method; 6] = [
+    Method::Get,
+    Method::Head,
+    Method::Post,
+    Method::Put,
+    Method::Delete,
+    Method::Patch,
+];
 const OUTCOMES: [Outcome; 3] = [Outcome::Ok, Outcome::ClientError, Outcome::ServerError];
 const METHOD_STR: [&str; 6] = ["get", "head", "post", "put", "delete", "patch"];
 const OUTCOME_STR: [&str; 3] = ["ok", "client_error", "server_error"];
@@ -133,23 +162,39 @@ mod counter_labelled {
     fn vitalsign(b: Bencher<'_, '_>) {
         let family = vitalsign::Family::<VsLabels, vitalsign::Counter>::new();
         b.with_inputs(combo).bench_local_values(|(m, o)| {
-            family.get(&VsLabels { method: METHODS[m], outcome: OUTCOMES[o] }).inc();
+            family
+                .get(&VsLabels {
+                    method: METHODS[m],
+                    outcome: OUTCOMES[o],
+                })
+                .inc();
         });
     }
 
     #[divan::bench]
     fn prometheus_client(b: Bencher<'_, '_>) {
-        let family = prometheus_client::metrics::family::Family::<PcLabels, prometheus_client::metrics::counter::Counter>::default();
+        let family = prometheus_client::metrics::family::Family::<
+            PcLabels,
+            prometheus_client::metrics::counter::Counter,
+        >::default();
         b.with_inputs(combo).bench_local_values(|(m, o)| {
-            family.get_or_create(&PcLabels { method: METHODS[m], outcome: OUTCOMES[o] }).inc();
+            family
+                .get_or_create(&PcLabels {
+                    method: METHODS[m],
+                    outcome: OUTCOMES[o],
+                })
+                .inc();
         });
     }
 
     #[divan::bench]
     fn prometheus(b: Bencher<'_, '_>) {
-        let vec = prometheus::IntCounterVec::new(prometheus::Opts::new("c", "c"), &["method", "outcome"]).unwrap();
+        let vec =
+            prometheus::IntCounterVec::new(prometheus::Opts::new("c", "c"), &["method", "outcome"])
+                .unwrap();
         b.with_inputs(combo).bench_local_values(|(m, o)| {
-            vec.with_label_values(&[METHOD_STR[m], OUTCOME_STR[o]]).inc();
+            vec.with_label_values(&[METHOD_STR[m], OUTCOME_STR[o]])
+                .inc();
         });
     }
 
@@ -164,7 +209,10 @@ mod counter_labelled {
     fn measured(b: Bencher<'_, '_>) {
         let vec = measured::CounterVec::<MeasuredSet>::dense();
         b.with_inputs(combo).bench_local_values(|(m, o)| {
-            vec.inc(MeasuredLabels { method: METHODS[m], outcome: OUTCOMES[o] });
+            vec.inc(MeasuredLabels {
+                method: METHODS[m],
+                outcome: OUTCOMES[o],
+            });
         });
     }
 }
@@ -178,13 +226,18 @@ fn pc_histogram() -> prometheus_client::metrics::histogram::Histogram {
 }
 
 fn prom_histogram() -> prometheus::Histogram {
-    prometheus::Histogram::with_opts(prometheus::HistogramOpts::new("h", "h").buckets(LATENCY.to_vec())).unwrap()
+    prometheus::Histogram::with_opts(
+        prometheus::HistogramOpts::new("h", "h").buckets(LATENCY.to_vec()),
+    )
+    .unwrap()
 }
 
 fn measured_histogram() -> measured::Histogram<11> {
     let mut bounds = [0.0; 11];
     bounds.copy_from_slice(LATENCY);
-    measured::Histogram::with_metadata(measured::metric::histogram::Thresholds::with_buckets(bounds))
+    measured::Histogram::with_metadata(measured::metric::histogram::Thresholds::with_buckets(
+        bounds,
+    ))
 }
 
 mod histogram_observe {
@@ -210,13 +263,15 @@ mod histogram_observe {
 
     #[divan::bench]
     fn metrics(b: Bencher<'_, '_>) {
-        b.with_inputs(value).bench_local_values(|v| metrics::histogram!("histogram_observe").record(v));
+        b.with_inputs(value)
+            .bench_local_values(|v| metrics::histogram!("histogram_observe").record(v));
     }
 
     #[divan::bench]
     fn measured(b: Bencher<'_, '_>) {
         let h = measured_histogram();
-        b.with_inputs(value).bench_local_values(|v| h.get_metric().observe(v));
+        b.with_inputs(value)
+            .bench_local_values(|v| h.get_metric().observe(v));
     }
 }
 
@@ -276,13 +331,15 @@ mod histogram_2_threads {
 
     #[divan::bench(threads = [2])]
     fn metrics(b: Bencher<'_, '_>) {
-        b.with_inputs(value).bench_values(|v| metrics::histogram!("histogram_2_threads").record(v));
+        b.with_inputs(value)
+            .bench_values(|v| metrics::histogram!("histogram_2_threads").record(v));
     }
 
     #[divan::bench(threads = [2])]
     fn measured(b: Bencher<'_, '_>) {
         let h = measured_histogram();
-        b.with_inputs(value).bench_values(|v| h.get_metric().observe(v));
+        b.with_inputs(value)
+            .bench_values(|v| h.get_metric().observe(v));
     }
 }
 
@@ -303,36 +360,60 @@ impl std::error::Error for PayError {}
 
 #[inline(never)]
 fn bare(amount: u32) -> Result<u32, PayError> {
-    if amount == 0 { Err(PayError::Declined) } else { Ok(amount) }
+    if amount == 0 {
+        Err(PayError::Declined)
+    } else {
+        Ok(amount)
+    }
 }
 
 #[inline(never)]
 #[vitalsign::instrument_metrics]
 fn with_vitalsign(amount: u32) -> Result<u32, PayError> {
-    if amount == 0 { Err(PayError::Declined) } else { Ok(amount) }
+    if amount == 0 {
+        Err(PayError::Declined)
+    } else {
+        Ok(amount)
+    }
 }
 
 #[inline(never)]
 #[autometrics::autometrics]
 fn with_autometrics(amount: u32) -> Result<u32, PayError> {
-    if amount == 0 { Err(PayError::Declined) } else { Ok(amount) }
+    if amount == 0 {
+        Err(PayError::Declined)
+    } else {
+        Ok(amount)
+    }
 }
 
 #[inline(never)]
 async fn bare_async(amount: u32) -> Result<u32, PayError> {
-    if amount == 0 { Err(PayError::Declined) } else { Ok(amount) }
+    if amount == 0 {
+        Err(PayError::Declined)
+    } else {
+        Ok(amount)
+    }
 }
 
 #[inline(never)]
 #[vitalsign::instrument_metrics]
 async fn with_vitalsign_async(amount: u32) -> Result<u32, PayError> {
-    if amount == 0 { Err(PayError::Declined) } else { Ok(amount) }
+    if amount == 0 {
+        Err(PayError::Declined)
+    } else {
+        Ok(amount)
+    }
 }
 
 #[inline(never)]
 #[autometrics::autometrics]
 async fn with_autometrics_async(amount: u32) -> Result<u32, PayError> {
-    if amount == 0 { Err(PayError::Declined) } else { Ok(amount) }
+    if amount == 0 {
+        Err(PayError::Declined)
+    } else {
+        Ok(amount)
+    }
 }
 
 fn block_on<F: Future>(f: F) -> F::Output {
@@ -407,8 +488,11 @@ mod function_async {
 
 const SIZES: &[usize] = &[100, 1_000, 10_000, 100_000];
 
-static SERIES_NAMES: LazyLock<Vec<&'static str>> =
-    LazyLock::new(|| (0..100_000).map(|i| &*Box::leak(format!("series{i}").into_boxed_str())).collect());
+static SERIES_NAMES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    (0..100_000)
+        .map(|i| &*Box::leak(format!("series{i}").into_boxed_str()))
+        .collect()
+});
 
 /// A label with exactly `N` values, for a dense vitalsign family of `N` series.
 struct Series<const N: usize>(usize);
@@ -459,7 +543,11 @@ mod encode {
     fn vitalsign<const N: usize>(b: Bencher<'_, '_>) {
         let registry = vitalsign::Registry::new();
         let family = registry
-            .register("counters", "Counters.", vitalsign::Family::<SeriesSet<N>, vitalsign::Counter>::new())
+            .register(
+                "counters",
+                "Counters.",
+                vitalsign::Family::<SeriesSet<N>, vitalsign::Counter>::new(),
+            )
             .unwrap();
         for i in 0..N {
             family.get(&SeriesSet(Series(i))).inc();
@@ -476,7 +564,10 @@ mod encode {
     #[divan::bench(consts = SIZES)]
     fn prometheus_client<const N: usize>(b: Bencher<'_, '_>) {
         let mut registry = prometheus_client::registry::Registry::default();
-        let family = prometheus_client::metrics::family::Family::<Kind, prometheus_client::metrics::counter::Counter>::default();
+        let family = prometheus_client::metrics::family::Family::<
+            Kind,
+            prometheus_client::metrics::counter::Counter,
+        >::default();
         registry.register("counters", "Counters.", family.clone());
         for name in &SERIES_NAMES[..N] {
             family.get_or_create(&Kind { kind: name }).inc();
@@ -493,7 +584,11 @@ mod encode {
     fn prometheus<const N: usize>(b: Bencher<'_, '_>) {
         use prometheus::Encoder as _;
         let registry = prometheus::Registry::new();
-        let vec = prometheus::IntCounterVec::new(prometheus::Opts::new("counters", "Counters."), &["kind"]).unwrap();
+        let vec = prometheus::IntCounterVec::new(
+            prometheus::Opts::new("counters", "Counters."),
+            &["kind"],
+        )
+        .unwrap();
         registry.register(Box::new(vec.clone())).unwrap();
         for name in &SERIES_NAMES[..N] {
             vec.with_label_values(&[name]).inc();
@@ -521,7 +616,13 @@ mod encode {
 
     #[divan::bench(consts = SIZES)]
     fn measured<const N: usize>(b: Bencher<'_, '_>) {
-        let set = KindSet::new(SERIES_NAMES[..N].iter().copied().collect::<measured::lasso::Rodeo>().into_reader());
+        let set = KindSet::new(
+            SERIES_NAMES[..N]
+                .iter()
+                .copied()
+                .collect::<measured::lasso::Rodeo>()
+                .into_reader(),
+        );
         let vec = measured::CounterVec::with_label_set(set);
         for name in &SERIES_NAMES[..N] {
             vec.inc(MeasuredKind { kind: name });

@@ -122,6 +122,32 @@ impl Value {
     }
 }
 
+/// `{name}{suffix}{const,labels,extra} ` (no braces when there are no labels).
+fn write_prefix(
+    out: &mut Vec<u8>,
+    name: &str,
+    suffix: &str,
+    const_labels: &str,
+    labels: &str,
+    extra: &str,
+) {
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(suffix.as_bytes());
+    let mut first = true;
+    for part in [const_labels, labels, extra] {
+        if part.is_empty() {
+            continue;
+        }
+        out.push(if first { b'{' } else { b',' });
+        first = false;
+        out.extend_from_slice(part.as_bytes());
+    }
+    if !first {
+        out.push(b'}');
+    }
+    out.push(b' ');
+}
+
 /// What a metric writes its samples into: one family, in one format.
 ///
 /// Label strings passed in are pre-rendered (`a="x",b="y"`, values escaped); the encoder adds the
@@ -148,24 +174,32 @@ impl MetricEncoder<'_> {
 
     /// Writes one sample line: `{name}{suffix}{labels,extra} value`.
     pub fn sample(&mut self, suffix: &str, labels: &str, extra: &str, value: Value) {
-        let out = &mut *self.out;
-        out.extend_from_slice(self.name.as_bytes());
-        out.extend_from_slice(suffix.as_bytes());
-        let mut first = true;
-        for part in [self.const_labels, labels, extra] {
-            if part.is_empty() {
-                continue;
-            }
-            out.push(if first { b'{' } else { b',' });
-            first = false;
-            out.extend_from_slice(part.as_bytes());
-        }
-        if !first {
-            out.push(b'}');
-        }
-        out.push(b' ');
-        value.write(out);
-        out.push(b'\n');
+        self.write_prefix_into_out(suffix, labels, extra);
+        value.write(self.out);
+        self.out.push(b'\n');
+    }
+
+    fn write_prefix_into_out(&mut self, suffix: &str, labels: &str, extra: &str) {
+        let (name, const_labels) = (self.name, self.const_labels);
+        write_prefix(self.out, name, suffix, const_labels, labels, extra);
+    }
+
+    /// Writes a line prefix rendered before by [`line_prefix`](Self::line_prefix), then the value.
+    pub(crate) fn sample_with_prefix(&mut self, prefix: &[u8], value: Value) {
+        self.out.extend_from_slice(prefix);
+        value.write(self.out);
+        self.out.push(b'\n');
+    }
+
+    /// Appends to `into` the line prefix (`name_total{a="x"} `) that [`sample`](Self::sample)
+    /// would write for these labels.
+    pub(crate) fn line_prefix(&self, into: &mut Vec<u8>, suffix: &str, labels: &str) {
+        write_prefix(into, self.name, suffix, self.const_labels, labels, "");
+    }
+
+    /// Whether a counter's `_created` sample goes with each of its lines in this scrape.
+    pub(crate) fn writes_created(&self) -> bool {
+        self.format == Format::OpenMetrics && self.created.is_some()
     }
 
     /// Writes a `_created` sample when the format and options call for one.

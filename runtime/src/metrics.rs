@@ -60,6 +60,13 @@ pub trait Series: Send + Sync {
 
     /// Writes this series' samples with the given pre-rendered labels.
     fn encode_series(&self, labels: &str, encoder: &mut MetricEncoder<'_>);
+
+    /// For a series written as one line (`{name}{suffix}{labels} value`): the suffix and the
+    /// value, so a family can keep each line's prefix rendered across scrapes.
+    #[doc(hidden)]
+    fn single_sample(&self) -> Option<(&'static str, crate::Value)> {
+        None
+    }
 }
 
 impl<S: Series> Metric for S {

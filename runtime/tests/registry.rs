@@ -349,3 +349,55 @@ fn const_labels_split_one_family_and_refuse_duplicates() {
         "# HELP hits Hits.\n# TYPE hits counter\nhits_total{shard=\"1\"} 0\nhits_total{shard=\"2\"} 0\n# EOF\n"
     );
 }
+
+#[test]
+fn a_family_under_two_names_renders_each_correctly() {
+    struct Cached(bool);
+    impl vitalsign::LabelSet for Cached {
+        const CARDINALITY: usize = 2;
+        const NAMES: &'static [&'static str] = &["cached"];
+        fn index(&self) -> usize {
+            usize::from(self.0)
+        }
+        fn visit(i: usize, f: &mut dyn FnMut(&'static str, &str)) {
+            f("cached", ["false", "true"][i]);
+        }
+    }
+    let family = Arc::new(vitalsign::Family::<Cached, Counter>::new());
+    family.get(&Cached(true)).inc();
+    let (a, b) = (Registry::new(), Registry::new());
+    a.register_shared(Descriptor::new("hits", "Hits."), family.clone())
+        .unwrap();
+    b.register_shared(
+        Descriptor::new("lookups", "L.").const_label("shard", "2"),
+        family.clone(),
+    )
+    .unwrap();
+    for _ in 0..2 {
+        assert_eq!(
+            a.render(Format::Prometheus),
+            "# HELP hits_total Hits.\n# TYPE hits_total counter\nhits_total{cached=\"false\"} 0\nhits_total{cached=\"true\"} 1\n"
+        );
+        assert_eq!(
+            b.render(Format::Prometheus),
+            "# HELP lookups_total L.\n# TYPE lookups_total counter\nlookups_total{shard=\"2\",cached=\"false\"} 0\nlookups_total{shard=\"2\",cached=\"true\"} 1\n"
+        );
+    }
+    let mut out = Vec::new();
+    a.encode(
+        &mut out,
+        &EncodeOptions {
+            format: Format::OpenMetrics,
+            created: true,
+            names: None,
+        },
+    );
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.starts_with("hits_created{cached="))
+            .count(),
+        2,
+        "{text}"
+    );
+}

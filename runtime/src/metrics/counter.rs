@@ -64,6 +64,10 @@ impl Series for Counter {
     fn encode_series(&self, labels: &str, encoder: &mut MetricEncoder<'_>) {
         encoder.counter(labels, Value::U64(self.get()));
     }
+
+    fn single_sample(&self) -> Option<(&'static str, Value)> {
+        Some(("_total", Value::U64(self.get())))
+    }
 }
 
 /// A monotonically increasing `f64` total (seconds of CPU, euros charged).
@@ -150,6 +154,10 @@ impl Series for FloatCounter {
 
     fn encode_series(&self, labels: &str, encoder: &mut MetricEncoder<'_>) {
         encoder.counter(labels, Value::F64(self.get()));
+    }
+
+    fn single_sample(&self) -> Option<(&'static str, Value)> {
+        Some(("_total", Value::F64(self.get())))
     }
 }
 

@@ -1,4 +1,5 @@
 use std::marker::PhantomData;
+use std::sync::{Mutex, PoisonError};
 
 use crate::encoding::{MetricEncoder, MetricType};
 use crate::labels::{self, LabelSet};
@@ -35,7 +36,18 @@ pub const MAX_DENSE_SERIES: usize = 1 << 20;
 pub struct Family<L, M> {
     series: Box<[M]>,
     labels: Box<[Box<str>]>,
+    /// Each series' whole line prefix, for single-line series, kept across scrapes.
+    prefixes: Mutex<Option<Prefixes>>,
     _labels: PhantomData<fn(&L)>,
+}
+
+/// Line prefixes rendered for one family name and set of constant labels.
+struct Prefixes {
+    name: Box<str>,
+    const_labels: Box<str>,
+    bytes: Vec<u8>,
+    /// Where each series' prefix ends in `bytes`.
+    ends: Vec<usize>,
 }
 
 impl<L: LabelSet, M> Family<L, M> {
@@ -57,6 +69,7 @@ impl<L: LabelSet, M> Family<L, M> {
         Self {
             series: (0..L::CARDINALITY).map(|_| make()).collect(),
             labels: labels::render_all::<L>(),
+            prefixes: Mutex::new(None),
             _labels: PhantomData,
         }
     }
@@ -112,8 +125,41 @@ impl<L: LabelSet, M: Series> Metric for Family<L, M> {
     }
 
     fn encode(&self, encoder: &mut MetricEncoder<'_>) {
-        for (labels, series) in self.iter() {
-            series.encode_series(labels, encoder);
+        let single = self.series.first().and_then(Series::single_sample);
+        let created = M::TYPE == MetricType::Counter && encoder.writes_created();
+        let Some((suffix, _)) = single.filter(|_| !created) else {
+            for (labels, series) in self.iter() {
+                series.encode_series(labels, encoder);
+            }
+            return;
+        };
+        let mut cache = self.prefixes.lock().unwrap_or_else(PoisonError::into_inner);
+        let stale = cache
+            .as_ref()
+            .is_none_or(|p| *p.name != *encoder.name() || *p.const_labels != *encoder.const_labels);
+        if stale {
+            let mut bytes = Vec::new();
+            let mut ends = Vec::with_capacity(self.series.len());
+            for labels in &self.labels {
+                encoder.line_prefix(&mut bytes, suffix, labels);
+                ends.push(bytes.len());
+            }
+            *cache = Some(Prefixes {
+                name: encoder.name().into(),
+                const_labels: encoder.const_labels.into(),
+                bytes,
+                ends,
+            });
+        }
+        let Some(prefixes) = cache.as_ref() else {
+            return;
+        };
+        let mut start = 0;
+        for (series, &end) in self.series.iter().zip(&prefixes.ends) {
+            if let Some((_, value)) = series.single_sample() {
+                encoder.sample_with_prefix(&prefixes.bytes[start..end], value);
+            }
+            start = end;
         }
     }
 }

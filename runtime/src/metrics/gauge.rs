@@ -89,6 +89,10 @@ impl Series for Gauge {
     fn encode_series(&self, labels: &str, encoder: &mut MetricEncoder<'_>) {
         encoder.gauge(labels, Value::I64(self.get()));
     }
+
+    fn single_sample(&self) -> Option<(&'static str, Value)> {
+        Some(("", Value::I64(self.get())))
+    }
 }
 
 /// An `f64` value that goes up and down.
@@ -158,5 +162,9 @@ impl Series for FloatGauge {
 
     fn encode_series(&self, labels: &str, encoder: &mut MetricEncoder<'_>) {
         encoder.gauge(labels, Value::F64(self.get()));
+    }
+
+    fn single_sample(&self) -> Option<(&'static str, Value)> {
+        Some(("", Value::F64(self.get())))
     }
 }

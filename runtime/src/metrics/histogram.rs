@@ -186,14 +186,16 @@ fn round15(v: f64) -> f64 {
 const BRANCHLESS_MAX: usize = 32;
 
 const HOT_BIT: u64 = 1 << 63;
-const COUNT: usize = 0;
-const SUM_NS: usize = 1;
-const SUM_F64: usize = 2;
-const BUCKETS: usize = 3;
+const SUM_NS: usize = 0;
+const SUM_F64: usize = 1;
+const BUCKETS: usize = 2;
 
 /// Split-counter storage: `[state, shard 0 .., shard 1 ..]`, each shard
-/// `[count, sum_ns, sum_f64_bits, buckets...]`. `state` holds the hot shard in its top bit and
-/// the number of observations started in the rest.
+/// `[sum_ns, sum_f64_bits, buckets...]`. `state` holds the hot shard in its top bit and the
+/// number of observations started in the rest. An observation adds to the sum, then to its
+/// bucket: the bucket increment is the mark that it is complete, so there is no separate count
+/// (a scrape's count is the number started, once the buckets have caught up with it). A summary
+/// is a histogram with only its `+Inf` bucket.
 pub(crate) struct Core {
     buckets: Buckets,
     cells: Box<[AtomicU64]>,
@@ -234,41 +236,42 @@ impl Core {
         (self.cells[0].fetch_add(1, Ordering::Relaxed) >> 63) as usize
     }
 
+    /// Completes an observation: its bucket increment releases the sum written before it.
     #[inline]
-    fn finish(&self, shard: usize) {
-        self.cell(shard, COUNT).fetch_add(1, Ordering::Release);
+    fn finish(&self, shard: usize, bucket: usize) {
+        self.cell(shard, BUCKETS + bucket)
+            .fetch_add(1, Ordering::Release);
     }
 
     #[inline]
     pub(crate) fn observe(&self, v: f64, has_buckets: bool) {
         let bucket = if has_buckets {
-            Some(self.buckets.index_of(v))
+            self.buckets.index_of(v)
         } else {
-            None
+            0
         };
         let shard = self.begin();
-        if let Some(b) = bucket {
-            self.cell(shard, BUCKETS + b)
-                .fetch_add(1, Ordering::Relaxed);
-        }
         add_f64(self.cell(shard, SUM_F64), v);
-        self.finish(shard);
+        self.finish(shard, bucket);
     }
 
     #[inline]
     pub(crate) fn observe_ns(&self, ns: u64, has_buckets: bool) {
         let bucket = if has_buckets {
-            Some(self.buckets.index_of_ns(ns))
+            self.buckets.index_of_ns(ns)
         } else {
-            None
+            0
         };
         let shard = self.begin();
-        if let Some(b) = bucket {
-            self.cell(shard, BUCKETS + b)
-                .fetch_add(1, Ordering::Relaxed);
-        }
         self.cell(shard, SUM_NS).fetch_add(ns, Ordering::Relaxed);
-        self.finish(shard);
+        self.finish(shard, bucket);
+    }
+
+    /// Observations completed in `shard`: the total of its buckets.
+    fn completed(&self, shard: usize) -> u64 {
+        (BUCKETS..self.stride())
+            .map(|offset| self.cell(shard, offset).load(Ordering::Acquire))
+            .sum()
     }
 
     /// Runs `f` on a consistent snapshot. Scrapes of one series are serialised; observers are
@@ -279,7 +282,7 @@ impl Core {
         let started = state & !HOT_BIT;
         let cold = (state >> 63) as usize;
         let mut spins = 0u32;
-        while self.cell(cold, COUNT).load(Ordering::Acquire) != started {
+        while self.completed(cold) != started {
             // An observer between `begin` and `finish`: a handful of instructions away.
             spins += 1;
             if spins < 64 {
@@ -314,7 +317,7 @@ impl Drop for Merge<'_> {
         let f = f64::from_bits(core.cell(cold, SUM_F64).swap(0, Ordering::Relaxed));
         // Nanosecond sums move into the float sum at every scrape, so the integer never wraps.
         add_f64(core.cell(hot, SUM_F64), f + ns as f64 / 1e9);
-        for offset in (BUCKETS..core.stride()).chain([COUNT]) {
+        for offset in BUCKETS..core.stride() {
             let n = core.cell(cold, offset).swap(0, Ordering::Relaxed);
             core.cell(hot, offset).fetch_add(n, Ordering::Release);
         }

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs every benchmark once and writes BENCHMARKS.md at the repository root. Takes about five
+# minutes. The HTTP row needs `taskset` (util-linux) to pin the server and the load generator
+# to different cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=target/bench-results
+mkdir -p "$out"
+
+cargo bench -p vitalsign-bench --bench peers | tee "$out/peers.txt"
+cargo bench -p vitalsign-bench --bench http_layer | tee "$out/http_layer.txt"
+
+cargo build --release -q -p vitalsign-bench --bin http_load --bin report
+load=target/release/http_load
+port=18181
+: > "$out/http_load.txt"
+for round in 1 2 3 4 5; do
+  for variant in none noop vitalsign axum_prometheus; do
+    taskset -c 1 "$load" serve "$variant" "$port" &
+    server=$!
+    sleep 0.5
+    echo "$variant $(taskset -c 0 "$load" load "127.0.0.1:$port" 4 4)" | tee -a "$out/http_load.txt"
+    kill "$server"
+    wait "$server" 2>/dev/null || true
+  done
+done
+
+target/release/report "$out/peers.txt" "$out/http_layer.txt" "$out/http_load.txt" > BENCHMARKS.md
+echo "wrote BENCHMARKS.md"
