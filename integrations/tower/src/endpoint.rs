@@ -3,12 +3,14 @@
 
 use std::cell::RefCell;
 use std::convert::Infallible;
-use std::future::{Ready, ready};
+use std::future::Future;
+use std::pin::Pin;
 #[cfg(feature = "axum")]
 use std::sync::LazyLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{ACCEPT, ACCEPT_ENCODING, ALLOW, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
@@ -118,6 +120,7 @@ pub struct MetricsHandler {
     max_concurrent: Option<usize>,
     gzip: bool,
     format: Option<Format>,
+    timeout: Option<Duration>,
 }
 
 impl MetricsHandler {
@@ -130,6 +133,7 @@ impl MetricsHandler {
             max_concurrent: None,
             gzip: cfg!(feature = "gzip"),
             format: None,
+            timeout: None,
         }
     }
 
@@ -148,6 +152,51 @@ impl MetricsHandler {
     pub fn gzip(mut self, on: bool) -> Self {
         self.gzip = on && cfg!(feature = "gzip");
         self
+    }
+
+    /// Answers `503` to a scrape still encoding after `timeout` (a collector that blocks), rather
+    /// than leaving the scraper waiting. The encoding runs on tokio's blocking pool and finishes
+    /// in the background; [`max_concurrent_scrapes`](Self::max_concurrent_scrapes) bounds how many
+    /// can be stuck at once. Applies when the handler is called as a tower `Service` (and through
+    /// [`metrics_handler`] and [`serve`](crate::serve), which use 10 s) inside a tokio runtime
+    /// with its time driver enabled.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Answers one request, on a blocking thread and within the [timeout](Self::timeout) if one
+    /// is set and a tokio runtime is running; otherwise as [`handle`](Self::handle) does.
+    pub fn respond<B>(
+        &self,
+        request: &Request<B>,
+    ) -> impl Future<Output = Response<Full<Bytes>>> + Send + 'static {
+        // Only what `handle` reads, so the future owns it and the body need not be `Sync`.
+        let mut copy = Request::new(());
+        *copy.method_mut() = request.method().clone();
+        *copy.uri_mut() = request.uri().clone();
+        *copy.headers_mut() = request.headers().clone();
+        self.clone().respond_owned(copy)
+    }
+
+    async fn respond_owned(self, request: Request<()>) -> Response<Full<Bytes>> {
+        let (Some(timeout), Ok(runtime)) = (self.timeout, tokio::runtime::Handle::try_current())
+        else {
+            return self.handle(&request);
+        };
+        let handler = self.clone();
+        let encoding = runtime.spawn_blocking(move || handler.handle(&request));
+        match tokio::time::timeout(timeout, encoding).await {
+            Ok(Ok(response)) => response,
+            Ok(Err(_)) => plain(StatusCode::INTERNAL_SERVER_ERROR, "the scrape failed\n"),
+            Err(_) => {
+                self.scrape_metrics.count(ScrapeStatus::Busy);
+                plain(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the scrape timed out: a collector is slow\n",
+                )
+            }
+        }
     }
 
     /// Answers every scrape in `format`, whatever its `Accept` header asks for.
@@ -364,14 +413,15 @@ impl std::fmt::Debug for MetricsHandler {
 impl<B> tower::Service<Request<B>> for MetricsHandler {
     type Response = Response<Full<Bytes>>;
     type Error = Infallible;
-    type Future = Ready<Result<Self::Response, Infallible>>;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
 
     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        ready(Ok(self.handle(&request)))
+        let response = self.respond(&request);
+        Box::pin(async move { Ok(response.await) })
     }
 }
 
@@ -379,8 +429,9 @@ impl<B> tower::Service<Request<B>> for MetricsHandler {
 /// `.route("/metrics", get(metrics_handler))`.
 #[cfg(feature = "axum")]
 pub async fn metrics_handler(request: axum::extract::Request) -> axum::response::Response {
-    static HANDLER: LazyLock<MetricsHandler> = LazyLock::new(MetricsHandler::default_registry);
-    HANDLER.handle(&request).map(axum::body::Body::new)
+    static HANDLER: LazyLock<MetricsHandler> =
+        LazyLock::new(|| MetricsHandler::default_registry().timeout(crate::serve::SCRAPE_TIMEOUT));
+    HANDLER.respond(&request).await.map(axum::body::Body::new)
 }
 
 #[cfg(test)]

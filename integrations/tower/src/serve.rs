@@ -21,6 +21,9 @@ use crate::MetricsHandler;
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// How many connections are served at once; more wait to be accepted.
 const MAX_CONNECTIONS: usize = 256;
+/// How long a scrape may take before the exporter answers `503` (Prometheus' own default
+/// scrape timeout).
+pub(crate) const SCRAPE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a graceful shutdown waits for connections in progress.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -80,10 +83,11 @@ impl Exporter {
 /// # Ok(()) }
 /// ```
 pub async fn serve(addr: SocketAddr, registry: &'static Registry) -> Result<Exporter, ServeError> {
-    serve_handler(addr, MetricsHandler::new(registry)).await
+    serve_handler(addr, MetricsHandler::new(registry).timeout(SCRAPE_TIMEOUT)).await
 }
 
-/// Like [`serve`], with a configured [`MetricsHandler`] (a scrape cap, a fixed format).
+/// Like [`serve`], with a configured [`MetricsHandler`] (a scrape cap, a fixed format, a
+/// timeout; `serve` uses 10 s).
 pub async fn serve_handler(
     addr: SocketAddr,
     handler: MetricsHandler,
@@ -111,7 +115,8 @@ pub async fn serve_with_shutdown(
     signal: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
     let listener = bind(addr).await?;
-    run(listener, MetricsHandler::new(registry), signal).await;
+    let handler = MetricsHandler::new(registry).timeout(SCRAPE_TIMEOUT);
+    run(listener, handler, signal).await;
     Ok(())
 }
 
@@ -142,8 +147,8 @@ async fn run(listener: TcpListener, handler: MetricsHandler, signal: impl Future
         };
         let handler = handler.clone();
         let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
-            let response = handler.handle(&request);
-            async move { Ok::<_, std::convert::Infallible>(response) }
+            let handler = handler.clone();
+            async move { Ok::<_, std::convert::Infallible>(handler.respond(&request).await) }
         });
         let connection = http1::Builder::new()
             .timer(TokioTimer::new())
