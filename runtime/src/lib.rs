@@ -65,6 +65,7 @@ mod metrics;
 mod name;
 pub mod objective;
 mod registry;
+mod sync;
 
 pub use collectors::{BuildInfo, ProcessCollector};
 pub use encoding::{Format, MetricEncoder, MetricType, Value};
