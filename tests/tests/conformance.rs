@@ -5,6 +5,8 @@
 
 mod support;
 
+use support::model::{Fam, expected_dump, fam};
+
 use std::process::Command;
 
 use vitalsign::{
@@ -88,98 +90,6 @@ impl Collector for Hostile {
         }
         Ok(())
     }
-}
-
-/// What a parser should see: families in order, each with its samples.
-struct Fam {
-    name: String,
-    om_type: &'static str,
-    help: String,
-    unit: &'static str,
-    samples: Vec<Sample>,
-}
-
-struct Sample {
-    name: String,
-    labels: Vec<(String, String)>,
-    value: f64,
-    /// OpenMetrics leaves out `_count`/`_sum` it cannot carry; 0.0.4 keeps them.
-    in_openmetrics: bool,
-}
-
-fn fam(name: &str, om_type: &'static str, help: &str, unit: &'static str) -> Fam {
-    Fam {
-        name: name.into(),
-        om_type,
-        help: help.into(),
-        unit,
-        samples: Vec::new(),
-    }
-}
-
-impl Fam {
-    fn s(mut self, name: &str, labels: &[(&str, &str)], value: f64) -> Self {
-        self.samples.push(Sample {
-            name: name.into(),
-            labels: labels.iter().map(|&(k, v)| (k.into(), v.into())).collect(),
-            value,
-            in_openmetrics: true,
-        });
-        self
-    }
-
-    /// A sample only the 0.0.4 format carries.
-    fn s_text_only(mut self, name: &str, value: f64) -> Self {
-        self = self.s(name, &[], value);
-        if let Some(s) = self.samples.last_mut() {
-            s.in_openmetrics = false;
-        }
-        self
-    }
-
-    fn buckets(mut self, name: &str, le_counts: &[(&str, u64)]) -> Self {
-        for &(le, c) in le_counts {
-            self = self.s(&format!("{name}_bucket"), &[("le", le)], c as f64);
-        }
-        self
-    }
-}
-
-fn hex(s: &str) -> String {
-    s.bytes().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The dump `conformance/dump.py` prints for `families` in `format`.
-fn expected_dump(families: &[Fam], format: Format) -> String {
-    let mut out = String::new();
-    for f in families {
-        let (name, ty, unit) = match (format, f.om_type) {
-            (Format::OpenMetrics, t) => (f.name.clone(), t, f.unit),
-            (Format::Prometheus, "info") => (format!("{}_info", f.name), "gauge", ""),
-            (Format::Prometheus, "stateset") => (f.name.clone(), "gauge", ""),
-            (Format::Prometheus, t) => (f.name.clone(), t, ""),
-        };
-        let unit = if unit.is_empty() { "-" } else { unit };
-        out += &format!("F {name} {ty} {} {unit}\n", hex(&f.help));
-        for s in &f.samples {
-            if format == Format::OpenMetrics && !s.in_openmetrics {
-                continue;
-            }
-            let mut labels: Vec<_> = s.labels.iter().collect();
-            labels.sort();
-            let labels: Vec<String> = labels
-                .iter()
-                .map(|(k, v)| format!("{k}={}", hex(v)))
-                .collect();
-            let labels = if labels.is_empty() {
-                "-".to_owned()
-            } else {
-                labels.join(",")
-            };
-            out += &format!("S {} {labels} {:016x}\n", s.name, s.value.to_bits());
-        }
-    }
-    out
 }
 
 /// A registry holding every metric type with hostile inputs, and what parsers must read from it.

@@ -4,6 +4,8 @@
 
 #![allow(dead_code, unreachable_pub)] // each test binary uses a different part
 
+pub mod model;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -54,6 +56,40 @@ pub fn run(cmd: &mut Command, input: &str) -> (bool, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// The canonical dumps of several expositions, one Python process for all of them: each dump,
+/// or `ERROR <why>` for one that did not parse.
+pub fn python_dump_batch(format: &str, texts: &[String]) -> Vec<String> {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .map(|dir| dir.join("tests/conformance/dump.py"))
+        .find(|p| p.is_file())
+        .expect("tests/conformance/dump.py in the workspace");
+    let mut input = String::new();
+    for t in texts {
+        input.push_str(&format!("{}\n{t}", t.len()));
+    }
+    let (ok, out, err) = run(
+        Command::new(python())
+            .arg(script)
+            .arg(format)
+            .arg("--batch"),
+        &input,
+    );
+    assert!(ok, "dump.py failed: {err}");
+    let mut dumps: Vec<String> = Vec::new();
+    for line in out.split_inclusive('\n') {
+        if let Some(rest) = line.strip_prefix("=== ") {
+            let error = rest
+                .split_once(" ERROR ")
+                .map(|(_, e)| format!("ERROR {e}"));
+            dumps.push(error.unwrap_or_default());
+        } else if let Some(last) = dumps.last_mut() {
+            last.push_str(line);
+        }
+    }
+    dumps
 }
 
 /// The canonical dump of `text` by the Python parser for `format` (`openmetrics` or `text`).
