@@ -1,5 +1,5 @@
-//! Faults around `/metrics`: a collector that blocks, clients that disconnect mid-scrape or stall
-//! their headers, and a registry of 2^20 series. Every wait is bounded.
+//! Faults around `/metrics`: a collector that blocks, clients that disconnect mid-scrape, read
+//! slowly or stall their headers, and a registry of 2^20 series. Every wait is bounded.
 
 use std::sync::LazyLock;
 use std::time::{Duration, Instant};
@@ -112,6 +112,18 @@ async fn clients_that_vanish_or_stall_do_not_stop_the_exporter() {
         let mut some = [0u8; 16];
         let _ = s.read(&mut some).await.unwrap();
     }
+    // Reads its answer one byte at a time for a while.
+    let slow_reader = tokio::spawn(async move {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut byte = [0u8; 1];
+        for _ in 0..20 {
+            s.read_exact(&mut byte).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
     // Sends half a request line and stops.
     let mut stalled = tokio::net::TcpStream::connect(addr).await.unwrap();
     stalled.write_all(b"GET /met").await.unwrap();
@@ -134,6 +146,7 @@ async fn clients_that_vanish_or_stall_do_not_stop_the_exporter() {
     );
     assert_eq!(text.matches("\nwide_total{k=").count(), 20_000);
 
+    slow_reader.await.unwrap();
     // The stalled client is cut off by the header timeout (10 s), not kept forever.
     let mut rest = Vec::new();
     let closed =

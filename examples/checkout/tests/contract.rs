@@ -170,3 +170,35 @@ fn metrics_pass_promtool_and_the_openmetrics_parser() {
         "{dump}"
     );
 }
+
+#[test]
+fn sigterm_during_scrapes_shuts_down_gracefully() {
+    let (mut shop, addr) = support::start_checkout(BIN, 20);
+    // Scrapes in flight from another thread while the signal arrives.
+    let scraper = std::thread::spawn(move || {
+        let mut answered = 0;
+        for _ in 0..200 {
+            match support::http_get(addr, "/metrics") {
+                (200, body) if body.contains("\n# TYPE function_calls_total counter\n") => {
+                    answered += 1
+                }
+                (0, _) => break, // the listener is gone: shut down
+                (status, body) => panic!("scrape answered {status}: {body}"),
+            }
+        }
+        answered
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let pid = shop.0.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    let exited = support::wait_for(std::time::Duration::from_secs(10), || {
+        shop.0.try_wait().ok().flatten()
+    });
+    let status = exited.expect("the shop exits within 10 s of SIGTERM");
+    assert_eq!(status.code(), Some(0), "graceful exit");
+    assert!(
+        scraper.join().unwrap() > 0,
+        "scrapes were answered until the end"
+    );
+}
