@@ -33,6 +33,10 @@ const HOSTILE: &[&str] = &[
     "\\\"\n\\",
     "=,",
     "ünïcødé",
+    // Found by the fuzzer: whitespace other than blanks at the ends of HELP.
+    "\u{b}vertical tab\u{b}",
+    "\u{a0}no-break space\u{a0}",
+    "ends in CR\r",
 ];
 
 #[derive(Clone, Copy)]
