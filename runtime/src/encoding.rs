@@ -264,10 +264,7 @@ impl MetricEncoder<'_> {
     /// One state of a state set: `{name}{labels,name="state"} 1|0`.
     pub fn state(&mut self, labels: &str, state: &str, on: bool) {
         let mut extra = Vec::with_capacity(self.name.len() + state.len() + 3);
-        extra.extend_from_slice(self.name.as_bytes());
-        extra.extend_from_slice(b"=\"");
-        escape::write_label_value(&mut extra, state);
-        extra.push(b'"');
+        escape::write_label(&mut extra, self.name, state);
         let extra = String::from_utf8(extra).unwrap_or_default();
         self.sample("", labels, &extra, Value::U64(u64::from(on)));
     }

@@ -119,11 +119,8 @@ struct Durations {
 
 fn outcome_label(result: &str, error: &str) -> Box<str> {
     let mut out = Vec::new();
-    out.extend_from_slice(b"result=\"");
-    out.extend_from_slice(result.as_bytes());
-    out.extend_from_slice(b"\",error=\"");
-    escape::write_label_value(&mut out, error);
-    out.push(b'"');
+    escape::write_label(&mut out, "result", result);
+    escape::write_label(&mut out, "error", error);
     String::from_utf8(out).unwrap_or_default().into()
 }
 
@@ -139,13 +136,7 @@ fn label_combos(dims: &[LabelDim]) -> Box<[Box<str>]> {
             }
             let mut out = Vec::new();
             for (name, value) in parts.into_iter().rev() {
-                if !out.is_empty() {
-                    out.push(b',');
-                }
-                out.extend_from_slice(name.as_bytes());
-                out.extend_from_slice(b"=\"");
-                escape::write_label_value(&mut out, value);
-                out.push(b'"');
+                escape::write_label(&mut out, name, value);
             }
             String::from_utf8(out).unwrap_or_default().into()
         })

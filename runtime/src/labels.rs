@@ -132,13 +132,7 @@ pub(crate) fn render_all<L: LabelSet>() -> Box<[Box<str>]> {
         .map(|i| {
             let mut out = Vec::new();
             L::visit(i, &mut |name, value| {
-                if !out.is_empty() {
-                    out.push(b',');
-                }
-                out.extend_from_slice(name.as_bytes());
-                out.extend_from_slice(b"=\"");
-                escape::write_label_value(&mut out, value);
-                out.push(b'"');
+                escape::write_label(&mut out, name, value)
             });
             String::from_utf8(out).unwrap_or_default().into_boxed_str()
         })

@@ -401,9 +401,7 @@ fn self_family<'a>(
     let mut labels = Vec::new();
     for (metric, v) in series {
         labels.clear();
-        labels.extend_from_slice(b"metric=\"");
-        escape::write_label_value(&mut labels, metric);
-        labels.push(b'"');
+        escape::write_label(&mut labels, "metric", metric);
         enc.counter(
             std::str::from_utf8(&labels).unwrap_or_default(),
             Value::U64(v),

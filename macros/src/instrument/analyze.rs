@@ -100,15 +100,8 @@ pub(super) fn analyze(
         (None, None) => ident.to_owned(),
     };
 
-    let generics: Vec<String> = sig
-        .generics
-        .params
-        .iter()
-        .map(|p| match p {
-            syn::GenericParam::Type(t) => t.ident.to_string(),
-            syn::GenericParam::Const(c) => c.ident.to_string(),
-            syn::GenericParam::Lifetime(l) => l.lifetime.ident.to_string(),
-        })
+    let generics: Vec<String> = param_names(&sig.generics)
+        .into_iter()
         .chain(place.outer_generics.iter().cloned())
         .chain(["Self".to_owned()])
         .collect();
@@ -146,6 +139,19 @@ pub(super) fn analyze(
         output,
         kind,
     }
+}
+
+/// The names of type, const and lifetime parameters.
+pub(super) fn param_names(generics: &syn::Generics) -> Vec<String> {
+    generics
+        .params
+        .iter()
+        .map(|p| match p {
+            syn::GenericParam::Type(t) => t.ident.to_string(),
+            syn::GenericParam::Const(c) => c.ident.to_string(),
+            syn::GenericParam::Lifetime(l) => l.lifetime.ident.to_string(),
+        })
+        .collect()
 }
 
 fn return_type(output: &ReturnType) -> Type {

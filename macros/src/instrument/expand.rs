@@ -30,16 +30,7 @@ pub(super) fn impl_block(mut item: ItemImpl, options: &Options, cx: &mut Ctxt) -
     };
     let place = Place {
         type_name,
-        outer_generics: item
-            .generics
-            .params
-            .iter()
-            .map(|p| match p {
-                syn::GenericParam::Type(t) => t.ident.to_string(),
-                syn::GenericParam::Const(c) => c.ident.to_string(),
-                syn::GenericParam::Lifetime(l) => l.lifetime.ident.to_string(),
-            })
-            .collect(),
+        outer_generics: analyze::param_names(&item.generics),
     };
     for impl_item in &mut item.items {
         let ImplItem::Fn(method) = impl_item else {

@@ -28,6 +28,17 @@ fn write_escaped(out: &mut Vec<u8>, s: &str, quotes: bool) {
     out.extend_from_slice(&bytes[start..]);
 }
 
+/// Appends the label `name="value"` (value escaped), after a comma if `out` already holds one.
+pub(crate) fn write_label(out: &mut Vec<u8>, name: &str, value: &str) {
+    if !out.is_empty() {
+        out.push(b',');
+    }
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"=\"");
+    write_label_value(out, value);
+    out.push(b'"');
+}
+
 /// `s` escaped as a label value, in a new `String`.
 pub(crate) fn label_value(s: &str) -> String {
     let mut out = Vec::with_capacity(s.len());

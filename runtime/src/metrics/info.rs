@@ -35,13 +35,7 @@ impl Info {
         let mut out = Vec::new();
         for (k, v) in labels {
             name::check_label_name(&"an info metric", k, &[])?;
-            if !out.is_empty() {
-                out.push(b',');
-            }
-            out.extend_from_slice(k.as_bytes());
-            out.extend_from_slice(b"=\"");
-            escape::write_label_value(&mut out, v);
-            out.push(b'"');
+            escape::write_label(&mut out, k, v);
             names.push(k.into());
         }
         Ok(Self {

@@ -144,14 +144,8 @@ impl<M, const N: usize> SparseFamily<M, N> {
 }
 
 fn write_labels(out: &mut Vec<u8>, names: &[impl AsRef<str>], values: &[&str]) {
-    for (i, (k, v)) in names.iter().zip(values).enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        out.extend_from_slice(k.as_ref().as_bytes());
-        out.extend_from_slice(b"=\"");
-        escape::write_label_value(out, v);
-        out.push(b'"');
+    for (k, v) in names.iter().zip(values) {
+        escape::write_label(out, k.as_ref(), v);
     }
 }
 

@@ -117,13 +117,7 @@ impl Collect<'_> {
         self.labels.clear();
         for (k, v) in labels {
             desc.check_label(k)?;
-            if !self.labels.is_empty() {
-                self.labels.push(b',');
-            }
-            self.labels.extend_from_slice(k.as_bytes());
-            self.labels.extend_from_slice(b"=\"");
-            escape::write_label_value(&mut self.labels, v);
-            self.labels.push(b'"');
+            escape::write_label(&mut self.labels, k, v);
         }
         let labels = std::str::from_utf8(&self.labels).unwrap_or_default();
         let mut enc = MetricEncoder {

@@ -132,13 +132,7 @@ impl Descriptor {
         for (k, v) in &self.const_labels {
             resolved.check_label(k)?;
             resolved.const_names.push(k.as_ref().into());
-            if !rendered.is_empty() {
-                rendered.push(b',');
-            }
-            rendered.extend_from_slice(k.as_bytes());
-            rendered.extend_from_slice(b"=\"");
-            escape::write_label_value(&mut rendered, v);
-            rendered.push(b'"');
+            escape::write_label(&mut rendered, k, v);
         }
         resolved.const_labels = String::from_utf8(rendered).unwrap_or_default().into();
         resolved.keys = std::iter::once(resolved.name.clone())
