@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Soak: the checkout shop under simulated traffic for SOAK_MINUTES (default 10), sampling its
-# resident memory, its number of series and the requests it has served once a minute. After
-# warm-up, memory and series count should stay flat. Needs curl. Binds 127.0.0.1:SOAK_PORT
-# (default 3100).
+# Soak: the checkout shop under simulated traffic for SOAK_MINUTES (default 10), sampling once a
+# minute its resident memory, its number of series and the requests it has served. After warm-up,
+# all should stay flat but the requests. Needs curl. Binds 127.0.0.1:SOAK_PORT (default 3100).
+#
+# Where gdb is installed (and the C library is glibc), two more columns tell a leak from
+# fragmentation: the heap the program holds (`in use`) and the heap malloc holds from the system,
+# read with malloc_stats(3) through a short gdb attach. A leak grows the first; fragmentation only
+# the second.
 #
 #   examples/checkout/soak.sh            # 10 minutes at 200 requests per second
 #   SOAK_MINUTES=2 SOAK_RPS=50 examples/checkout/soak.sh
@@ -13,17 +17,34 @@ rps=${SOAK_RPS:-200}
 port=${SOAK_PORT:-3100}
 
 cargo build --release -q -p checkout
-./target/release/checkout --listen "127.0.0.1:$port" --traffic "$rps" > /dev/null &
+stats=$(mktemp)
+./target/release/checkout --listen "127.0.0.1:$port" --traffic "$rps" > /dev/null 2>> "$stats" &
 shop=$!
-trap 'kill $shop 2>/dev/null || true' EXIT
+trap 'kill $shop 2>/dev/null || true; rm -f "$stats"' EXIT
 sleep 2
 
-printf '%-7s %-14s %-8s %s\n' minute resident_kb series requests
+# The last "Total" block malloc_stats wrote: "in_use_kb system_kb", or "- -" without gdb.
+heap() {
+  if ! command -v gdb > /dev/null; then
+    echo "- -"
+    return
+  fi
+  gdb -batch "/proc/$shop/exe" -p "$shop" -ex 'call (void)malloc_stats()' > /dev/null 2>&1 || true
+  sleep 0.2
+  tac "$stats" | awk '
+    /in use bytes/ && !u { u = $NF }
+    /system bytes/ && !s { s = $NF }
+    u && s { printf "%d %d\n", u / 1024, s / 1024; exit }
+    END { if (!(u && s)) print "- -" }'
+}
+
+printf '%-7s %-12s %-12s %-12s %-7s %s\n' minute resident_kb heap_used_kb heap_held_kb series requests
 for minute in $(seq 0 "$minutes"); do
   metrics=$(curl -s "127.0.0.1:$port/metrics")
   rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$shop/status")
+  read -r used held <<< "$(heap)"
   series=$(grep -vc '^#' <<< "$metrics")
   requests=$(grep '^http_server_request_duration_seconds_count' <<< "$metrics" | awk '{s += $NF} END {print s}')
-  printf '%-7s %-14s %-8s %s\n' "$minute" "$rss" "$series" "$requests"
+  printf '%-7s %-12s %-12s %-12s %-7s %s\n' "$minute" "$rss" "$used" "$held" "$series" "$requests"
   [[ "$minute" == "$minutes" ]] || sleep 60
 done
