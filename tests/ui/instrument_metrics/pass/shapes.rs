@@ -55,8 +55,11 @@ fn fmt_result(f: &mut String) -> std::fmt::Result {
     write!(f, "x")
 }
 
+/// # Safety
+/// `p` must point to a live `u8`.
 #[instrument_metrics]
 unsafe fn raw(p: *const u8) -> u8 {
+    // SAFETY: the caller's contract.
     unsafe { *p }
 }
 
@@ -126,6 +129,7 @@ fn main() {
     let _ = early(-1);
     let _ = io();
     let _ = fmt_result(&mut String::new());
+    // SAFETY: a reference is a live pointer.
     let _ = unsafe { raw(&1) };
     let _ = recursive(3);
     let mut cart = Cart::new();
