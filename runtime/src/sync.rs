@@ -1,15 +1,15 @@
-//! The synchronisation primitives of the lock-free histogram core: std's normally, loom's when
-//! built with `--cfg loom` so the loom model in `metrics/histogram.rs` can explore every
-//! interleaving of observers and a scrape.
+//! The synchronisation primitives of the histogram core and of sparse families: std's normally,
+//! loom's when built with `--cfg loom`, so the loom models in `metrics/histogram.rs` and
+//! `metrics/sparse.rs` can explore every interleaving of their threads.
 
 #[cfg(loom)]
-pub(crate) use loom::sync::Mutex;
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64};
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::AtomicU64;
+pub(crate) use loom::sync::{Mutex, RwLock};
 #[cfg(not(loom))]
-pub(crate) use std::sync::Mutex;
+pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64};
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::AtomicU64;
+pub(crate) use std::sync::{Mutex, RwLock};
 
 /// Waits a moment for an observer that is a few instructions from finishing.
 #[inline]

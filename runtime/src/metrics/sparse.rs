@@ -1,12 +1,13 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, PoisonError};
 
 use crate::encoding::{MetricEncoder, MetricType, escape};
 use crate::error::Result;
 use crate::metrics::{Metric, Series};
 use crate::name;
+use crate::sync::{AtomicBool, AtomicU64, RwLock};
 
 /// The label value every label of the overflow series carries.
 pub const OVERFLOW_VALUE: &str = "__overflow__";
@@ -57,8 +58,15 @@ struct State<M> {
     series: Vec<(Box<str>, Arc<M>)>,
 }
 
+// The label values rendered as a lookup key, reused so a hit allocates nothing. Loom runs its
+// threads on one OS thread, so a model needs loom's per-model-thread locals.
+#[cfg(not(loom))]
 thread_local! {
     static KEY: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+#[cfg(loom)]
+loom::thread_local! {
+    static KEY: RefCell<Vec<u8>> = RefCell::new(Vec::new());
 }
 
 impl<M: Default + 'static, const N: usize> SparseFamily<M, N> {
@@ -189,5 +197,68 @@ impl<M: Series, const N: usize> Metric for SparseFamily<M, N> {
 
     fn overflowed(&self) -> u64 {
         self.overflowed.load(Ordering::Relaxed)
+    }
+}
+
+/// Run with `RUSTFLAGS="--cfg loom" cargo test -p vitalsign --lib --release loom`
+/// (`.ci/run` does).
+#[cfg(all(test, loom))]
+mod loom_model {
+    use super::*;
+    use crate::Counter;
+
+    fn values(family: &SparseFamily<Counter, 1>) -> Vec<(String, u64)> {
+        let state = family.state.read().unwrap();
+        let mut seen: Vec<_> = state
+            .series
+            .iter()
+            .map(|(k, c)| (k.to_string(), c.get()))
+            .collect();
+        seen.push(("overflow".to_owned(), family.overflow.get()));
+        seen
+    }
+
+    /// Two threads ask for the same new label set at once: in every interleaving they share one
+    /// series (the write lock re-checks what the read lock missed), and nothing overflows.
+    #[test]
+    fn loom_racing_lookups_of_one_new_label_set_share_one_series() {
+        loom::model(|| {
+            let family = Arc::new(SparseFamily::<Counter, 1>::new(["user"], 2).unwrap());
+            let other = {
+                let family = family.clone();
+                loom::thread::spawn(move || family.get(["ada"]).inc())
+            };
+            family.get(["ada"]).inc();
+            other.join().unwrap();
+            assert_eq!(
+                values(&family),
+                [("user=\"ada\"".to_owned(), 2), ("overflow".to_owned(), 0)]
+            );
+            assert_eq!(family.overflowed.load(Ordering::Relaxed), 0);
+        });
+    }
+
+    /// Two threads race for the last free slot: one label set gets it, the other goes to the
+    /// overflow series and is counted once, whichever comes first.
+    #[test]
+    fn loom_racing_label_sets_never_exceed_the_cap() {
+        loom::model(|| {
+            let family = Arc::new(SparseFamily::<Counter, 1>::new(["user"], 1).unwrap());
+            let other = {
+                let family = family.clone();
+                loom::thread::spawn(move || family.get(["bob"]).inc())
+            };
+            family.get(["ada"]).inc();
+            other.join().unwrap();
+            let seen = values(&family);
+            assert_eq!(seen.len(), 2, "{seen:?}");
+            assert!(
+                seen[0] == ("user=\"ada\"".to_owned(), 1)
+                    || seen[0] == ("user=\"bob\"".to_owned(), 1),
+                "{seen:?}"
+            );
+            assert_eq!(seen[1], ("overflow".to_owned(), 1));
+            assert_eq!(family.overflowed.load(Ordering::Relaxed), 1);
+        });
     }
 }
