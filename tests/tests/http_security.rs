@@ -12,9 +12,14 @@ use tower::ServiceExt;
 
 async fn require_token(request: Request<Body>, next: Next) -> Result<Response, StatusCode> {
     match request.headers().get("authorization") {
-        Some(v) if v.as_bytes() == b"Bearer s3cret" => Ok(next.run(request).await),
+        Some(v) if same_secret(v.as_bytes(), b"Bearer s3cret") => Ok(next.run(request).await),
         _ => Err(StatusCode::UNAUTHORIZED),
     }
+}
+
+fn same_secret(given: &[u8], expected: &[u8]) -> bool {
+    given.len() == expected.len()
+        && given.iter().zip(expected).fold(0, |d, (a, b)| d | (a ^ b)) == 0
 }
 
 #[tokio::test]
@@ -33,10 +38,18 @@ async fn metrics_behind_a_token() {
         scrape(None).await.unwrap().status(),
         StatusCode::UNAUTHORIZED
     );
-    assert_eq!(
-        scrape(Some("Bearer guess")).await.unwrap().status(),
-        StatusCode::UNAUTHORIZED
-    );
+    for wrong in [
+        "Bearer guess",
+        "Bearer s3cres",
+        "bearer s3cret",
+        "Bearer s3cret ",
+    ] {
+        assert_eq!(
+            scrape(Some(wrong)).await.unwrap().status(),
+            StatusCode::UNAUTHORIZED,
+            "{wrong}"
+        );
+    }
     let ok = scrape(Some("Bearer s3cret")).await.unwrap();
     assert_eq!(ok.status(), StatusCode::OK);
     let text =
