@@ -3,10 +3,11 @@
 # minute its resident memory, its number of series and the requests it has served. After warm-up,
 # all should stay flat but the requests. Needs curl. Binds 127.0.0.1:SOAK_PORT (default 3100).
 #
-# Where gdb is installed (and the C library is glibc), two more columns tell a leak from
-# fragmentation: the heap the program holds (`in use`) and the heap malloc holds from the system,
-# read with malloc_stats(3) through a short gdb attach. A leak grows the first; fragmentation only
-# the second.
+# Where gdb is installed (and the C library is glibc), two more columns help tell a leak from
+# fragmentation, read with malloc_stats(3) through a short gdb attach: the heap malloc counts in
+# use (the program's blocks and malloc's per-thread caches of freed ones) and the heap it holds
+# from the system. A leak grows the first without end; fragmentation grows only the second. For
+# the program's own bytes, run the binary under heaptrack and compare its consumption over time.
 #
 #   examples/checkout/soak.sh            # 10 minutes at 200 requests per second
 #   SOAK_MINUTES=2 SOAK_RPS=50 examples/checkout/soak.sh
@@ -38,13 +39,13 @@ heap() {
     END { if (!(u && s)) print "- -" }'
 }
 
-printf '%-7s %-12s %-12s %-12s %-7s %s\n' minute resident_kb heap_used_kb heap_held_kb series requests
+printf '%-7s %-12s %-14s %-14s %-7s %s\n' minute resident_kb malloc_used_kb malloc_held_kb series requests
 for minute in $(seq 0 "$minutes"); do
   metrics=$(curl -s "127.0.0.1:$port/metrics")
   rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$shop/status")
   read -r used held <<< "$(heap)"
   series=$(grep -vc '^#' <<< "$metrics")
   requests=$(grep '^http_server_request_duration_seconds_count' <<< "$metrics" | awk '{s += $NF} END {print s}')
-  printf '%-7s %-12s %-12s %-12s %-7s %s\n' "$minute" "$rss" "$used" "$held" "$series" "$requests"
+  printf '%-7s %-12s %-14s %-14s %-7s %s\n' "$minute" "$rss" "$used" "$held" "$series" "$requests"
   [[ "$minute" == "$minutes" ]] || sleep 60
 done
