@@ -53,3 +53,26 @@ fn metrics_layer(bencher: divan::Bencher<'_, '_>) {
     drop(rt.block_on(svc.call(request())));
     bencher.bench_local(|| rt.block_on(svc.clone().oneshot(black_box(request()))));
 }
+
+/// One scrape answered by `MetricsHandler`, as sent and gzipped: 1,000 labelled counters (about
+/// 40 KB of text) encoded into the response body, and compressed when asked.
+#[divan::bench(args = ["identity", "gzip"])]
+fn scrape(bencher: divan::Bencher<'_, '_>, encoding: &str) {
+    let registry: &'static vitalsign::Registry = Box::leak(Box::default());
+    let family = registry
+        .register(
+            "requests",
+            "Requests by tenant.",
+            vitalsign::SparseFamily::<vitalsign::Counter, 1>::new(["tenant"], 1_000).unwrap(),
+        )
+        .unwrap();
+    for i in 0..1_000u64 {
+        family.get([&format!("tenant-{i}")]).inc_by(i * 7919);
+    }
+    let handler = vitalsign_tower::MetricsHandler::new(registry);
+    let request = Request::get("/metrics")
+        .header("accept-encoding", encoding)
+        .body(())
+        .unwrap();
+    bencher.bench_local(|| handler.handle(black_box(&request)));
+}
