@@ -290,6 +290,12 @@ fn main() {
         fmt_ns(lg("noop_layer")),
         fmt_ns(lg("metrics_layer"))
     );
+    let _ = writeln!(
+        md,
+        "\nA scrape of 1,000 labelled counters (about 40 KB of text) through `MetricsHandler::handle` costs {} as sent and {} gzipped.",
+        fmt_ns(lg("scrape/identity")),
+        fmt_ns(lg("scrape/gzip"))
+    );
     targets.push(Target {
         what: "HTTP throughput vs a no-op layer".into(),
         value: rps("vitalsign") / rps("noop"),
