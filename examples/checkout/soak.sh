@@ -12,8 +12,9 @@
 # What to expect (glibc, 200 req/s, one scrape a minute): series flat at 150 and malloc_used_kb
 # flat near 3.1 MB from minute 1; malloc_held_kb, and so resident memory, rising 32 KB a minute
 # until about minute 30, then flat (8,360 KB from minute 32 to 40 in one run). The rise is freed
-# space malloc keeps after scrapes; it settles after some 150-200 of them, so a scrape every
-# 5 seconds settles it in about ten minutes.
+# space malloc keeps, not the program's data (heaptrack shows its live bytes flat from minute 1).
+# More frequent scrapes fill that slack sooner: at one every 5 seconds it settles in about ten
+# minutes.
 #
 #   examples/checkout/soak.sh            # 10 minutes at 200 requests per second
 #   SOAK_MINUTES=40 examples/checkout/soak.sh
