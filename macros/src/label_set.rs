@@ -154,8 +154,30 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         quote!(&#krate::__private::concat_names::<{ 0usize #( + (#parts).len() )* }>(&[#( #parts ),*]))
     };
 
+    // Flattened sets' names are known only to the compiler: check them in a constant, which
+    // fails the build (a generic struct is checked when it is registered instead).
+    let unique_check = model
+        .iter()
+        .find_map(|f| match f {
+            Field::Flatten { ty, .. } if input.generics.params.is_empty() => Some(ty),
+            _ => None,
+        })
+        .map(|ty| {
+            let message = format!(
+                "`LabelSet` `{ident}`: two fields carry the same label name (a flattened set \
+                 repeats a label); each label name may appear once"
+            );
+            quote_spanned! {ty.span()=>
+                const _: () = ::core::assert!(
+                    #krate::__private::names_are_unique(<#ident as #krate::LabelSet>::NAMES),
+                    #message,
+                );
+            }
+        });
+
     Ok(quote! {
         const _: () = {
+            #unique_check
             #[automatically_derived]
             impl #impl_generics #krate::LabelSet for #ident #ty_generics #where_clause {
                 const CARDINALITY: ::core::primitive::usize = 1usize #( * #cards )*;

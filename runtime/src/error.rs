@@ -20,6 +20,9 @@ pub enum ErrorKind {
     Clash,
     /// A collector failed or emitted something it had not described.
     Collector,
+    /// A registration made from inside a scrape of the same registry (by a callback gauge or a
+    /// collector), which would otherwise wait for that scrape forever.
+    Reentrant,
 }
 
 /// An error from the vitalsign runtime.

@@ -126,15 +126,34 @@ impl LabelSet for () {
     fn visit(_: usize, _: &mut dyn FnMut(&'static str, &str)) {}
 }
 
-/// Renders the label string (`a="x",b="y"`) of every member of `L`, in index order.
-pub(crate) fn render_all<L: LabelSet>() -> Box<[Box<str>]> {
-    (0..L::CARDINALITY)
+/// Renders the label string (`a="x",b="y"`) of every member of `L`, in index order, and says
+/// what is wrong with `L` if anything is: a member whose `visit` names other labels than
+/// `NAMES`, or two members with the same labels (a hand-written impl's mistakes).
+pub(crate) fn render_all<L: LabelSet>() -> (Box<[Box<str>]>, Option<String>) {
+    let mut problem = None;
+    let rendered: Box<[Box<str>]> = (0..L::CARDINALITY)
         .map(|i| {
             let mut out = Vec::new();
+            let mut names = Vec::with_capacity(L::NAMES.len());
             L::visit(i, &mut |name, value| {
-                escape::write_label(&mut out, name, value)
+                names.push(name);
+                escape::write_label(&mut out, name, value);
             });
+            if problem.is_none() && names != L::NAMES {
+                problem = Some(format!(
+                    "its label set's member {i} has labels {names:?}, but its `NAMES` are {:?}",
+                    L::NAMES
+                ));
+            }
             String::from_utf8(out).unwrap_or_default().into_boxed_str()
         })
-        .collect()
+        .collect();
+    if problem.is_none() {
+        let mut seen = std::collections::HashSet::with_capacity(rendered.len());
+        problem = rendered
+            .iter()
+            .find(|l| !seen.insert(&***l))
+            .map(|l| format!("two members of its label set have the labels {{{l}}}"));
+    }
+    (rendered, problem)
 }

@@ -171,6 +171,37 @@ pub mod __private {
         out
     }
 
+    /// Whether no name appears twice in `names` (for `LabelSet::NAMES` with `flatten`).
+    pub const fn names_are_unique(names: &[&str]) -> bool {
+        let mut i = 0;
+        while i < names.len() {
+            let mut j = 0;
+            while j < i {
+                if str_eq(names[i], names[j]) {
+                    return false;
+                }
+                j += 1;
+            }
+            i += 1;
+        }
+        true
+    }
+
+    const fn str_eq(a: &str, b: &str) -> bool {
+        let (a, b) = (a.as_bytes(), b.as_bytes());
+        if a.len() != b.len() {
+            return false;
+        }
+        let mut i = 0;
+        while i < a.len() {
+            if a[i] != b[i] {
+                return false;
+            }
+            i += 1;
+        }
+        true
+    }
+
     /// Whether bucket bounds are usable: at least one, finite, strictly increasing.
     pub const fn buckets_are_valid(bounds: &[f64]) -> bool {
         if bounds.is_empty() {
@@ -191,7 +222,9 @@ pub mod __private {
 
     /// The bounds of [`Buckets::latency`](crate::Buckets::latency), for compile-time checks.
     pub const DEFAULT_BUCKETS: &[f64] = crate::metrics::DEFAULT_LATENCY_BOUNDS;
-    pub use crate::registry::{STATIC_REGISTRATIONS, StaticRegistration, help_from_doc};
+    pub use crate::registry::{
+        STATIC_REGISTRATIONS, StaticRegistration, help_from_doc, register_self_metric,
+    };
 }
 
 #[cfg(doctest)]

@@ -39,6 +39,12 @@ pub trait Metric: Send + Sync {
         let _ = f;
     }
 
+    /// Checks what [`label_names`](Metric::label_names) cannot show, such as two series that
+    /// would be written with the same labels. A registry refuses a metric that fails.
+    fn validate(&self) -> crate::Result<()> {
+        Ok(())
+    }
+
     /// Writes every series.
     fn encode(&self, encoder: &mut MetricEncoder<'_>);
 

@@ -1,7 +1,9 @@
 //! The registry: which metrics exist under which names, and the scrape that encodes them.
 //!
-//! Registration is where names are checked, units inferred, and clashes refused; the hot path
-//! never touches the registry. A scrape takes a read lock, writes every family in registration
+//! Registration is where names are checked, units inferred, and clashes refused (two
+//! registrations that could write the same series, a name that is another family's sample name,
+//! a label carried twice, a `vitalsign_` name); the hot path never touches the registry. Statics
+//! declared for a registry claim their names before its first registration or scrape. A scrape takes a read lock, writes every family in registration
 //! order, then the collectors' families, then the registry's own self-metrics.
 
 mod collect;
@@ -67,8 +69,139 @@ struct FamilyEntry {
 
 struct Part {
     const_labels: Box<str>,
+    /// Constant label names and raw values.
+    consts: Vec<(Box<str>, Box<str>)>,
+    /// Every label name a series of this part carries, sorted.
+    names: Vec<Box<str>>,
     metric: MetricRef,
     created: f64,
+}
+
+impl Part {
+    /// Whether a series of `self` could have exactly the labels of a series of `other`. A
+    /// constant label both carry with different values keeps them apart; otherwise only
+    /// different label names do.
+    fn may_overlap(&self, other: &Part) -> bool {
+        let apart = self.consts.iter().any(|(k, v)| {
+            other
+                .consts
+                .iter()
+                .any(|(other_k, other_v)| other_k == k && other_v != v)
+        });
+        !apart && self.names == other.names
+    }
+}
+
+/// Who is registering: a user, or vitalsign itself (its self-metrics).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    User,
+    Vitalsign,
+}
+
+/// Names starting with this are vitalsign's own self-metrics.
+const RESERVED_PREFIX: &str = "vitalsign_";
+
+fn check_reserved(desc: &descriptor::Resolved, origin: Origin) -> Result<()> {
+    if origin == Origin::User && desc.name.starts_with(RESERVED_PREFIX) {
+        return Err(Error::new(
+            ErrorKind::Clash,
+            format!(
+                "cannot register `{}`: names starting with `{RESERVED_PREFIX}` are reserved for \
+                 vitalsign's own self-metrics",
+                desc.name
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Every label name a series of `metric` registered as `desc` carries, sorted, after checking
+/// each and refusing any that appears twice.
+fn label_names(desc: &descriptor::Resolved, metric: &dyn Metric) -> Result<Vec<Box<str>>> {
+    let mut names: Vec<Box<str>> = desc.const_names.clone();
+    let mut error = None;
+    metric.label_names(&mut |label| {
+        if error.is_some() {
+            return;
+        }
+        if let Err(e) = desc.check_label(label) {
+            error = Some(e);
+        } else if names.iter().any(|n| &**n == label) {
+            error = Some(Error::new(
+                ErrorKind::InvalidLabelName,
+                format!(
+                    "invalid label name {label:?} on metric `{}`: the metric's series carry it twice",
+                    desc.name
+                ),
+            ));
+        } else {
+            names.push(label.into());
+        }
+    });
+    if let Some(e) = error {
+        return Err(e);
+    }
+    names.sort_unstable();
+    Ok(names)
+}
+
+fn braced(before: &str, labels: &str) -> String {
+    if labels.is_empty() {
+        String::new()
+    } else {
+        format!("{before}{{{labels}}}")
+    }
+}
+
+thread_local! {
+    /// Registries this thread is scraping now, innermost last.
+    static SCRAPING: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// The registry whose statics this thread is registering now.
+    static CLAIMING: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Marks a registry as being scraped by this thread until dropped.
+struct Scraping(usize);
+
+impl Scraping {
+    fn enter(registry: usize) -> Option<Self> {
+        SCRAPING.with(|s| {
+            let mut s = s.borrow_mut();
+            if s.contains(&registry) {
+                return None;
+            }
+            s.push(registry);
+            Some(Self(registry))
+        })
+    }
+}
+
+impl Drop for Scraping {
+    fn drop(&mut self) {
+        SCRAPING.with(|s| {
+            let mut s = s.borrow_mut();
+            if let Some(i) = s.iter().rposition(|&r| r == self.0) {
+                s.remove(i);
+            }
+        });
+    }
+}
+
+/// Marks a registry as claiming its statics on this thread until dropped, so the registrations
+/// it makes do not try to claim again.
+struct Claiming(usize);
+
+impl Claiming {
+    fn mark(registry: usize) -> Self {
+        Self(CLAIMING.with(|c| c.replace(registry)))
+    }
+}
+
+impl Drop for Claiming {
+    fn drop(&mut self) {
+        CLAIMING.with(|c| c.set(self.0));
+    }
 }
 
 enum MetricRef {
@@ -114,18 +247,28 @@ impl Registry {
     /// Registers a shared metric with a full [`Descriptor`]. Registering the same `Arc` under the
     /// same name again is a no-op.
     pub fn register_shared(&self, desc: Descriptor, metric: Arc<dyn Metric>) -> Result<()> {
-        self.insert(desc, MetricRef::Shared(metric))
+        self.insert(desc, MetricRef::Shared(metric), Origin::User)
     }
 
     /// Registers a metric that lives in a `static`. Registering the same static under the same
     /// name again is a no-op.
     pub fn register_static(&self, desc: Descriptor, metric: &'static dyn Metric) -> Result<()> {
-        self.insert(desc, MetricRef::Static(metric))
+        self.insert(desc, MetricRef::Static(metric), Origin::User)
+    }
+
+    /// Registers one of vitalsign's own self-metrics (names starting with `vitalsign_`).
+    pub(crate) fn register_reserved(&self, desc: Descriptor, metric: Arc<dyn Metric>) -> Result<()> {
+        self.insert(desc, MetricRef::Shared(metric), Origin::Vitalsign)
     }
 
     /// Registers a collector, whose families are produced at every scrape.
     pub fn register_collector(&self, collector: impl Collector + 'static) -> Result<()> {
+        self.check_not_scraping(&"a collector")?;
+        self.claim_statics();
         let entry = collect::CollectorEntry::new(Box::new(collector))?;
+        for desc in &entry.families {
+            check_reserved(desc, Origin::User)?;
+        }
         let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
         let mut claimed: Vec<Box<str>> = Vec::new();
         for desc in &entry.families {
@@ -161,42 +304,84 @@ impl Registry {
         Ok(())
     }
 
-    fn insert(&self, desc: Descriptor, metric: MetricRef) -> Result<()> {
+    fn insert(&self, desc: Descriptor, metric: MetricRef, origin: Origin) -> Result<()> {
+        self.check_not_scraping(&format_args!("`{}`", desc.name()))?;
+        if !CLAIMING.with(|c| c.get() == self.addr()) {
+            self.claim_statics();
+        }
         let m = metric.get();
         let resolved = desc.resolve(m.metric_type())?;
-        let mut label_error = None;
-        m.label_names(&mut |label| {
-            if label_error.is_none() {
-                label_error = resolved.check_label(label).err();
-            }
-        });
-        if let Some(e) = label_error {
-            return Err(e);
-        }
+        check_reserved(&resolved, origin)?;
+        let names = label_names(&resolved, m)?;
+        m.validate().map_err(|e| {
+            Error::new(
+                e.kind(),
+                format!("cannot register `{}`: {e}", resolved.name),
+            )
+        })?;
 
         let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
         let part = Part {
             const_labels: resolved.const_labels.clone(),
+            consts: resolved
+                .const_names
+                .iter()
+                .cloned()
+                .zip(resolved.const_values.iter().cloned())
+                .collect(),
+            names,
             metric,
             created: now(),
         };
-        if let Some(t) = inner.taken.get(&resolved.name).cloned() {
-            let family = t
-                .family
-                .filter(|&i| inner.families[i].desc.compatible(&resolved));
-            let Some(i) = family else {
-                return Err(clash(&resolved, &resolved.name, &t));
-            };
-            let entry = &mut inner.families[i];
-            let new = part.metric.get() as *const dyn Metric;
-            if let Some(existing) = entry
-                .parts
-                .iter()
-                .find(|p| p.const_labels == part.const_labels)
-            {
-                if std::ptr::addr_eq(existing.metric.get() as *const dyn Metric, new) {
-                    return Ok(());
+        let Some(t) = inner.taken.get(&resolved.name).cloned() else {
+            for key in resolved.keys() {
+                if let Some(t) = inner.taken.get(&*key) {
+                    return Err(clash(&resolved, &key, t));
                 }
+            }
+            let i = inner.families.len();
+            for key in resolved.keys() {
+                inner.taken.insert(
+                    key,
+                    Taken {
+                        name: resolved.name.clone(),
+                        kind: resolved.kind,
+                        family: Some(i),
+                    },
+                );
+            }
+            inner.families.push(FamilyEntry {
+                desc: resolved,
+                parts: vec![part],
+            });
+            return Ok(());
+        };
+        // Only a registration of the family's own name joins it; one named after a sample of
+        // another family (`x_created`, `h_count`) is a clash, whatever its type.
+        let family = t.family.filter(|_| t.name == resolved.name);
+        let Some(i) = family else {
+            return Err(clash(&resolved, &resolved.name, &t));
+        };
+        let entry = &mut inner.families[i];
+        if let Some(why) = entry.desc.incompatibility(&resolved) {
+            return Err(Error::new(
+                ErrorKind::Clash,
+                format!(
+                    "cannot register `{}` ({}): `{}` is already registered as a {}{why}",
+                    resolved.name,
+                    kind_name(resolved.kind),
+                    entry.desc.name,
+                    kind_name(entry.desc.kind),
+                ),
+            ));
+        }
+        let new = part.metric.get() as *const dyn Metric;
+        for existing in &entry.parts {
+            let same_labels = existing.const_labels == part.const_labels;
+            if same_labels && std::ptr::addr_eq(existing.metric.get() as *const dyn Metric, new) {
+                return Ok(());
+            }
+            if same_labels {
                 return Err(Error::new(
                     ErrorKind::Clash,
                     format!(
@@ -204,37 +389,45 @@ impl Registry {
                          under that name{}",
                         resolved.name,
                         kind_name(resolved.kind),
-                        if part.const_labels.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" with labels {{{}}}", part.const_labels)
-                        }
+                        braced(" with labels ", &part.const_labels),
                     ),
                 ));
             }
-            entry.parts.push(part);
-            return Ok(());
-        }
-        for key in resolved.keys() {
-            if let Some(t) = inner.taken.get(&*key) {
-                return Err(clash(&resolved, &key, t));
+            if existing.may_overlap(&part) {
+                return Err(Error::new(
+                    ErrorKind::Clash,
+                    format!(
+                        "cannot register `{}` ({}){}: the metric already registered under that \
+                         name{} could write the same series (give them a constant label with \
+                         different values, or different label names)",
+                        resolved.name,
+                        kind_name(resolved.kind),
+                        braced(" with labels ", &part.const_labels),
+                        braced(" with labels ", &existing.const_labels),
+                    ),
+                ));
             }
         }
-        let i = inner.families.len();
-        for key in resolved.keys() {
-            inner.taken.insert(
-                key,
-                Taken {
-                    name: resolved.name.clone(),
-                    kind: resolved.kind,
-                    family: Some(i),
-                },
-            );
+        entry.parts.push(part);
+        Ok(())
+    }
+
+    fn addr(&self) -> usize {
+        std::ptr::from_ref(self) as usize
+    }
+
+    /// Refuses a registration made while this thread is scraping this registry: the scrape holds
+    /// the registry's read lock, so waiting for the write lock would never end.
+    fn check_not_scraping(&self, what: &dyn std::fmt::Display) -> Result<()> {
+        if SCRAPING.with(|s| s.borrow().contains(&self.addr())) {
+            return Err(Error::new(
+                ErrorKind::Reentrant,
+                format!(
+                    "cannot register {what} while this registry is being scraped on the same \
+                     thread (from a callback gauge or a collector); register it before or after"
+                ),
+            ));
         }
-        inner.families.push(FamilyEntry {
-            desc: resolved,
-            parts: vec![part],
-        });
         Ok(())
     }
 
@@ -258,6 +451,7 @@ impl Registry {
     /// [`metrics!`]: crate::metrics!
     fn claim_statics(&self) {
         self.statics_claimed.get_or_init(|| {
+            let _claiming = Claiming::mark(self.addr());
             for entry in STATIC_REGISTRATIONS {
                 if !std::ptr::eq((entry.registry)(), self) {
                     continue;
@@ -274,8 +468,18 @@ impl Registry {
     }
 
     /// Encodes every family into `out` (appending).
+    ///
+    /// A scrape started from inside a scrape of the same registry on the same thread (a
+    /// collector or callback that renders its own registry) writes nothing, rather than waiting
+    /// for itself.
     pub fn encode(&self, out: &mut Vec<u8>, options: &EncodeOptions<'_>) {
+        if SCRAPING.with(|s| s.borrow().contains(&self.addr())) {
+            return;
+        }
         self.claim_statics();
+        let Some(_scraping) = Scraping::enter(self.addr()) else {
+            return;
+        };
         let inner = self.inner.read().unwrap_or_else(PoisonError::into_inner);
         let format = options.format;
         let mut overflow: Vec<(&str, u64)> = Vec::new();
@@ -302,11 +506,14 @@ impl Registry {
                 out.truncate(mark);
                 self.count_collect_error(&desc.name);
             }
-            for part in &family.parts {
-                let n = part.metric.get().overflowed();
-                if n > 0 {
-                    overflow.push((&desc.name, n));
-                }
+            // One series per family, however many of its parts overflowed.
+            let n: u64 = family
+                .parts
+                .iter()
+                .map(|p| p.metric.get().overflowed())
+                .sum();
+            if n > 0 {
+                overflow.push((&desc.name, n));
             }
         }
         for collector in &inner.collectors {
@@ -410,17 +617,20 @@ fn self_family<'a>(
 }
 
 fn clash(new: &descriptor::Resolved, key: &str, existing: &Taken) -> Error {
-    let what = if key == &*existing.name {
-        format!(
-            "`{key}` is already registered as a {}",
-            kind_name(existing.kind)
-        )
-    } else {
-        format!(
-            "`{key}` is already a sample of `{}` ({})",
-            existing.name,
-            kind_name(existing.kind)
-        )
+    let existing_kind = kind_name(existing.kind);
+    let what = match (key == &*new.name, key == &*existing.name) {
+        (true, true) => format!("`{key}` is already registered as a {existing_kind}"),
+        (true, false) => format!(
+            "`{key}` is a sample name of {existing_kind} `{}`",
+            existing.name
+        ),
+        (false, true) => format!(
+            "its sample name `{key}` is already registered as a {existing_kind}"
+        ),
+        (false, false) => format!(
+            "its sample name `{key}` is also a sample name of {existing_kind} `{}`",
+            existing.name
+        ),
     };
     Error::new(
         ErrorKind::Clash,
@@ -450,7 +660,10 @@ impl Default for Registry {
 
 impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let inner = self.inner.read().unwrap_or_else(PoisonError::into_inner);
+        // A scrape on this thread holds the read lock; taking it again could wait on a writer.
+        let Ok(inner) = self.inner.try_read() else {
+            return f.debug_struct("Registry").finish_non_exhaustive();
+        };
         f.debug_struct("Registry")
             .field(
                 "families",
@@ -477,6 +690,17 @@ pub struct StaticRegistration {
 #[doc(hidden)]
 #[linkme::distributed_slice]
 pub static STATIC_REGISTRATIONS: [StaticRegistration];
+
+/// Registers one of vitalsign's own self-metrics (a name starting with `vitalsign_`, which
+/// users cannot register), for the integrations.
+#[doc(hidden)]
+pub fn register_self_metric(
+    registry: &Registry,
+    desc: Descriptor,
+    metric: Arc<dyn Metric>,
+) -> Result<()> {
+    registry.register_reserved(desc, metric)
+}
 
 /// Joins a doc comment's lines into HELP text.
 #[doc(hidden)]

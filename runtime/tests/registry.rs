@@ -55,10 +55,10 @@ fn clashes_name_both_metrics() {
         messages,
         [
             "cannot register `jobs` (gauge): `jobs` is already registered as a counter",
-            "cannot register `jobs_total` (gauge): `jobs_total` is already a sample of `jobs` (counter)",
-            "cannot register `jobs_created` (gauge): `jobs_created` is already a sample of `jobs` (counter)",
+            "cannot register `jobs_total` (gauge): `jobs_total` is a sample name of counter `jobs`",
+            "cannot register `jobs_created` (gauge): `jobs_created` is a sample name of counter `jobs`",
             "cannot register `jobs` (counter): a different metric is already registered under that name",
-            "cannot register `jobs` (counter): `jobs` is already registered as a counter",
+            "cannot register `jobs` (counter): `jobs` is already registered as a counter with a different HELP text (parts of one family share it)",
         ]
     );
 
@@ -69,14 +69,14 @@ fn clashes_name_both_metrics() {
         r.register("lat_count", "n", Gauge::new())
             .unwrap_err()
             .to_string(),
-        "cannot register `lat_count` (gauge): `lat_count` is already a sample of `lat` (histogram)"
+        "cannot register `lat_count` (gauge): `lat_count` is a sample name of histogram `lat`"
     );
     r.register("sizes_count", "n", Gauge::new()).unwrap();
     assert_eq!(
         r.register("sizes", "s", Summary::new())
             .unwrap_err()
             .to_string(),
-        "cannot register `sizes` (summary): `sizes_count` is already registered as a gauge"
+        "cannot register `sizes` (summary): its sample name `sizes_count` is already registered as a gauge"
     );
     // Nothing that failed was registered.
     assert_eq!(

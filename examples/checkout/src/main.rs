@@ -9,6 +9,7 @@ mod inventory;
 mod objectives;
 mod payment;
 mod random;
+mod server;
 mod shop;
 mod traffic;
 
@@ -139,9 +140,7 @@ async fn serve(listen: SocketAddr, traffic: u32) -> Result<(), Box<dyn std::erro
     if traffic > 0 {
         tokio::spawn(traffic::run(app.clone(), traffic));
     }
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown())
-        .await?;
+    server::serve(listener, app, shutdown()).await;
     Ok(())
 }
 

@@ -202,3 +202,39 @@ fn sigterm_during_scrapes_shuts_down_gracefully() {
         "scrapes were answered until the end"
     );
 }
+
+/// Connections that never send a request are closed once the header timeout (10 s) passes, so
+/// idle sockets cannot pile up; the shop still answers afterwards.
+#[test]
+fn idle_connections_are_closed() {
+    use std::io::Read;
+    use std::time::{Duration, Instant};
+
+    let (_shop, addr) = support::start_checkout(BIN, 0);
+    let mut idle: Vec<std::net::TcpStream> = (0..200)
+        .map(|_| std::net::TcpStream::connect(addr).expect("connect"))
+        .collect();
+    let opened = Instant::now();
+    let mut closed_after = Vec::new();
+    for stream in &mut idle {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("read timeout");
+        let mut buf = [0u8; 64];
+        // The server closes without a response: a read of 0 bytes, or a reset; a read that
+        // times out means the connection was still open after 20 s.
+        let n = match stream.read(&mut buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => 0,
+            Err(e) => panic!("an idle connection was still open: {e}"),
+        };
+        assert_eq!(n, 0, "an idle connection got {:?}", &buf[..n]);
+        closed_after.push(opened.elapsed());
+    }
+    let last = closed_after.iter().max().copied().unwrap_or_default();
+    assert!(
+        last >= Duration::from_secs(9) && last < Duration::from_secs(15),
+        "the last idle connection closed after {last:?}"
+    );
+    assert_eq!(http_request(addr, "GET", "/healthz", ""), (200, "ok\n".to_owned()));
+}

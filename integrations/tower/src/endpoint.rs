@@ -15,6 +15,7 @@ use bytes::Bytes;
 use http::header::{ACCEPT, ACCEPT_ENCODING, ALLOW, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
+use vitalsign::__private::register_self_metric;
 use vitalsign::encoding::negotiate;
 use vitalsign::{
     Buckets, Counter, Descriptor, EncodeOptions, Family, Format, Histogram, LabelSet, LabelValue,
@@ -67,13 +68,14 @@ impl ScrapeMetrics {
         });
         let scrapes = Arc::new(Shared(metrics.clone(), |m| &m.scrapes));
         let encode = Arc::new(Shared(metrics.clone(), |m| &m.encode_seconds));
-        let registered = registry
-            .register_shared(
-                Descriptor::new("vitalsign_scrapes", "Scrapes answered, by status code."),
-                scrapes,
-            )
-            .and_then(|()| {
-                registry.register_shared(
+        let registered = register_self_metric(
+            registry,
+            Descriptor::new("vitalsign_scrapes", "Scrapes answered, by status code."),
+            scrapes,
+        )
+        .and_then(|()| {
+            register_self_metric(
+                registry,
                     Descriptor::new(
                         "vitalsign_scrape_encode_duration_seconds",
                         "Time to encode (and compress) one scrape.",
@@ -136,6 +138,10 @@ impl MetricsHandler {
             timeout: None,
             pool: Arc::default(),
         }
+    }
+
+    pub(crate) fn registry(&self) -> &'static Registry {
+        self.registry
     }
 
     /// A handler for the [default registry](vitalsign::default_registry).

@@ -27,27 +27,58 @@ pub(crate) const SCRAPE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a graceful shutdown waits for connections in progress.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Why the exporter could not start.
+/// Why the exporter could not start: the address could not be bound, or metrics declared in
+/// `static`s could not join the registry (their counts would be lost without a word).
 #[derive(Debug)]
 pub struct ServeError {
     addr: SocketAddr,
-    source: std::io::Error,
+    why: Why,
+}
+
+#[derive(Debug)]
+enum Why {
+    Bind(std::io::Error),
+    Registration(Vec<vitalsign::Error>),
 }
 
 impl std::fmt::Display for ServeError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "cannot start the metrics exporter on {}: {}",
-            self.addr, self.source
-        )
+        write!(f, "cannot start the metrics exporter on {}: ", self.addr)?;
+        match &self.why {
+            Why::Bind(e) => write!(f, "{e}"),
+            Why::Registration(errors) => {
+                f.write_str("static metrics could not be registered: ")?;
+                for (i, e) in errors.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("; ")?;
+                    }
+                    write!(f, "{e}")?;
+                }
+                Ok(())
+            }
+        }
     }
 }
 
 impl std::error::Error for ServeError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.source)
+        match &self.why {
+            Why::Bind(e) => Some(e),
+            Why::Registration(errors) => errors.first().map(|e| e as _),
+        }
     }
+}
+
+/// Refuses to serve a registry some of whose statics were lost.
+fn check_statics(addr: SocketAddr, registry: &Registry) -> Result<(), ServeError> {
+    let errors = registry.registration_errors();
+    if errors.is_empty() {
+        return Ok(());
+    }
+    Err(ServeError {
+        addr,
+        why: Why::Registration(errors),
+    })
 }
 
 /// A running exporter, started by [`serve`]. Dropping it leaves the server running in the
@@ -76,6 +107,10 @@ impl Exporter {
 
 /// Starts an exporter for `registry` on `addr` in the background of the current tokio runtime.
 ///
+/// Fails if `addr` cannot be bound, or if a [`metrics!`](vitalsign::metrics!) static or an
+/// instrumented function could not join `registry` (two of them declare one name): that is a
+/// mistake to fix before serving, not counts to lose in silence.
+///
 /// ```no_run
 /// # async fn run() -> Result<(), vitalsign_tower::ServeError> {
 /// let exporter = vitalsign_tower::serve("127.0.0.1:9464".parse().unwrap(), vitalsign::default_registry()).await?;
@@ -92,10 +127,14 @@ pub async fn serve_handler(
     addr: SocketAddr,
     handler: MetricsHandler,
 ) -> Result<Exporter, ServeError> {
+    check_statics(addr, handler.registry())?;
     let listener = bind(addr).await?;
     let local_addr = listener
         .local_addr()
-        .map_err(|source| ServeError { addr, source })?;
+        .map_err(|e| ServeError {
+            addr,
+            why: Why::Bind(e),
+        })?;
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(run(listener, handler, async {
         let _ = stopped.await;
@@ -114,6 +153,7 @@ pub async fn serve_with_shutdown(
     registry: &'static Registry,
     signal: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
+    check_statics(addr, registry)?;
     let listener = bind(addr).await?;
     let handler = MetricsHandler::new(registry).timeout(SCRAPE_TIMEOUT);
     run(listener, handler, signal).await;
@@ -123,7 +163,10 @@ pub async fn serve_with_shutdown(
 async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
     TcpListener::bind(addr)
         .await
-        .map_err(|source| ServeError { addr, source })
+        .map_err(|e| ServeError {
+            addr,
+            why: Why::Bind(e),
+        })
 }
 
 async fn run(listener: TcpListener, handler: MetricsHandler, signal: impl Future<Output = ()>) {

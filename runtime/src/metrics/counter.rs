@@ -8,6 +8,10 @@ use crate::metrics::Series;
 ///
 /// One atomic; `inc` is a single uncontended `fetch_add`. The exposition name gets `_total`.
 ///
+/// Past `u64::MAX` the total wraps to zero (no check on the hot path): a scraper reads that as a
+/// counter reset, which `rate()` and `increase()` already handle. At a billion increments a
+/// second that takes 584 years; only [`inc_by`](Self::inc_by) with huge values gets there.
+///
 /// ```
 /// use vitalsign::{Counter, Format, Registry};
 ///

@@ -2,6 +2,7 @@ use std::marker::PhantomData;
 use std::sync::{Mutex, PoisonError};
 
 use crate::encoding::{MetricEncoder, MetricType};
+use crate::error::{Error, ErrorKind, Result};
 use crate::labels::{self, LabelSet};
 use crate::metrics::{Metric, Series};
 
@@ -38,6 +39,8 @@ pub struct Family<L, M> {
     labels: Box<[Box<str>]>,
     /// Each series' whole line prefix, for single-line series, kept across scrapes.
     prefixes: Mutex<Option<Prefixes>>,
+    /// What is wrong with a hand-written `LabelSet`, reported at registration.
+    problem: Option<Box<str>>,
     _labels: PhantomData<fn(&L)>,
 }
 
@@ -66,10 +69,12 @@ impl<L: LabelSet, M> Family<L, M> {
     /// histogram's buckets).
     pub fn new_with(mut make: impl FnMut() -> M) -> Self {
         let () = Self::CHECK;
+        let (labels, problem) = labels::render_all::<L>();
         Self {
             series: (0..L::CARDINALITY).map(|_| make()).collect(),
-            labels: labels::render_all::<L>(),
+            labels,
             prefixes: Mutex::new(None),
+            problem: problem.map(Into::into),
             _labels: PhantomData,
         }
     }
@@ -122,6 +127,29 @@ impl<L: LabelSet, M: Series> Metric for Family<L, M> {
         if let Some(first) = self.series.first() {
             first.own_label_names(f);
         }
+    }
+
+    fn validate(&self) -> Result<()> {
+        if let Some(problem) = &self.problem {
+            return Err(Error::new(ErrorKind::InvalidLabelName, problem.to_string()));
+        }
+        // Every series must carry the labels the first one reported (an info's own labels).
+        let mut first = Vec::new();
+        let mut other = Vec::new();
+        if let Some(s) = self.series.first() {
+            s.own_label_names(&mut |n| first.push(n.to_owned()));
+        }
+        for (i, s) in self.series.iter().enumerate().skip(1) {
+            other.clear();
+            s.own_label_names(&mut |n| other.push(n.to_owned()));
+            if other != first {
+                return Err(Error::new(
+                    ErrorKind::InvalidLabelName,
+                    format!("series {i} carries labels {other:?}, but the first carries {first:?}"),
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn encode(&self, encoder: &mut MetricEncoder<'_>) {

@@ -44,6 +44,10 @@ static LATENCY: LazyLock<Buckets> = LazyLock::new(|| Buckets::build(DEFAULT_LATE
 static NONE: LazyLock<Buckets> = LazyLock::new(|| Buckets::build(Box::new([])));
 
 impl Buckets {
+    /// The most finite bounds a histogram may have. Every series keeps two counters per bucket,
+    /// and a scrape writes a line per bucket; more than this is never what a user meant.
+    pub const MAX: usize = 4096;
+
     /// Buckets with these upper bounds, which must be finite and strictly increasing; a trailing
     /// `+Inf` is accepted and dropped (it is always there).
     ///
@@ -57,12 +61,16 @@ impl Buckets {
     /// # Ok::<(), vitalsign::Error>(())
     /// ```
     pub fn new(bounds: impl IntoIterator<Item = f64>) -> Result<Self> {
-        let mut bounds: Vec<f64> = bounds.into_iter().collect();
+        // One past the most, plus a trailing `+Inf`, is enough to tell "too many".
+        let mut bounds: Vec<f64> = bounds.into_iter().take(Self::MAX + 2).collect();
         if bounds.last() == Some(&f64::INFINITY) {
             bounds.pop();
         }
         if bounds.is_empty() {
             return Err(invalid("at least one finite bound is needed".to_owned()));
+        }
+        if bounds.len() > Self::MAX {
+            return Err(too_many(bounds.len()));
         }
         for (i, &b) in bounds.iter().enumerate() {
             if !b.is_finite() {
@@ -86,6 +94,9 @@ impl Buckets {
     /// # Ok::<(), vitalsign::Error>(())
     /// ```
     pub fn linear(start: f64, width: f64, count: usize) -> Result<Self> {
+        if count > Self::MAX {
+            return Err(too_many(count));
+        }
         if width.is_nan() || width <= 0.0 || count == 0 {
             return Err(invalid(format!(
                 "linear buckets need a positive width and count, got width {width}, count {count}"
@@ -102,6 +113,9 @@ impl Buckets {
     /// # Ok::<(), vitalsign::Error>(())
     /// ```
     pub fn exponential(start: f64, factor: f64, count: usize) -> Result<Self> {
+        if count > Self::MAX {
+            return Err(too_many(count));
+        }
         if start.is_nan() || start <= 0.0 || factor.is_nan() || factor <= 1.0 || count == 0 {
             return Err(invalid(format!(
                 "exponential buckets need start > 0, factor > 1 and count > 0, \
@@ -179,6 +193,13 @@ fn invalid(why: String) -> Error {
     )
 }
 
+fn too_many(count: usize) -> Error {
+    invalid(format!(
+        "{count} bounds is more than the {} a histogram may have",
+        Buckets::MAX
+    ))
+}
+
 fn round15(v: f64) -> f64 {
     format!("{v:.14e}").parse().unwrap_or(v)
 }
@@ -187,6 +208,8 @@ fn round15(v: f64) -> f64 {
 const BRANCHLESS_MAX: usize = 32;
 
 const HOT_BIT: u64 = 1 << 63;
+/// 2^64 nanoseconds, in seconds: what the integer sum loses when it wraps.
+const WRAP_SECONDS: f64 = 18_446_744_073.709_553;
 const SUM_NS: usize = 0;
 const SUM_F64: usize = 1;
 const BUCKETS: usize = 2;
@@ -264,7 +287,12 @@ impl Core {
             0
         };
         let shard = self.begin();
-        self.cell(shard, SUM_NS).fetch_add(ns, Ordering::Relaxed);
+        let before = self.cell(shard, SUM_NS).fetch_add(ns, Ordering::Relaxed);
+        if before.checked_add(ns).is_none() {
+            // The integer sum wrapped (over 584 years summed between two scrapes): the float
+            // sum takes the 2^64 ns it lost, before `finish` publishes the observation.
+            add_f64(self.cell(shard, SUM_F64), WRAP_SECONDS);
+        }
         self.finish(shard, bucket);
     }
 

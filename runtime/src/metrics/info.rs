@@ -1,5 +1,5 @@
 use crate::encoding::{MetricEncoder, MetricType, escape};
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
 use crate::metrics::Series;
 use crate::name;
 
@@ -29,12 +29,26 @@ pub struct Info {
 }
 
 impl Info {
-    /// An info metric with these labels. Each name must be a valid label name.
+    /// An info metric with these labels. Each name must be a valid label name, given once.
+    ///
+    /// ```
+    /// use vitalsign::Info;
+    /// assert_eq!(
+    ///     Info::new([("a", "1"), ("a", "2")]).unwrap_err().to_string(),
+    ///     "invalid label name \"a\" on an info metric: it is given twice"
+    /// );
+    /// ```
     pub fn new<'a>(labels: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self> {
-        let mut names = Vec::new();
+        let mut names: Vec<Box<str>> = Vec::new();
         let mut out = Vec::new();
         for (k, v) in labels {
             name::check_label_name(&"an info metric", k, &[])?;
+            if names.iter().any(|n| &**n == k) {
+                return Err(Error::new(
+                    ErrorKind::InvalidLabelName,
+                    format!("invalid label name {k:?} on an info metric: it is given twice"),
+                ));
+            }
             escape::write_label(&mut out, k, v);
             names.push(k.into());
         }

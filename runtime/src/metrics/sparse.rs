@@ -4,7 +4,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
 
 use crate::encoding::{MetricEncoder, MetricType, escape};
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
 use crate::metrics::{Metric, Series};
 use crate::name;
 use crate::sync::{AtomicBool, AtomicU64, RwLock};
@@ -83,8 +83,14 @@ impl<M, const N: usize> SparseFamily<M, N> {
         cap: usize,
         make: impl Fn() -> M + Send + Sync + 'static,
     ) -> Result<Self> {
-        for n in names {
+        for (i, n) in names.iter().enumerate() {
             name::check_label_name(&"a sparse family", n, &[])?;
+            if names[..i].contains(n) {
+                return Err(Error::new(
+                    ErrorKind::InvalidLabelName,
+                    format!("invalid label name {n:?} on a sparse family: it is given twice"),
+                ));
+            }
         }
         let overflow_labels = render(&names, &[OVERFLOW_VALUE; N]);
         Ok(Self {

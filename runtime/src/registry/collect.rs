@@ -1,6 +1,7 @@
 //! Collectors: families produced at scrape time by code that owns the numbers (process stats,
 //! a connection pool, another library's counters).
 
+use std::collections::HashSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Mutex, PoisonError};
 
@@ -13,8 +14,10 @@ use crate::error::Result;
 ///
 /// [`describe`](Collector::describe) names the families up front, so clashes are refused at
 /// registration; [`collect`](Collector::collect) writes their samples. A collector that returns
-/// an error, panics, or writes a family it did not describe is left out of that scrape entirely
-/// and counted in `vitalsign_collect_errors_total`; the rest of the scrape is unaffected.
+/// an error or panics is left out of that scrape entirely and counted in
+/// `vitalsign_collect_errors_total`; so is one whose write was refused (a family it did not
+/// describe, a label carried twice, a series written twice, a negative or NaN counter), even if
+/// it ignored the refusal. The rest of the scrape is unaffected.
 ///
 /// ```
 /// use vitalsign::{Collect, Collector, Descriptor, Format, MetricType, Registry};
@@ -57,12 +60,15 @@ pub trait Collector: Send + Sync {
 pub struct Collect<'a> {
     families: &'a [Resolved],
     buffers: &'a mut [Vec<u8>],
+    /// Each family's series written so far in this scrape.
+    written: &'a mut [HashSet<Box<str>>],
     format: super::Format,
     labels: Vec<u8>,
+    refused: bool,
 }
 
 impl Collect<'_> {
-    /// A counter sample (`_total` is added).
+    /// A counter sample (`_total` is added). Its value must be neither negative nor NaN.
     pub fn counter(
         &mut self,
         name: &str,
@@ -70,6 +76,18 @@ impl Collect<'_> {
         value: impl Into<Value>,
     ) -> Result<()> {
         let value = value.into();
+        let valid = match value {
+            Value::U64(_) => true,
+            Value::I64(v) => v >= 0,
+            Value::F64(v) => v >= 0.0,
+        };
+        if !valid {
+            self.refused = true;
+            return Err(crate::Error::new(
+                crate::ErrorKind::InvalidValue,
+                format!("collector wrote counter `{name}` with value {value:?}: a counter is never negative or NaN"),
+            ));
+        }
         self.write(name, MetricType::Counter, labels, |enc, l| {
             enc.counter(l, value)
         })
@@ -100,6 +118,18 @@ impl Collect<'_> {
         labels: &[(&str, &str)],
         f: impl FnOnce(&mut MetricEncoder<'_>, &str),
     ) -> Result<()> {
+        let result = self.try_write(name, kind, labels, f);
+        self.refused |= result.is_err();
+        result
+    }
+
+    fn try_write(
+        &mut self,
+        name: &str,
+        kind: MetricType,
+        labels: &[(&str, &str)],
+        f: impl FnOnce(&mut MetricEncoder<'_>, &str),
+    ) -> Result<()> {
         let Some(i) = self
             .families
             .iter()
@@ -115,11 +145,35 @@ impl Collect<'_> {
         };
         let desc = &self.families[i];
         self.labels.clear();
-        for (k, v) in labels {
+        for (j, (k, v)) in labels.iter().enumerate() {
             desc.check_label(k)?;
+            if labels[..j].iter().any(|(other, _)| other == k) {
+                return Err(crate::Error::new(
+                    crate::ErrorKind::InvalidLabelName,
+                    format!("collector wrote `{name}` with label {k:?} twice"),
+                ));
+            }
             escape::write_label(&mut self.labels, k, v);
         }
+        // Labels in another order are the same series.
+        let mut sorted: Vec<&(&str, &str)> = labels.iter().collect();
+        sorted.sort_unstable();
+        let mut key = Vec::new();
+        sorted
+            .iter()
+            .for_each(|(k, v)| escape::write_label(&mut key, k, v));
+        let key = String::from_utf8(key).unwrap_or_default();
+        if !self.written[i].insert(key.into()) {
+            return Err(crate::Error::new(
+                crate::ErrorKind::Collector,
+                format!(
+                    "collector wrote the series `{name}{{{}}}` twice in one scrape",
+                    std::str::from_utf8(&self.labels).unwrap_or_default()
+                ),
+            ));
+        }
         let labels = std::str::from_utf8(&self.labels).unwrap_or_default();
+
         let mut enc = MetricEncoder {
             out: &mut self.buffers[i],
             format: self.format,
@@ -135,8 +189,11 @@ impl Collect<'_> {
 pub(crate) struct CollectorEntry {
     collector: Box<dyn Collector>,
     pub(crate) families: Vec<Resolved>,
-    buffers: Mutex<Vec<Vec<u8>>>,
+    buffers: Mutex<Buffers>,
 }
+
+/// Per family: the samples written in this scrape, and which series they were.
+type Buffers = (Vec<Vec<u8>>, Vec<HashSet<Box<str>>>);
 
 impl CollectorEntry {
     pub(crate) fn new(collector: Box<dyn Collector>) -> Result<Self> {
@@ -145,7 +202,10 @@ impl CollectorEntry {
             .into_iter()
             .map(|(kind, desc)| desc.resolve(kind))
             .collect::<Result<Vec<_>>>()?;
-        let buffers = Mutex::new(vec![Vec::new(); families.len()]);
+        let buffers = Mutex::new((
+            vec![Vec::new(); families.len()],
+            vec![HashSet::new(); families.len()],
+        ));
         Ok(Self {
             collector,
             families,
@@ -163,16 +223,20 @@ impl CollectorEntry {
         if !self.families.iter().any(|d| d.selected(options.names)) {
             return Ok(());
         }
-        let mut buffers = self.buffers.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut guard = self.buffers.lock().unwrap_or_else(PoisonError::into_inner);
+        let (buffers, written) = &mut *guard;
         buffers.iter_mut().for_each(Vec::clear);
+        written.iter_mut().for_each(HashSet::clear);
         let mut collect = Collect {
             families: &self.families,
-            buffers: &mut buffers,
+            buffers,
+            written,
             format: options.format,
             labels: Vec::new(),
+            refused: false,
         };
         let result = catch_unwind(AssertUnwindSafe(|| self.collector.collect(&mut collect)));
-        if !matches!(result, Ok(Ok(()))) {
+        if collect.refused || !matches!(result, Ok(Ok(()))) {
             return Err(self.families.iter().map(|d| &*d.name).collect());
         }
         for (desc, buf) in self.families.iter().zip(buffers.iter()) {

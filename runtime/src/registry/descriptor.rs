@@ -69,8 +69,23 @@ impl Descriptor {
         self
     }
 
+    /// The name as given.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
     pub(crate) fn resolve(&self, kind: MetricType) -> Result<Resolved> {
         name::check_metric_name(&self.name)?;
+        if kind == MetricType::StateSet && !name::is_valid_label_name(&self.name) {
+            return Err(Error::new(
+                ErrorKind::InvalidMetricName,
+                format!(
+                    "invalid metric name {:?} for a state set: its name is also its state label, \
+                     so it must be a valid label name (`[a-zA-Z_][a-zA-Z0-9_]*`, no `:`)",
+                    self.name
+                ),
+            ));
+        }
         let stripped = match kind {
             MetricType::Counter => self.name.strip_suffix("_total"),
             MetricType::Info => self.name.strip_suffix("_info"),
@@ -125,6 +140,7 @@ impl Descriptor {
             unit: unit.map(Into::into),
             kind,
             const_names: Vec::new(),
+            const_values: Vec::new(),
             const_labels: Box::default(),
             keys: Box::default(),
         };
@@ -132,6 +148,7 @@ impl Descriptor {
         for (k, v) in &self.const_labels {
             resolved.check_label(k)?;
             resolved.const_names.push(k.as_ref().into());
+            resolved.const_values.push(v.as_ref().into());
             escape::write_label(&mut rendered, k, v);
         }
         resolved.const_labels = String::from_utf8(rendered).unwrap_or_default().into();
@@ -158,6 +175,8 @@ pub(crate) struct Resolved {
     pub(crate) unit: Option<Box<str>>,
     pub(crate) kind: MetricType,
     pub(crate) const_names: Vec<Box<str>>,
+    /// The constant labels' values, raw, in `const_names` order.
+    pub(crate) const_values: Vec<Box<str>>,
     pub(crate) const_labels: Box<str>,
     /// The family name and every sample name the family writes.
     keys: Box<[Box<str>]>,
@@ -172,6 +191,7 @@ impl Resolved {
             unit: None,
             kind: MetricType::Counter,
             const_names: Vec::new(),
+            const_values: Vec::new(),
             const_labels: Box::default(),
             keys: Box::default(),
         }
@@ -181,9 +201,18 @@ impl Resolved {
         self.keys.iter().cloned()
     }
 
-    /// Whether another registration may join this family as one more part.
-    pub(crate) fn compatible(&self, other: &Resolved) -> bool {
-        self.kind == other.kind && self.help == other.help && self.unit == other.unit
+    /// Why another registration of this family's name may not join it as one more part, if it
+    /// may not: parts of one family share its type, HELP and unit.
+    pub(crate) fn incompatibility(&self, other: &Resolved) -> Option<&'static str> {
+        if self.kind != other.kind {
+            Some("")
+        } else if self.help != other.help {
+            Some(" with a different HELP text (parts of one family share it)")
+        } else if self.unit != other.unit {
+            Some(" with a different unit (parts of one family share it)")
+        } else {
+            None
+        }
     }
 
     /// Checks a label name a series of this family carries.
