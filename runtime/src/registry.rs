@@ -257,7 +257,11 @@ impl Registry {
     }
 
     /// Registers one of vitalsign's own self-metrics (names starting with `vitalsign_`).
-    pub(crate) fn register_reserved(&self, desc: Descriptor, metric: Arc<dyn Metric>) -> Result<()> {
+    pub(crate) fn register_reserved(
+        &self,
+        desc: Descriptor,
+        metric: Arc<dyn Metric>,
+    ) -> Result<()> {
         self.insert(desc, MetricRef::Shared(metric), Origin::Vitalsign)
     }
 
@@ -624,9 +628,9 @@ fn clash(new: &descriptor::Resolved, key: &str, existing: &Taken) -> Error {
             "`{key}` is a sample name of {existing_kind} `{}`",
             existing.name
         ),
-        (false, true) => format!(
-            "its sample name `{key}` is already registered as a {existing_kind}"
-        ),
+        (false, true) => {
+            format!("its sample name `{key}` is already registered as a {existing_kind}")
+        }
         (false, false) => format!(
             "its sample name `{key}` is also a sample name of {existing_kind} `{}`",
             existing.name

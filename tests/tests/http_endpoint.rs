@@ -263,3 +263,45 @@ async fn standalone_exporter_serves_and_refuses_a_taken_address() {
         "still listening after shutdown"
     );
 }
+
+/// Scrapes with a timeout run on one thread the handler keeps: with tokio's blocking pool set to
+/// let an idle thread go after 10 ms, five scrapes 50 ms apart all encode on the same thread
+/// (on the pool, each would have started a new one, as at 15 s with the pool's default 10 s).
+#[test]
+fn scrapes_with_a_timeout_reuse_one_thread() {
+    use std::sync::Mutex;
+    use std::thread::ThreadId;
+    use std::time::Duration;
+
+    static THREADS: Mutex<Vec<ThreadId>> = Mutex::new(Vec::new());
+    static REGISTRY: LazyLock<Registry> = LazyLock::new(|| {
+        let r = Registry::new();
+        r.register(
+            "thread_probe",
+            "Records which thread encodes.",
+            vitalsign::CallbackGauge::new(|| {
+                THREADS.lock().unwrap().push(std::thread::current().id());
+                1.0
+            }),
+        )
+        .unwrap();
+        r
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_keep_alive(Duration::from_millis(10))
+        .enable_all()
+        .build()
+        .unwrap();
+    let handler = MetricsHandler::new(&REGISTRY).timeout(Duration::from_secs(5));
+    for _ in 0..5 {
+        let request = Request::get("/metrics").body(()).unwrap();
+        let response = runtime.block_on(handler.respond(&request));
+        assert_eq!(response.status(), StatusCode::OK);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let threads = THREADS.lock().unwrap().clone();
+    assert_eq!(threads.len(), 5);
+    assert!(threads.iter().all(|t| *t == threads[0]), "{threads:?}");
+    assert_ne!(threads[0], std::thread::current().id());
+}

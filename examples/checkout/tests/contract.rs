@@ -236,5 +236,8 @@ fn idle_connections_are_closed() {
         last >= Duration::from_secs(9) && last < Duration::from_secs(15),
         "the last idle connection closed after {last:?}"
     );
-    assert_eq!(http_request(addr, "GET", "/healthz", ""), (200, "ok\n".to_owned()));
+    assert_eq!(
+        http_request(addr, "GET", "/healthz", ""),
+        (200, "ok\n".to_owned())
+    );
 }

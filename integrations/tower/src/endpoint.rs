@@ -16,6 +16,8 @@ use http::header::{ACCEPT, ACCEPT_ENCODING, ALLOW, CONTENT_TYPE, HeaderValue, RE
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use vitalsign::__private::register_self_metric;
+
+use crate::scrape_thread::ScrapeThread;
 use vitalsign::encoding::negotiate;
 use vitalsign::{
     Buckets, Counter, Descriptor, EncodeOptions, Family, Format, Histogram, LabelSet, LabelValue,
@@ -76,13 +78,13 @@ impl ScrapeMetrics {
         .and_then(|()| {
             register_self_metric(
                 registry,
-                    Descriptor::new(
-                        "vitalsign_scrape_encode_duration_seconds",
-                        "Time to encode (and compress) one scrape.",
-                    ),
-                    encode,
-                )
-            });
+                Descriptor::new(
+                    "vitalsign_scrape_encode_duration_seconds",
+                    "Time to encode (and compress) one scrape.",
+                ),
+                encode,
+            )
+        });
         if let Err(e) = registered {
             eprintln!("vitalsign-tower: scrape self-metrics not exported: {e}");
         }
@@ -123,6 +125,7 @@ pub struct MetricsHandler {
     format: Option<Format>,
     timeout: Option<Duration>,
     pool: Arc<Pool>,
+    thread: Arc<ScrapeThread>,
 }
 
 impl MetricsHandler {
@@ -137,6 +140,7 @@ impl MetricsHandler {
             format: None,
             timeout: None,
             pool: Arc::default(),
+            thread: Arc::default(),
         }
     }
 
@@ -162,8 +166,8 @@ impl MetricsHandler {
     }
 
     /// Answers `503` to a scrape still encoding after `timeout` (a collector that blocks), rather
-    /// than leaving the scraper waiting. The encoding runs on tokio's blocking pool and finishes
-    /// in the background; [`max_concurrent_scrapes`](Self::max_concurrent_scrapes) bounds how many
+    /// than leaving the scraper waiting. The encoding runs on a thread the handler keeps (or on
+    /// tokio's blocking pool while that one is busy) and finishes in the background; [`max_concurrent_scrapes`](Self::max_concurrent_scrapes) bounds how many
     /// can be stuck at once. Applies when the handler is called as a tower `Service` (and through
     /// [`metrics_handler`] and [`serve`](crate::serve), which use 10 s) inside a tokio runtime
     /// with its time driver enabled.
@@ -192,7 +196,10 @@ impl MetricsHandler {
             return self.handle(&request);
         };
         let handler = self.clone();
-        let encoding = runtime.spawn_blocking(move || handler.handle(&request));
+        let (done, encoding) = tokio::sync::oneshot::channel();
+        self.thread.run(&runtime, move || {
+            let _ = done.send(handler.handle(&request));
+        });
         match tokio::time::timeout(timeout, encoding).await {
             Ok(Ok(response)) => response,
             Ok(Err(_)) => plain(StatusCode::INTERNAL_SERVER_ERROR, "the scrape failed\n"),

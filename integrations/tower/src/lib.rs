@@ -37,6 +37,7 @@ mod endpoint;
 mod layer;
 mod metrics;
 mod route;
+mod scrape_thread;
 mod serve;
 
 pub use endpoint::MetricsHandler;

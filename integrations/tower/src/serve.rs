@@ -129,12 +129,10 @@ pub async fn serve_handler(
 ) -> Result<Exporter, ServeError> {
     check_statics(addr, handler.registry())?;
     let listener = bind(addr).await?;
-    let local_addr = listener
-        .local_addr()
-        .map_err(|e| ServeError {
-            addr,
-            why: Why::Bind(e),
-        })?;
+    let local_addr = listener.local_addr().map_err(|e| ServeError {
+        addr,
+        why: Why::Bind(e),
+    })?;
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(run(listener, handler, async {
         let _ = stopped.await;
@@ -161,12 +159,10 @@ pub async fn serve_with_shutdown(
 }
 
 async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
-    TcpListener::bind(addr)
-        .await
-        .map_err(|e| ServeError {
-            addr,
-            why: Why::Bind(e),
-        })
+    TcpListener::bind(addr).await.map_err(|e| ServeError {
+        addr,
+        why: Why::Bind(e),
+    })
 }
 
 async fn run(listener: TcpListener, handler: MetricsHandler, signal: impl Future<Output = ()>) {

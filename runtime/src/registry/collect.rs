@@ -85,7 +85,9 @@ impl Collect<'_> {
             self.refused = true;
             return Err(crate::Error::new(
                 crate::ErrorKind::InvalidValue,
-                format!("collector wrote counter `{name}` with value {value:?}: a counter is never negative or NaN"),
+                format!(
+                    "collector wrote counter `{name}` with value {value:?}: a counter is never negative or NaN"
+                ),
             ));
         }
         self.write(name, MetricType::Counter, labels, |enc, l| {
