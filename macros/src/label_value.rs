@@ -1,4 +1,6 @@
-//! `#[derive(LabelValue)]`: a fieldless enum's variants become label values with dense indices.
+//! `#[derive(LabelValue)]`: an enum's variants become label values with dense indices. Variants
+//! may carry data (an error enum's details): the data is ignored, one label value per variant,
+//! and `from_index` gives `None` for them since there is no value to rebuild.
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -17,16 +19,13 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         Data::Struct(s) => {
             cx.error(
                 s.struct_token,
-                "`LabelValue` can only be derived for enums without fields; \
+                "`LabelValue` can only be derived for enums; \
                  for a struct of labels, derive `LabelSet`",
             );
             return cx.check().map(|()| TokenStream::new());
         }
         Data::Union(u) => {
-            cx.error(
-                u.union_token,
-                "`LabelValue` can only be derived for enums without fields",
-            );
+            cx.error(u.union_token, "`LabelValue` can only be derived for enums");
             return cx.check().map(|()| TokenStream::new());
         }
     };
@@ -39,16 +38,6 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
 
     let mut values: Vec<(String, &syn::Ident)> = Vec::new();
     for variant in &data.variants {
-        if !matches!(variant.fields, Fields::Unit) {
-            cx.error(
-                &variant.fields,
-                format!(
-                    "variant `{}` carries data; `LabelValue` variants have no fields, \
-                     so each is one label value",
-                    variant.ident
-                ),
-            );
-        }
         let attrs = label_attr::parse(&variant.attrs, &["rename"], &mut cx);
         let value = match &attrs.rename {
             Some(lit) => lit.value(),
@@ -74,9 +63,16 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     let count = values.len();
     let indices = 0..count;
     let variants: Vec<_> = values.iter().map(|(_, v)| *v).collect();
+    // Only variants without fields can be rebuilt from an index.
+    let (unit_indices, unit_variants): (Vec<usize>, Vec<&syn::Ident>) = data
+        .variants
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| matches!(v.fields, Fields::Unit))
+        .map(|(i, v)| (i, &v.ident))
+        .unzip();
     let raw: Vec<&String> = values.iter().map(|(v, _)| v).collect();
     let escaped: Vec<String> = raw.iter().map(|v| escape(v)).collect();
-    let indices2 = indices.clone();
     let indices3 = indices.clone();
     Ok(quote! {
         const _: () = {
@@ -87,13 +83,13 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 #[inline]
                 fn index(&self) -> ::core::primitive::usize {
                     match self {
-                        #( Self::#variants => #indices, )*
+                        #( Self::#variants { .. } => #indices, )*
                     }
                 }
 
                 fn from_index(index: ::core::primitive::usize) -> ::core::option::Option<Self> {
                     match index {
-                        #( #indices2 => ::core::option::Option::Some(Self::#variants), )*
+                        #( #unit_indices => ::core::option::Option::Some(Self::#unit_variants), )*
                         _ => ::core::option::Option::None,
                     }
                 }

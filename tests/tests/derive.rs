@@ -100,3 +100,61 @@ fn label_set_mixed_radix_and_flatten() {
          routes_total{method=\"POST\",cache_hit=\"true\"} 0\n"
     );
 }
+
+/// An error enum as thiserror users write it: variants carry data, which the label ignores.
+#[derive(Debug, LabelValue)]
+enum ChargeError {
+    #[label(rename = "declined")]
+    CardDeclined {
+        code: u16,
+    },
+    Provider(String),
+    Timeout,
+}
+
+#[vitalsign::instrument_metrics(registry = CHARGES)]
+fn charge(outcome: u8) -> Result<(), ChargeError> {
+    match outcome {
+        0 => Ok(()),
+        1 => Err(ChargeError::CardDeclined { code: 51 }),
+        2 => Err(ChargeError::Provider("bank down".to_owned())),
+        _ => Err(ChargeError::Timeout),
+    }
+}
+
+static CHARGES: std::sync::LazyLock<Registry> = std::sync::LazyLock::new(Registry::new);
+
+#[test]
+fn data_carrying_variants_are_one_label_value_each() {
+    assert_eq!(ChargeError::CARDINALITY, 3);
+    let values: Vec<&str> = (0..3).map(ChargeError::value_at).collect();
+    assert_eq!(values, ["declined", "provider", "timeout"]);
+    assert_eq!(ChargeError::Provider(String::new()).index(), 1);
+    assert_eq!(ChargeError::CardDeclined { code: 5 }.as_str(), "declined");
+    // Only a variant without fields can be rebuilt from its index.
+    assert!(ChargeError::from_index(0).is_none());
+    assert!(matches!(
+        ChargeError::from_index(2),
+        Some(ChargeError::Timeout)
+    ));
+
+    for outcome in [0, 1, 1, 2, 3] {
+        let _ = charge(outcome);
+    }
+    let text = CHARGES.render(Format::Prometheus);
+    let calls: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("function_calls_total{"))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            "function_calls_total{function=\"charge\",module=\"derive\",result=\"ok\",error=\"\"} 1",
+            "function_calls_total{function=\"charge\",module=\"derive\",result=\"cancelled\",error=\"\"} 0",
+            "function_calls_total{function=\"charge\",module=\"derive\",result=\"error\",error=\"panic\"} 0",
+            "function_calls_total{function=\"charge\",module=\"derive\",result=\"error\",error=\"declined\"} 2",
+            "function_calls_total{function=\"charge\",module=\"derive\",result=\"error\",error=\"provider\"} 1",
+            "function_calls_total{function=\"charge\",module=\"derive\",result=\"error\",error=\"timeout\"} 1",
+        ]
+    );
+}

@@ -305,3 +305,39 @@ fn scrapes_with_a_timeout_reuse_one_thread() {
     assert!(threads.iter().all(|t| *t == threads[0]), "{threads:?}");
     assert_ne!(threads[0], std::thread::current().id());
 }
+
+static LOST: LazyLock<Registry> = LazyLock::new(Registry::new);
+
+mod lost_statics {
+    /// Two instrumented functions told to report under one name: the second cannot register.
+    #[vitalsign::instrument_metrics(registry = super::LOST, name = "charge")]
+    pub fn charge_card() {}
+
+    #[vitalsign::instrument_metrics(registry = super::LOST, name = "charge")]
+    pub fn charge_wallet() {}
+}
+
+/// `serve` refuses a registry whose statics could not all join it, naming the clash, rather
+/// than serve while one function's calls are counted nowhere.
+#[test]
+fn serve_refuses_a_registry_with_lost_statics() {
+    lost_statics::charge_card();
+    lost_statics::charge_wallet();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let error = runtime
+        .block_on(vitalsign_tower::serve(
+            "127.0.0.1:0".parse().unwrap(),
+            &LOST,
+        ))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        error,
+        "cannot start the metrics exporter on 127.0.0.1:0: static metrics could not be registered: \
+         cannot register `function_calls` (counter): a different metric is already registered \
+         under that name with labels {function=\"charge\",module=\"http_endpoint::lost_statics\"}"
+    );
+}
