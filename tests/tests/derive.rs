@@ -122,6 +122,16 @@ fn charge(outcome: u8) -> Result<(), ChargeError> {
     }
 }
 
+impl std::fmt::Display for ChargeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::CardDeclined { code } => write!(f, "card declined ({code})"),
+            Self::Provider(why) => write!(f, "provider failed: {why}"),
+            Self::Timeout => f.write_str("provider timed out"),
+        }
+    }
+}
+
 static CHARGES: std::sync::LazyLock<Registry> = std::sync::LazyLock::new(Registry::new);
 
 #[test]
@@ -138,9 +148,20 @@ fn data_carrying_variants_are_one_label_value_each() {
         Some(ChargeError::Timeout)
     ));
 
-    for outcome in [0, 1, 1, 2, 3] {
-        let _ = charge(outcome);
-    }
+    let said: Vec<String> = [0, 1, 1, 2, 3]
+        .into_iter()
+        .filter_map(|outcome| charge(outcome).err())
+        .map(|e| e.to_string())
+        .collect();
+    assert_eq!(
+        said,
+        [
+            "card declined (51)",
+            "card declined (51)",
+            "provider failed: bank down",
+            "provider timed out"
+        ]
+    );
     let text = CHARGES.render(Format::Prometheus);
     let calls: Vec<&str> = text
         .lines()
