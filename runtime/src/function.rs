@@ -85,6 +85,9 @@ pub struct FunctionSpec {
     pub buckets: Option<&'static [f64]>,
     /// Whether to keep `function_calls_concurrent`.
     pub concurrency: bool,
+    /// Whether `ok_if`/`error_if` decides the result, so a value that is not an `Err` may be an
+    /// error (with `error=""`).
+    pub classified: bool,
 }
 
 /// The metrics of one instrumented function.
@@ -96,6 +99,8 @@ pub struct FunctionMetrics {
     concurrent: Option<Gauge>,
     /// Maps an index of `ErrorKinds::Values` to its outcome.
     kind_outcome: Box<[usize]>,
+    /// The outcome of a classified error without a kind (`error=""`).
+    classified_outcome: usize,
     bucket_error: Option<crate::Error>,
 }
 
@@ -176,6 +181,19 @@ impl FunctionMetrics {
                 outcome_labels.push(Some(outcome_label("error", "other")));
             }
         }
+        // A classifier may call a value that is not an `Err` an error: it needs `error=""`.
+        let unnamed = outcome_label("error", "");
+        let classified_outcome = match outcome_labels
+            .iter()
+            .position(|l| l.as_ref() == Some(&unnamed))
+        {
+            Some(i) => i,
+            None if spec.classified => {
+                outcome_labels.push(Some(unnamed));
+                outcome_labels.len() - 1
+            }
+            None => KINDS,
+        };
         clock::warm_up();
         let combos = label_combos(spec.labels);
         let (buckets, bucket_error) = match spec.buckets.map(|b| Buckets::new(b.iter().copied())) {
@@ -202,6 +220,7 @@ impl FunctionMetrics {
             },
             concurrent: spec.concurrency.then(Gauge::new),
             kind_outcome: kind_outcome.into(),
+            classified_outcome,
             bucket_error,
             spec,
         }
@@ -256,10 +275,18 @@ impl FunctionMetrics {
         }
     }
 
-    /// The outcome of a call that `ok_if`/`error_if` classified as an error.
+    /// The outcome of a call that `ok_if`/`error_if` classified as an error and that carries no
+    /// error value to name it.
     #[inline]
     pub fn classified_error(&self) -> usize {
-        KINDS
+        self.classified_outcome
+    }
+
+    /// The outcome of an error that `error_label = path` named `name`: up to eight names get a
+    /// series each, on first use; further ones share `error="other"`.
+    #[inline]
+    pub fn named_error(&self, name: &'static str) -> usize {
+        self.dynamic_outcome(name)
     }
 
     #[cold]
@@ -390,11 +417,16 @@ impl ErrorLabel {
     }
 }
 
-/// The last path segment of `E`'s name, without generic arguments (`io::Error` → `Error`).
+/// `E`'s name as an `error` label: without the module path (`ParseIntError`), but whole where
+/// that would mislead: a type called just `Error` keeps its path (`anyhow::Error`,
+/// `std::io::error::Error`), and a generic type keeps its arguments
+/// (`Box<dyn core::error::Error + core::marker::Send>`), so a boxed error is not `Box`.
 pub fn short_type_name<E: ?Sized>() -> &'static str {
     let full = std::any::type_name::<E>();
-    let base = full.split('<').next().unwrap_or(full);
-    base.rsplit("::").next().unwrap_or(base)
+    let base_end = full.find('<').unwrap_or(full.len());
+    let start = full[..base_end].rfind("::").map_or(0, |i| i + 2);
+    let short = &full[start..];
+    if short == "Error" { full } else { short }
 }
 
 /// An error value being labelled; method resolution picks [`LabelFromValue`] when `E` is a
@@ -487,8 +519,15 @@ mod tests {
 
     #[test]
     fn short_names() {
-        assert_eq!(short_type_name::<std::io::Error>(), "Error");
-        assert_eq!(short_type_name::<Box<dyn std::error::Error>>(), "Box");
+        assert_eq!(short_type_name::<std::io::Error>(), "std::io::error::Error");
+        assert_eq!(
+            short_type_name::<Box<dyn std::error::Error>>(),
+            "Box<dyn core::error::Error>"
+        );
         assert_eq!(short_type_name::<String>(), "String");
+        assert_eq!(
+            short_type_name::<std::num::ParseIntError>(),
+            "ParseIntError"
+        );
     }
 }

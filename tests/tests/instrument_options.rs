@@ -148,3 +148,145 @@ fn generic_error_types_are_named_per_call() {
         ]
     );
 }
+
+#[derive(Debug, LabelValue)]
+enum FetchError {
+    NotFound,
+    Timeout,
+}
+
+/// A missing key is an answer, not a failure of the fetch.
+fn not_a_failure(r: &Result<u8, FetchError>) -> bool {
+    !matches!(r, Err(FetchError::Timeout))
+}
+
+/// Errors, and values too large to use.
+fn unusable(r: &Result<u8, FetchError>) -> bool {
+    matches!(r, Ok(v) if *v > 100) || r.is_err()
+}
+
+fn fetch_result(key: u8) -> Result<u8, FetchError> {
+    match key {
+        0 => Err(FetchError::NotFound),
+        1 => Err(FetchError::Timeout),
+        key => Ok(key),
+    }
+}
+
+#[instrument_metrics(registry = REGISTRY, ok_if = not_a_failure, buckets = [1])]
+fn fetch(key: u8) -> Result<u8, FetchError> {
+    fetch_result(key)
+}
+
+#[instrument_metrics(registry = REGISTRY, error_if = unusable, buckets = [1])]
+fn fetch_small(key: u8) -> Result<u8, FetchError> {
+    fetch_result(key)
+}
+
+#[test]
+fn classifiers_keep_the_error_kind() {
+    for key in [0, 1, 5, 0] {
+        let _ = fetch(key);
+    }
+    for key in [0, 200, 5] {
+        let _ = fetch_small(key);
+    }
+    let text = REGISTRY.render(Format::Prometheus);
+    assert_eq!(
+        family(&text, "function_calls_total", "fetch"),
+        [
+            "function_calls_total{function=\"fetch\",result=\"ok\",error=\"\"} 3",
+            "function_calls_total{function=\"fetch\",result=\"cancelled\",error=\"\"} 0",
+            "function_calls_total{function=\"fetch\",result=\"error\",error=\"panic\"} 0",
+            "function_calls_total{function=\"fetch\",result=\"error\",error=\"not_found\"} 0",
+            "function_calls_total{function=\"fetch\",result=\"error\",error=\"timeout\"} 1",
+            "function_calls_total{function=\"fetch\",result=\"error\",error=\"\"} 0",
+        ]
+    );
+    assert_eq!(
+        family(&text, "function_calls_total", "fetch_small"),
+        [
+            "function_calls_total{function=\"fetch_small\",result=\"ok\",error=\"\"} 1",
+            "function_calls_total{function=\"fetch_small\",result=\"cancelled\",error=\"\"} 0",
+            "function_calls_total{function=\"fetch_small\",result=\"error\",error=\"panic\"} 0",
+            "function_calls_total{function=\"fetch_small\",result=\"error\",error=\"not_found\"} 1",
+            "function_calls_total{function=\"fetch_small\",result=\"error\",error=\"timeout\"} 0",
+            "function_calls_total{function=\"fetch_small\",result=\"error\",error=\"\"} 1",
+        ]
+    );
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Names a dynamic error by what it wraps.
+fn kind_of(e: &BoxError) -> &'static str {
+    if e.is::<std::num::ParseIntError>() {
+        "parse"
+    } else if e.is::<std::io::Error>() {
+        "io"
+    } else {
+        "unknown"
+    }
+}
+
+fn load_result(s: &str) -> Result<u8, BoxError> {
+    if s == "io" {
+        return Err(std::io::Error::other("disk").into());
+    }
+    Ok(s.parse()?)
+}
+
+#[instrument_metrics(registry = REGISTRY, error_label = kind_of, buckets = [1])]
+fn load(s: &str) -> Result<u8, BoxError> {
+    load_result(s)
+}
+
+#[instrument_metrics(registry = REGISTRY, buckets = [1])]
+fn load_unlabelled(s: &str) -> Result<u8, BoxError> {
+    load_result(s)
+}
+
+#[instrument_metrics(registry = REGISTRY, buckets = [1])]
+fn read_missing() -> std::io::Result<String> {
+    std::fs::read_to_string("/nonexistent/vitalsign")
+}
+
+#[test]
+fn foreign_and_dynamic_errors_are_named_truthfully_or_mapped() {
+    for s in ["io", "x", "7", "io"] {
+        let _ = load(s);
+        let _ = load_unlabelled(s);
+    }
+    let _ = read_missing();
+    let text = REGISTRY.render(Format::Prometheus);
+    assert_eq!(
+        family(&text, "function_calls_total", "load"),
+        [
+            "function_calls_total{function=\"load\",result=\"ok\",error=\"\"} 1",
+            "function_calls_total{function=\"load\",result=\"cancelled\",error=\"\"} 0",
+            "function_calls_total{function=\"load\",result=\"error\",error=\"panic\"} 0",
+            "function_calls_total{function=\"load\",result=\"error\",error=\"io\"} 2",
+            "function_calls_total{function=\"load\",result=\"error\",error=\"parse\"} 1",
+            "function_calls_total{function=\"load\",result=\"error\",error=\"other\"} 0",
+        ]
+    );
+    let boxed = "Box<dyn core::error::Error + core::marker::Send + core::marker::Sync>";
+    assert_eq!(
+        family(&text, "function_calls_total", "load_unlabelled"),
+        [
+            "function_calls_total{function=\"load_unlabelled\",result=\"ok\",error=\"\"} 1"
+                .to_owned(),
+            "function_calls_total{function=\"load_unlabelled\",result=\"cancelled\",error=\"\"} 0"
+                .to_owned(),
+            "function_calls_total{function=\"load_unlabelled\",result=\"error\",error=\"panic\"} 0"
+                .to_owned(),
+            format!(
+                "function_calls_total{{function=\"load_unlabelled\",result=\"error\",error=\"{boxed}\"}} 3"
+            ),
+        ]
+    );
+    assert_eq!(
+        family(&text, "function_calls_total", "read_missing")[3],
+        "function_calls_total{function=\"read_missing\",result=\"error\",error=\"std::io::error::Error\"} 1"
+    );
+}

@@ -36,14 +36,21 @@ pub(super) struct ParamLabel {
 }
 
 pub(super) enum Errors {
-    /// Not a `Result`, no classifier: only panics are errors.
+    /// Not a `Result`: only panics are errors (and what a classifier says).
     None,
-    /// `ok_if` or `error_if`.
-    Classified { path: syn::Path, ok_if: bool },
     /// A `Result` whose error type can be named in a static.
     Typed(ErrorType),
     /// A `Result` whose error type depends on generic parameters.
     Dynamic,
+    /// A `Result` whose errors `error_label = path` names.
+    Mapped(syn::Path),
+}
+
+/// `ok_if = path` or `error_if = path`: a predicate on the return value that decides the result;
+/// the error kind still comes from the error where there is one.
+pub(super) struct Classifier {
+    pub(super) path: syn::Path,
+    pub(super) ok_if: bool,
 }
 
 pub(super) enum ErrorType {
@@ -59,6 +66,7 @@ pub(super) struct Analysis {
     pub(super) static_labels: Vec<(String, String)>,
     pub(super) buckets: Option<TokenStream>,
     pub(super) errors: Errors,
+    pub(super) classifier: Option<Classifier>,
     /// The type of the value whose outcome is recorded (the future's output for async code).
     pub(super) output: Option<Type>,
     pub(super) kind: Kind,
@@ -116,19 +124,30 @@ pub(super) fn analyze(
     } else {
         (Kind::Sync, Some(return_type(&sig.output)))
     };
-    let errors = match (&options.ok_if, &options.error_if) {
-        (Some(path), _) => Errors::Classified {
+    let classifier = match (&options.ok_if, &options.error_if) {
+        (Some(path), _) => Some(Classifier {
             path: path.clone(),
             ok_if: true,
-        },
-        (None, Some(path)) => Errors::Classified {
+        }),
+        (None, Some(path)) => Some(Classifier {
             path: path.clone(),
             ok_if: false,
-        },
-        (None, None) => output
-            .as_ref()
-            .map_or(Errors::None, |ty| result_errors(ty, &generics)),
+        }),
+        (None, None) => None,
     };
+    let mut errors = output
+        .as_ref()
+        .map_or(Errors::None, |ty| result_errors(ty, &generics));
+    if let Some(path) = &options.error_label {
+        if matches!(errors, Errors::None) {
+            cx.error(
+                path,
+                "`error_label` names the errors of a function returning `Result`; this one does not",
+            );
+        } else {
+            errors = Errors::Mapped(path.clone());
+        }
+    }
     let output = output.filter(|ty| !mentions(ty, &[], true));
     Analysis {
         function,
@@ -136,6 +155,7 @@ pub(super) fn analyze(
         static_labels,
         buckets,
         errors,
+        classifier,
         output,
         kind,
     }

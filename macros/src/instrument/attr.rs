@@ -16,6 +16,7 @@ pub(super) const OPTIONS: &[&str] = &[
     "registry",
     "ok_if",
     "error_if",
+    "error_label",
     "skip",
     "crate",
     "objective",
@@ -30,6 +31,7 @@ pub(super) struct Options {
     pub(super) registry: Option<Path>,
     pub(super) ok_if: Option<Path>,
     pub(super) error_if: Option<Path>,
+    pub(super) error_label: Option<Path>,
     pub(super) skip: Option<Path>,
     pub(super) krate: Option<Path>,
     pub(super) objective: Option<Path>,
@@ -101,12 +103,13 @@ pub(super) fn parse(args: TokenStream, cx: &mut Ctxt) -> Options {
             }
             "concurrency" => set_once(cx, &mut o.concurrency, meta.path.clone(), &meta.path),
             "skip" => set_once(cx, &mut o.skip, meta.path.clone(), &meta.path),
-            "registry" | "ok_if" | "error_if" | "crate" | "objective" => {
+            "registry" | "ok_if" | "error_if" | "error_label" | "crate" | "objective" => {
                 let v: Path = meta.value()?.parse()?;
                 let slot = match key.as_str() {
                     "registry" => &mut o.registry,
                     "ok_if" => &mut o.ok_if,
                     "error_if" => &mut o.error_if,
+                    "error_label" => &mut o.error_label,
                     "objective" => &mut o.objective,
                     _ => &mut o.krate,
                 };
@@ -188,6 +191,7 @@ impl Options {
             registry: inner.registry.or_else(|| self.registry.clone()),
             ok_if: inner.ok_if.or_else(|| self.ok_if.clone()),
             error_if: inner.error_if.or_else(|| self.error_if.clone()),
+            error_label: inner.error_label.or_else(|| self.error_label.clone()),
             skip: inner.skip,
             krate: inner.krate.or_else(|| self.krate.clone()),
             objective: inner.objective.or_else(|| self.objective.clone()),

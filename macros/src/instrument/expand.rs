@@ -6,7 +6,7 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Attribute, Block, Expr, ImplItem, ItemFn, ItemImpl, Signature, Stmt, Type};
 
-use super::analyze::{self, Analysis, ErrorType, Errors, Kind, Place};
+use super::analyze::{self, Analysis, Classifier, ErrorType, Errors, Kind, Place};
 use super::attr::{self, Options};
 use crate::ctxt::Ctxt;
 use crate::label_attr::krate;
@@ -165,9 +165,9 @@ fn statics(a: &Analysis, options: &Options, krate: &TokenStream) -> TokenStream 
         }
     });
     let errors = match &a.errors {
+        Errors::None if a.classifier.is_some() => quote!(#p::ErrorKinds::Classified),
         Errors::None => quote!(#p::ErrorKinds::None),
-        Errors::Classified { .. } => quote!(#p::ErrorKinds::Classified),
-        Errors::Dynamic => quote!(#p::ErrorKinds::Dynamic),
+        Errors::Dynamic | Errors::Mapped(_) => quote!(#p::ErrorKinds::Dynamic),
         Errors::Typed(ty) => {
             let ty = match ty {
                 ErrorType::Named(t) => quote!(#t),
@@ -183,6 +183,7 @@ fn statics(a: &Analysis, options: &Options, krate: &TokenStream) -> TokenStream 
         }
     };
     let concurrency = options.concurrency.is_some();
+    let classified = a.classifier.is_some();
     let registry = match &options.registry {
         Some(path) => quote! {
             {
@@ -209,6 +210,7 @@ fn statics(a: &Analysis, options: &Options, krate: &TokenStream) -> TokenStream 
                 static_labels: STATIC_LABELS,
                 buckets: __VITALSIGN_BUCKETS,
                 concurrency: #concurrency,
+                classified: #classified,
             })
         });
         const _: () = {
@@ -242,26 +244,41 @@ fn label_index(a: &Analysis, krate: &TokenStream) -> TokenStream {
 
 fn outcome(a: &Analysis, krate: &TokenStream) -> TokenStream {
     let p = quote!(#krate::__private);
-    match &a.errors {
-        Errors::None => quote!(#p::OK),
-        Errors::Classified { path, ok_if } => {
-            let test = quote!((#path)(&__vitalsign_result));
-            let (then, otherwise) = if *ok_if {
-                (quote!(#p::OK), quote!(__VITALSIGN_FN.classified_error()))
-            } else {
-                (quote!(__VITALSIGN_FN.classified_error()), quote!(#p::OK))
-            };
-            quote!(if #test { #then } else { #otherwise })
-        }
-        Errors::Typed(_) | Errors::Dynamic => quote! {
+    // The outcome of an error value `__vitalsign_error`: its kind.
+    let kind = match &a.errors {
+        Errors::None => None,
+        Errors::Typed(_) | Errors::Dynamic => Some(quote! {{
+            #[allow(unused_imports)]
+            use #p::{LabelFromName as _, LabelFromValue as _};
+            __VITALSIGN_FN.error_outcome((&&#p::ErrRef(__vitalsign_error)).error_label())
+        }}),
+        Errors::Mapped(path) => Some(quote! {
+            __VITALSIGN_FN.named_error((#path)(__vitalsign_error))
+        }),
+    };
+    // The outcome of an error: its kind if the value is an `Err`, else `error=""`.
+    let as_error = match &kind {
+        None => quote!(__VITALSIGN_FN.classified_error()),
+        Some(kind) => quote! {
+            match #p::Outcome::error(&__vitalsign_result) {
+                ::core::option::Option::None => __VITALSIGN_FN.classified_error(),
+                ::core::option::Option::Some(__vitalsign_error) => #kind,
+            }
+        },
+    };
+    match (&a.classifier, &kind) {
+        (None, None) => quote!(#p::OK),
+        (None, Some(kind)) => quote! {
             match #p::Outcome::error(&__vitalsign_result) {
                 ::core::option::Option::None => #p::OK,
-                ::core::option::Option::Some(__vitalsign_error) => {
-                    #[allow(unused_imports)]
-                    use #p::{LabelFromName as _, LabelFromValue as _};
-                    __VITALSIGN_FN.error_outcome((&&#p::ErrRef(__vitalsign_error)).error_label())
-                }
+                ::core::option::Option::Some(__vitalsign_error) => #kind,
             }
+        },
+        (Some(Classifier { path, ok_if: true }), _) => quote! {
+            if (#path)(&__vitalsign_result) { #p::OK } else { #as_error }
+        },
+        (Some(Classifier { path, ok_if: false }), _) => quote! {
+            if (#path)(&__vitalsign_result) { #as_error } else { #p::OK }
         },
     }
 }
