@@ -11,32 +11,19 @@ mod names;
 
 use proc_macro::TokenStream;
 
-/// Counts calls by result and error kind, and times them, for a function, a method, or every
-/// method of an `impl` block. See `vitalsign::instrument_metrics` for the options.
+/// `#[instrument_metrics]`: counts calls by result and error kind, and times them.
 #[proc_macro_attribute]
 pub fn instrument_metrics(args: TokenStream, item: TokenStream) -> TokenStream {
     instrument::expand(args.into(), item.into()).into()
 }
 
 /// Makes an enum a `vitalsign::LabelValue`: each variant is one label value, its name in
-/// snake_case, with a dense index in declaration order.
-///
-/// - `#[label(rename = "...")]` on a variant sets its value; `#[label(rename_all = "...")]` on
-///   the enum picks another case (`lowercase`, `UPPERCASE`, `PascalCase`, `camelCase`,
-///   `snake_case`, `SCREAMING_SNAKE_CASE`, `kebab-case`).
-/// - Variants may carry data, as error enums do (`Provider(String)`, `Declined { code: u16 }`):
-///   the data is ignored, so the label stays bounded. `from_index` rebuilds only variants
-///   without fields (`None` for the others).
-/// - Two variants with one value are a compile error.
-///
-/// ```ignore
-/// #[derive(Debug, vitalsign::LabelValue)]
-/// enum PaymentError {
-///     CardDeclined { code: u16 },          // "card_declined"
-///     #[label(rename = "timeout")]
-///     ProviderTimeout(std::time::Duration), // "timeout"
-/// }
-/// ```
+/// snake_case (or the container's `#[label(rename_all = "...")]` case: `lowercase`,
+/// `UPPERCASE`, `PascalCase`, `camelCase`, `snake_case`, `SCREAMING_SNAKE_CASE`, `kebab-case`),
+/// or a variant's `#[label(rename = "...")]`, with dense indices in declaration order.
+/// Variants may carry data, as error enums do: the data is ignored, so the label stays bounded,
+/// and `from_index` rebuilds only variants without fields. Two variants with one value are a
+/// compile error.
 #[proc_macro_derive(LabelValue, attributes(label))]
 pub fn derive_label_value(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);

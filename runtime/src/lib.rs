@@ -79,7 +79,59 @@ pub use metrics::{
 pub use name::{is_valid_label_name, is_valid_metric_name};
 pub use objective::{Objective, RuleOptions, alert_rules};
 pub use registry::{Collect, Collector, Descriptor, EncodeOptions, Registry, default_registry};
-pub use vitalsign_macros::{LabelSet, LabelValue, instrument_metrics};
+/// Makes a struct of label values a [`LabelSet`](trait@LabelSet): each field is one label,
+/// named after the field, and the set's index is mixed radix over the fields' indices, so a
+/// [`Family`] holds every combination in one array.
+///
+/// - `#[label(name = "...")]` on a field names its label.
+/// - `#[label(flatten)]` on a field whose type is itself a `LabelSet` adds that set's labels.
+///   A label name that appears twice, directly or through flattened sets, is a compile error.
+/// - `#[label(crate = PATH)]` on the struct says where `vitalsign` is, if renamed.
+///
+/// ```
+/// use vitalsign::{Counter, Family, Format, LabelSet, LabelValue, Registry};
+///
+/// #[derive(Clone, Copy, LabelValue)]
+/// #[label(rename_all = "UPPERCASE")]
+/// enum Method { Get, Post }
+///
+/// #[derive(LabelSet)]
+/// struct Route { method: Method, #[label(name = "cache_hit")] cached: bool }
+///
+/// #[derive(LabelSet)]
+/// struct Request { #[label(flatten)] route: Route, retried: bool }
+///
+/// assert_eq!(Request::NAMES, ["method", "cache_hit", "retried"]);
+/// let registry = Registry::new();
+/// let requests = registry.register("requests", "Requests.", Family::<Request, Counter>::new())?;
+/// requests.get(&Request { route: Route { method: Method::Post, cached: false }, retried: true }).inc();
+/// let text = registry.render(Format::Prometheus);
+/// assert!(text.contains("requests_total{method=\"POST\",cache_hit=\"false\",retried=\"true\"} 1\n"));
+/// assert_eq!(text.lines().filter(|l| l.starts_with("requests_total{")).count(), 8);
+/// # Ok::<(), vitalsign::Error>(())
+/// ```
+pub use vitalsign_macros::LabelSet;
+/// ```
+/// use vitalsign::LabelValue;
+///
+/// #[derive(Debug, LabelValue)]
+/// #[label(rename_all = "kebab-case")]
+/// enum PaymentError {
+///     CardDeclined { code: u16 },      // "card-declined"
+///     #[label(rename = "timeout")]
+///     ProviderTimeout(std::time::Duration),
+///     Unavailable,
+/// }
+///
+/// assert_eq!(PaymentError::CARDINALITY, 3);
+/// assert_eq!(PaymentError::CardDeclined { code: 51 }.as_str(), "card-declined");
+/// assert_eq!(PaymentError::value_at(1), "timeout");
+/// assert!(matches!(PaymentError::from_index(2), Some(PaymentError::Unavailable)));
+/// assert!(PaymentError::from_index(0).is_none()); // it carries data
+/// ```
+pub use vitalsign_macros::LabelValue;
+#[doc = include_str!("../docs/instrument_metrics.md")]
+pub use vitalsign_macros::instrument_metrics;
 
 /// Declares metrics in `static`s that register themselves in the [`default_registry`] before
 /// its first scrape. The doc comment is the HELP text; the name is checked at compile time.
