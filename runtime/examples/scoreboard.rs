@@ -9,44 +9,16 @@ use vitalsign::{
     default_registry,
 };
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, LabelValue)]
 enum Outcome {
     Paid,
     CardDeclined,
     ProviderTimeout,
 }
 
-impl LabelValue for Outcome {
-    const CARDINALITY: usize = 3;
-    fn index(&self) -> usize {
-        *self as usize
-    }
-    fn from_index(i: usize) -> Option<Self> {
-        [Self::Paid, Self::CardDeclined, Self::ProviderTimeout]
-            .get(i)
-            .copied()
-    }
-    fn value_at(i: usize) -> &'static str {
-        ["paid", "card_declined", "provider_timeout"]
-            .get(i)
-            .copied()
-            .unwrap_or("")
-    }
-}
-
+#[derive(LabelSet)]
 struct Checkout {
     outcome: Outcome,
-}
-
-impl LabelSet for Checkout {
-    const CARDINALITY: usize = Outcome::CARDINALITY;
-    const NAMES: &'static [&'static str] = &["outcome"];
-    fn index(&self) -> usize {
-        self.outcome.index()
-    }
-    fn visit(i: usize, f: &mut dyn FnMut(&'static str, &str)) {
-        f("outcome", Outcome::value_at(i));
-    }
 }
 
 vitalsign::metrics! {

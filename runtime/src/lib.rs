@@ -135,7 +135,8 @@ pub use vitalsign_macros::instrument_metrics;
 
 /// Declares metrics in `static`s that register themselves in the [`default_registry`] before
 /// its first scrape. The doc comment is the HELP text; the name is checked at compile time.
-/// Without `= init`, the metric is its type's `Default`.
+/// Without `= init`, the metric is its type's `Default`; [`buckets!`] gives a histogram bounds
+/// checked at compile time.
 ///
 /// ```
 /// use vitalsign::{Buckets, Counter, Format, Histogram, default_registry};
@@ -154,7 +155,7 @@ pub use vitalsign_macros::instrument_metrics;
 /// assert!(text.contains("shop_payment_duration_seconds_bucket{le=\"0.025\"} 1\n"));
 /// ```
 ///
-/// An invalid name does not compile:
+/// An invalid name does not compile, nor do two statics of one name in one block:
 ///
 /// ```compile_fail
 /// vitalsign::metrics! {
@@ -162,12 +163,30 @@ pub use vitalsign_macros::instrument_metrics;
 ///     static BAD: vitalsign::Counter as "bad-name";
 /// }
 /// ```
+///
+/// ```compile_fail
+/// vitalsign::metrics! {
+///     /// Orders.
+///     static ORDERS: vitalsign::Counter as "orders";
+///     /// Orders again.
+///     static ORDERS_AGAIN: vitalsign::Gauge as "orders";
+/// }
+/// ```
+///
+/// Statics in different blocks or crates are checked when their registry is first used (before
+/// any registration at run time): a clash is printed to stderr, kept in
+/// [`Registry::registration_errors`], and makes `vitalsign_tower::serve` refuse to start.
 #[macro_export]
 macro_rules! metrics {
     ($(
         $(#[doc = $doc:literal])*
         $vis:vis static $ident:ident : $ty:ty as $name:literal $(= $init:expr)? ;
-    )*) => {$(
+    )*) => {
+        const _: () = ::core::assert!(
+            $crate::__private::names_are_unique(&[$($name),*]),
+            "two statics in one `metrics!` block have the same name",
+        );
+        $(
         $(#[doc = $doc])*
         $vis static $ident: $crate::__private::LazyLock<$ty> =
             $crate::__private::LazyLock::new(|| $crate::metrics!(@init $ty $(, $init)?));
@@ -190,6 +209,34 @@ macro_rules! metrics {
     )*};
     (@init $ty:ty) => { <$ty as ::core::default::Default>::default() };
     (@init $ty:ty, $init:expr) => { $init };
+}
+
+/// Histogram [`Buckets`] from literal bounds, checked at compile time (finite, strictly
+/// increasing, at least one), so a `static` needs no `.expect()`.
+///
+/// ```
+/// use vitalsign::{Histogram, buckets};
+///
+/// vitalsign::metrics! {
+///     /// Time to charge a card.
+///     static PAYMENT: Histogram as "payment_duration_seconds" = Histogram::new(buckets![0.05, 0.25, 1.0]);
+/// }
+/// assert_eq!(PAYMENT.buckets().bounds(), [0.05, 0.25, 1.0]);
+/// ```
+///
+/// ```compile_fail
+/// let _ = vitalsign::buckets![1.0, 0.5];
+/// ```
+#[macro_export]
+macro_rules! buckets {
+    ($($bound:expr),+ $(,)?) => {{
+        const BOUNDS: &[f64] = &[$($bound as f64),+];
+        const _: () = ::core::assert!(
+            $crate::__private::buckets_are_valid(BOUNDS),
+            "bucket bounds must be finite and strictly increasing",
+        );
+        $crate::__private::checked_buckets(BOUNDS)
+    }};
 }
 
 #[doc(hidden)]
@@ -267,6 +314,11 @@ pub mod __private {
             i += 1;
         }
         true
+    }
+
+    /// Buckets from bounds [`buckets!`](crate::buckets!) checked at compile time.
+    pub fn checked_buckets(bounds: &'static [f64]) -> crate::Buckets {
+        crate::Buckets::new(bounds.iter().copied()).unwrap_or_else(|_| crate::Buckets::latency())
     }
 
     pub use crate::function::*;
