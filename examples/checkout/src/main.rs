@@ -17,81 +17,46 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use clap::{Parser, Subcommand};
 use vitalsign::{ProcessCollector, RuleOptions, default_registry};
 
-const USAGE: &str = "\
-usage: checkout [--listen ADDR] [--traffic N]
-       checkout alert-rules [--time-scale N]
-
-  --listen ADDR     address to serve on (default 127.0.0.1:3000)
-  --traffic N       simulated requests per second, 0 for none (default 20)
-  alert-rules       print the Prometheus rules generated from the objectives
-  --time-scale N    divide every rule window by N (60: an hour passes in a minute)";
-
-enum Command {
-    Serve { listen: SocketAddr, traffic: u32 },
-    AlertRules { time_scale: f64 },
+/// The vitalsign demo shop: checkout, orders, a payment provider you can slow down, and a live
+/// scoreboard at /metrics.
+#[derive(Parser)]
+#[command(name = "checkout")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Address to serve on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:3000")]
+    listen: SocketAddr,
+    /// Simulated requests per second, 0 for none.
+    #[arg(long, value_name = "N", default_value_t = 20,
+          value_parser = clap::value_parser!(u32).range(0..=10_000))]
+    traffic: u32,
 }
 
-fn parse(args: &[String]) -> Result<Command, String> {
-    let value = |flag: &str| -> Result<Option<&String>, String> {
-        match args.iter().position(|a| a == flag) {
-            None => Ok(None),
-            Some(i) => args
-                .get(i + 1)
-                .map(Some)
-                .ok_or(format!("{flag} needs a value")),
-        }
-    };
-    let known = ["--listen", "--traffic", "--time-scale", "alert-rules"];
-    let mut i = 0;
-    while i < args.len() {
-        match args[i].as_str() {
-            "alert-rules" => i += 1,
-            flag if known.contains(&flag) => i += 2,
-            other => return Err(format!("unknown argument `{other}`")),
-        }
-    }
-    if args.first().is_some_and(|a| a == "alert-rules") {
-        let time_scale = match value("--time-scale")? {
-            Some(v) => v.parse::<f64>().ok().filter(|s| *s >= 1.0).ok_or(format!(
-                "--time-scale must be a number of at least 1, got `{v}`"
-            ))?,
-            None => 1.0,
-        };
-        return Ok(Command::AlertRules { time_scale });
-    }
-    let listen = match value("--listen")? {
-        Some(v) => v
-            .parse()
-            .map_err(|_| format!("--listen must be an address like 127.0.0.1:3000, got `{v}`"))?,
-        None => SocketAddr::from(([127, 0, 0, 1], 3000)),
-    };
-    let traffic = match value("--traffic")? {
-        Some(v) => v
-            .parse::<u32>()
-            .ok()
-            .filter(|n| *n <= 10_000)
-            .ok_or(format!(
-                "--traffic must be 0 to 10000 requests per second, got `{v}`"
-            ))?,
-        None => 20,
-    };
-    Ok(Command::Serve { listen, traffic })
+#[derive(Subcommand)]
+enum Command {
+    /// Print the Prometheus rules generated from the objectives.
+    AlertRules {
+        /// Divide every rule window by N (60: an hour passes in a minute).
+        #[arg(long, value_name = "N", default_value_t = 1.0, value_parser = time_scale)]
+        time_scale: f64,
+    },
+}
+
+fn time_scale(v: &str) -> Result<f64, String> {
+    v.parse::<f64>()
+        .ok()
+        .filter(|s| *s >= 1.0)
+        .ok_or_else(|| "a number of at least 1".to_owned())
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|a| a == "--help" || a == "-h") {
-        println!("{USAGE}");
-        return ExitCode::SUCCESS;
-    }
-    match parse(&args) {
-        Err(why) => {
-            eprintln!("checkout: {why}\n\n{USAGE}");
-            ExitCode::from(2)
-        }
-        Ok(Command::AlertRules { time_scale }) => {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::AlertRules { time_scale }) => {
             let options = RuleOptions {
                 time_scale,
                 ..RuleOptions::default()
@@ -107,7 +72,7 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Ok(Command::Serve { listen, traffic }) => match serve(listen, traffic) {
+        None => match serve(cli.listen, cli.traffic) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("checkout: {e}");
