@@ -203,40 +203,31 @@ fn camel(name: &str) -> String {
         .collect()
 }
 
-/// `function="f",module="m"` for one function, regex alternations for several.
-fn selector(functions: &[(&str, &str)]) -> String {
+/// `rate(metric{function="f",module="m",extra}[w])` for each function, joined with `or`: one
+/// selector per (function, module) pair, since regex alternations over each label would also
+/// match a function of one module paired with another module.
+fn rates(functions: &[(&str, &str)], metric: &str, extra: &str, w: &str) -> String {
     let quote = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
-    if let [(f, m)] = functions {
-        return format!("function=\"{}\",module=\"{}\"", quote(f), quote(m));
-    }
-    let alternation = |items: Vec<&str>| {
-        let mut items: Vec<String> = items.into_iter().map(regex_escape).collect();
-        items.sort();
-        items.dedup();
-        quote(&items.join("|"))
-    };
-    format!(
-        "function=~\"{}\",module=~\"{}\"",
-        alternation(functions.iter().map(|p| p.0).collect()),
-        alternation(functions.iter().map(|p| p.1).collect())
-    )
-}
-
-fn regex_escape(s: &str) -> String {
-    let mut out = String::new();
-    for c in s.chars() {
-        if "\\.+*?()|[]{}^$".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
+    let mut pairs: Vec<&(&str, &str)> = functions.iter().collect();
+    pairs.sort_unstable();
+    pairs.dedup();
+    pairs
+        .iter()
+        .map(|(f, m)| {
+            format!(
+                "rate({metric}{{function=\"{}\",module=\"{}\"{extra}}}[{w}])",
+                quote(f),
+                quote(m)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" or ")
 }
 
 fn write_group(out: &mut String, o: &Objective, functions: &[(&str, &str)], options: &RuleOptions) {
     let name = o.name;
     let alert = camel(name);
-    let sel = selector(functions);
+    let rates = |metric: &str, extra: &str, w: &str| rates(functions, metric, extra, w);
     let window = |s| duration(s, options, 5);
     let for_ = |s| duration(s, options, 1);
     let mut windows = vec![PAGE.0, PAGE.1, TICKET.0, TICKET.1, THRESHOLD_WINDOW];
@@ -260,7 +251,9 @@ fn write_group(out: &mut String, o: &Objective, functions: &[(&str, &str)], opti
                 out,
                 &format!("vitalsign:objective_error_ratio:rate{w}"),
                 format!(
-                    "sum(rate(function_calls_total{{{sel},result=\"error\"}}[{w}])) / sum(rate(function_calls_total{{{sel}}}[{w}]))"
+                    "sum({}) / sum({})",
+                    rates("function_calls_total", ",result=\"error\"", &w),
+                    rates("function_calls_total", "", &w)
                 ),
             );
         }
@@ -273,7 +266,13 @@ fn write_group(out: &mut String, o: &Objective, functions: &[(&str, &str)], opti
                 out,
                 &format!("vitalsign:objective_slow_ratio:rate{w}"),
                 format!(
-                    "1 - sum(rate(function_calls_duration_seconds_bucket{{{sel},le=\"{le}\"}}[{w}])) / sum(rate(function_calls_duration_seconds_count{{{sel}}}[{w}]))"
+                    "1 - sum({}) / sum({})",
+                    rates(
+                        "function_calls_duration_seconds_bucket",
+                        &format!(",le=\"{le}\""),
+                        &w
+                    ),
+                    rates("function_calls_duration_seconds_count", "", &w)
                 ),
             );
         }
@@ -282,7 +281,8 @@ fn write_group(out: &mut String, o: &Objective, functions: &[(&str, &str)], opti
             out,
             &format!("vitalsign:objective_latency_p95_seconds:rate{w}"),
             format!(
-                "histogram_quantile(0.95, sum by (le) (rate(function_calls_duration_seconds_bucket{{{sel}}}[{w}])))"
+                "histogram_quantile(0.95, sum by (le) ({}))",
+                rates("function_calls_duration_seconds_bucket", "", &w)
             ),
         );
     }
@@ -432,14 +432,24 @@ mod tests {
     fn selectors_and_names() {
         assert_eq!(camel("checkout_payments"), "CheckoutPayments");
         assert_eq!(
-            selector(&[("charge", "shop")]),
-            "function=\"charge\",module=\"shop\""
+            rates(&[("charge", "shop")], "m", "", "5m"),
+            "rate(m{function=\"charge\",module=\"shop\"}[5m])"
         );
+        // Two pairs: each keeps its own module (`charge` of `shop::cart` is not selected).
         assert_eq!(
-            selector(&[("Cart::add", "shop::cart"), ("charge", "shop")]),
-            "function=~\"Cart::add|charge\",module=~\"shop|shop::cart\""
+            rates(
+                &[
+                    ("charge", "shop"),
+                    ("Cart::add", "shop::cart"),
+                    ("charge", "shop")
+                ],
+                "m",
+                ",result=\"error\"",
+                "1h"
+            ),
+            "rate(m{function=\"Cart::add\",module=\"shop::cart\",result=\"error\"}[1h]) or \
+             rate(m{function=\"charge\",module=\"shop\",result=\"error\"}[1h])"
         );
-        assert_eq!(regex_escape("a.b"), "a\\\\.b".replace("\\\\", "\\"));
         assert_eq!(round12(1.0 - 0.99), 0.01);
     }
 
