@@ -1,19 +1,17 @@
-//! Histograms and the split-counter core they share with summaries.
-//!
-//! Observations go to the *hot* one of two shards; a scrape flips which shard is hot, waits for
-//! the observations already started on the old one to finish, reads it, and folds it into the new
-//! hot shard. Observers never wait and take no lock; every scrape sees bucket counts, `_count`
-//! and `_sum` of exactly the same observations. This is the technique of Prometheus' Go client.
+//! Histograms and their buckets. The split-counter core they share with summaries, which makes
+//! every scrape a consistent snapshot and stripes itself under contention, is in `core`.
 
-use std::sync::atomic::Ordering;
-use std::sync::{Arc, LazyLock, PoisonError};
+mod core;
+
+pub(crate) use self::core::Core;
+
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use crate::clock;
 use crate::encoding::{MetricEncoder, MetricType, number};
 use crate::error::{Error, ErrorKind, Result};
 use crate::metrics::Series;
-use crate::sync::{AtomicU64, Mutex, backoff};
 
 /// Bucket upper bounds for a [`Histogram`], validated and pre-rendered once, shared by every
 /// series that uses them. The `+Inf` bucket is implicit.
@@ -207,175 +205,6 @@ fn round15(v: f64) -> f64 {
 /// Bucket counts up to which the bucket search is a branchless count.
 const BRANCHLESS_MAX: usize = 32;
 
-const HOT_BIT: u64 = 1 << 63;
-/// 2^64 nanoseconds, in seconds: what the integer sum loses when it wraps.
-const WRAP_SECONDS: f64 = 18_446_744_073.709_553;
-const SUM_NS: usize = 0;
-const SUM_F64: usize = 1;
-const BUCKETS: usize = 2;
-
-/// Split-counter storage: `[state, shard 0 .., shard 1 ..]`, each shard
-/// `[sum_ns, sum_f64_bits, buckets...]`. `state` holds the hot shard in its top bit and the
-/// number of observations started in the rest. An observation adds to the sum, then to its
-/// bucket: the bucket increment is the mark that it is complete, so there is no separate count
-/// (a scrape's count is the number started, once the buckets have caught up with it). A summary
-/// is a histogram with only its `+Inf` bucket.
-pub(crate) struct Core {
-    buckets: Buckets,
-    cells: Box<[AtomicU64]>,
-    scrape: Mutex<()>,
-}
-
-/// A consistent view of one shard during a scrape.
-pub(crate) struct Snapshot<'a> {
-    core: &'a Core,
-    shard: usize,
-    pub(crate) count: u64,
-    pub(crate) sum: f64,
-}
-
-impl Core {
-    pub(crate) fn new(buckets: Buckets) -> Self {
-        let stride = BUCKETS + buckets.0.le.len();
-        let cells = (0..1 + 2 * stride).map(|_| AtomicU64::new(0)).collect();
-        Self {
-            buckets,
-            cells,
-            scrape: Mutex::new(()),
-        }
-    }
-
-    fn stride(&self) -> usize {
-        BUCKETS + self.buckets.0.le.len()
-    }
-
-    #[inline]
-    fn cell(&self, shard: usize, offset: usize) -> &AtomicU64 {
-        &self.cells[1 + shard * self.stride() + offset]
-    }
-
-    /// Starts an observation: returns the shard it must go to.
-    #[inline]
-    fn begin(&self) -> usize {
-        (self.cells[0].fetch_add(1, Ordering::Relaxed) >> 63) as usize
-    }
-
-    /// Completes an observation: its bucket increment releases the sum written before it.
-    #[inline]
-    fn finish(&self, shard: usize, bucket: usize) {
-        self.cell(shard, BUCKETS + bucket)
-            .fetch_add(1, Ordering::Release);
-    }
-
-    #[inline]
-    pub(crate) fn observe(&self, v: f64, has_buckets: bool) {
-        let bucket = if has_buckets {
-            self.buckets.index_of(v)
-        } else {
-            0
-        };
-        let shard = self.begin();
-        add_f64(self.cell(shard, SUM_F64), v);
-        self.finish(shard, bucket);
-    }
-
-    #[inline]
-    pub(crate) fn observe_ns(&self, ns: u64, has_buckets: bool) {
-        let bucket = if has_buckets {
-            self.buckets.index_of_ns(ns)
-        } else {
-            0
-        };
-        let shard = self.begin();
-        let before = self.cell(shard, SUM_NS).fetch_add(ns, Ordering::Relaxed);
-        if before.checked_add(ns).is_none() {
-            // The integer sum wrapped (over 584 years summed between two scrapes): the float
-            // sum takes the 2^64 ns it lost, before `finish` publishes the observation.
-            add_f64(self.cell(shard, SUM_F64), WRAP_SECONDS);
-        }
-        self.finish(shard, bucket);
-    }
-
-    /// Observations completed in `shard`: the total of its buckets.
-    fn completed(&self, shard: usize) -> u64 {
-        (BUCKETS..self.stride())
-            .map(|offset| self.cell(shard, offset).load(Ordering::Acquire))
-            .sum()
-    }
-
-    /// Runs `f` on a consistent snapshot. Scrapes of one series are serialised; observers are
-    /// never blocked.
-    pub(crate) fn snapshot<R>(&self, f: impl FnOnce(&Snapshot<'_>) -> R) -> R {
-        let _serial = self.scrape.lock().unwrap_or_else(PoisonError::into_inner);
-        let state = self.cells[0].fetch_add(HOT_BIT, Ordering::AcqRel);
-        let started = state & !HOT_BIT;
-        let cold = (state >> 63) as usize;
-        let mut spins = 0u32;
-        while self.completed(cold) != started {
-            // An observer between `begin` and `finish`: a handful of instructions away.
-            spins += 1;
-            backoff(spins);
-        }
-        // Fold the cold shard into the hot one even if `f` unwinds, or the next scrape would wait
-        // for observations that will never arrive.
-        let _merge = Merge { core: self, cold };
-        let sum = f64::from_bits(self.cell(cold, SUM_F64).load(Ordering::Relaxed))
-            + self.cell(cold, SUM_NS).load(Ordering::Relaxed) as f64 / 1e9;
-        f(&Snapshot {
-            core: self,
-            shard: cold,
-            count: started,
-            sum,
-        })
-    }
-}
-
-struct Merge<'a> {
-    core: &'a Core,
-    cold: usize,
-}
-
-impl Drop for Merge<'_> {
-    fn drop(&mut self) {
-        let (core, cold, hot) = (self.core, self.cold, self.cold ^ 1);
-        let ns = core.cell(cold, SUM_NS).swap(0, Ordering::Relaxed);
-        let f = f64::from_bits(core.cell(cold, SUM_F64).swap(0, Ordering::Relaxed));
-        // Nanosecond sums move into the float sum at every scrape, so the integer never wraps.
-        add_f64(core.cell(hot, SUM_F64), f + ns as f64 / 1e9);
-        for offset in BUCKETS..core.stride() {
-            let n = core.cell(cold, offset).swap(0, Ordering::Relaxed);
-            core.cell(hot, offset).fetch_add(n, Ordering::Release);
-        }
-    }
-}
-
-impl Snapshot<'_> {
-    /// `(le_label, cumulative_count)` for every bucket, `+Inf` last.
-    pub(crate) fn buckets(&self) -> impl Iterator<Item = (&str, u64)> {
-        let mut cumulative = 0;
-        self.core
-            .buckets
-            .0
-            .le
-            .iter()
-            .enumerate()
-            .map(move |(i, le)| {
-                cumulative += self
-                    .core
-                    .cell(self.shard, BUCKETS + i)
-                    .load(Ordering::Relaxed);
-                (&**le, cumulative)
-            })
-    }
-}
-
-#[inline]
-fn add_f64(cell: &AtomicU64, v: f64) {
-    let _ = cell.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
-        Some((f64::from_bits(bits) + v).to_bits())
-    });
-}
-
 /// Observations counted into buckets, with their count and sum.
 ///
 /// Durations are summed as integer nanoseconds ([`observe_duration`](Self::observe_duration),
@@ -457,7 +286,7 @@ impl Histogram {
 
     /// The buckets.
     pub fn buckets(&self) -> &Buckets {
-        &self.core.buckets
+        self.core.buckets()
     }
 
     /// A consistent snapshot: `(upper_bound, cumulative_count)` per bucket (`+Inf` last), the
@@ -466,7 +295,7 @@ impl Histogram {
         self.core.snapshot(|s| {
             let bounds = self
                 .core
-                .buckets
+                .buckets()
                 .bounds()
                 .iter()
                 .copied()
@@ -480,7 +309,7 @@ impl Histogram {
 impl std::fmt::Debug for Histogram {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Histogram")
-            .field("buckets", &self.core.buckets)
+            .field("buckets", self.core.buckets())
             .finish_non_exhaustive()
     }
 }
@@ -489,7 +318,12 @@ impl Series for Histogram {
     const TYPE: MetricType = MetricType::Histogram;
 
     fn encode_series(&self, labels: &str, encoder: &mut MetricEncoder<'_>) {
-        let negative_bounds = self.core.buckets.bounds().first().is_some_and(|&b| b < 0.0);
+        let negative_bounds = self
+            .core
+            .buckets()
+            .bounds()
+            .first()
+            .is_some_and(|&b| b < 0.0);
         self.core.snapshot(|s| {
             encoder.histogram(labels, s.buckets(), s.count, s.sum, negative_bounds);
         });
@@ -576,39 +410,5 @@ mod tests {
             Buckets::exponential(0.1, 3.0, 3).unwrap().bounds(),
             [0.1, 0.3, 0.9]
         );
-    }
-}
-
-/// Run with `RUSTFLAGS="--cfg loom" cargo test -p vitalsign --lib --release loom`
-/// (`.ci/run` does).
-#[cfg(all(test, loom))]
-mod loom_model {
-    use super::*;
-
-    /// Two observers, one per bucket, race a scrape. In every interleaving loom explores, the
-    /// scrape sees whole observations only: `+Inf` equals the count and the sum is exactly the
-    /// sum of the observations its buckets show; once both are done, nothing is lost.
-    #[test]
-    fn snapshots_are_consistent_in_every_interleaving() {
-        loom::model(|| {
-            let h = loom::sync::Arc::new(Histogram::new(Buckets::new([1.0]).unwrap()));
-            let observers: Vec<_> = [0.5, 2.0]
-                .into_iter()
-                .map(|v| {
-                    let h = h.clone();
-                    loom::thread::spawn(move || h.observe(v))
-                })
-                .collect();
-            let (buckets, count, sum) = h.snapshot();
-            let (low, all) = (buckets[0].1, buckets[1].1);
-            assert_eq!(all, count);
-            assert!(low <= 1 && all - low <= 1);
-            assert_eq!(sum, 0.5 * low as f64 + 2.0 * (all - low) as f64);
-            for o in observers {
-                o.join().unwrap();
-            }
-            let (buckets, count, sum) = h.snapshot();
-            assert_eq!((buckets[0].1, buckets[1].1, count, sum), (1, 2, 2, 2.5));
-        });
     }
 }

@@ -1,0 +1,251 @@
+//! Threads that contend: every thread observes the same histogram series (or increments the same
+//! labelled family), as a tokio server's workers do. divan's `threads = [2]` does not make its
+//! threads run at once, so this harness does: the threads start together at a barrier, each
+//! does a million operations, and a row is the median over several rounds of the wall time
+//! divided by the operations one thread did (so with no contention, and a core per thread, it
+//! reads what one thread alone reads).
+//!
+//! The control row is one `AtomicU64::fetch_add` shared by every thread. If two threads on it do
+//! not read at least twice what one thread reads, the threads did not run at once and the run
+//! says its thread rows are invalid.
+//!
+//! Output, one line per measurement: `contention ROW CRATE THREADS NS_PER_OP`, then
+//! `valid yes|no`. `benches/run.sh` feeds it to `report`.
+
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Barrier};
+use std::time::Instant;
+
+const OPS: usize = 1_000_000;
+const ROUNDS: usize = 5;
+const THREADS: [usize; 4] = [1, 2, 4, 8];
+
+const LATENCY: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+/// Observed values, cycling through several buckets.
+const VALUES: [f64; 8] = [0.003, 0.02, 0.07, 0.2, 0.4, 0.9, 3.0, 12.0];
+
+/// Nanoseconds per operation per thread: the median over `ROUNDS` of `threads` threads each
+/// running `op(0..OPS)` from a common start.
+fn measure(threads: usize, op: impl Fn(usize) + Send + Sync + 'static) -> f64 {
+    let op = Arc::new(op);
+    let mut rounds: Vec<f64> = (0..ROUNDS)
+        .map(|_| {
+            let start = Arc::new(Barrier::new(threads + 1));
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
+                    let (op, start) = (op.clone(), start.clone());
+                    std::thread::spawn(move || {
+                        start.wait();
+                        for i in 0..OPS {
+                            op(black_box(i));
+                        }
+                    })
+                })
+                .collect();
+            start.wait();
+            let began = Instant::now();
+            for h in handles {
+                h.join().expect("a benchmark thread panicked");
+            }
+            began.elapsed().as_nanos() as f64 / OPS as f64
+        })
+        .collect();
+    rounds.sort_by(f64::total_cmp);
+    rounds[ROUNDS / 2]
+}
+
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    vitalsign::LabelValue,
+    prometheus_client::encoding::EncodeLabelValue,
+    measured::FixedCardinalityLabel,
+)]
+enum Method {
+    Get,
+    Head,
+    Post,
+    Put,
+    Delete,
+    Patch,
+}
+
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    vitalsign::LabelValue,
+    prometheus_client::encoding::EncodeLabelValue,
+    measured::FixedCardinalityLabel,
+)]
+enum Outcome {
+    Ok,
+    ClientError,
+    ServerError,
+}
+
+const METHODS: [Method; 6] = [
+    Method::Get,
+    Method::Head,
+    Method::Post,
+    Method::Put,
+    Method::Delete,
+    Method::Patch,
+];
+const OUTCOMES: [Outcome; 3] = [Outcome::Ok, Outcome::ClientError, Outcome::ServerError];
+const METHOD_STR: [&str; 6] = ["get", "head", "post", "put", "delete", "patch"];
+const OUTCOME_STR: [&str; 3] = ["ok", "client_error", "server_error"];
+
+#[derive(vitalsign::LabelSet)]
+struct VsLabels {
+    method: Method,
+    outcome: Outcome,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, prometheus_client::encoding::EncodeLabelSet)]
+struct PcLabels {
+    method: Method,
+    outcome: Outcome,
+}
+
+#[derive(measured::LabelGroup)]
+#[label(set = MeasuredSet)]
+struct MeasuredLabels {
+    method: Method,
+    outcome: Outcome,
+}
+
+fn histogram_rows(threads: usize) -> Vec<(&'static str, f64)> {
+    let vs = Arc::new(vitalsign::Histogram::new(vitalsign::Buckets::latency()));
+    let pc = Arc::new(prometheus_client::metrics::histogram::Histogram::new(
+        LATENCY.iter().copied(),
+    ));
+    let prom = prometheus::Histogram::with_opts(
+        prometheus::HistogramOpts::new("h", "h").buckets(LATENCY.to_vec()),
+    )
+    .expect("histogram");
+    let mut bounds = [0.0; 11];
+    bounds.copy_from_slice(LATENCY);
+    let measured = Arc::new(measured::Histogram::<11>::with_metadata(
+        measured::metric::histogram::Thresholds::with_buckets(bounds),
+    ));
+    let metrics = metrics::histogram!("contention_histogram");
+    vec![
+        (
+            "vitalsign",
+            measure(threads, move |i| vs.observe(VALUES[i % 8])),
+        ),
+        (
+            "prometheus_client",
+            measure(threads, move |i| pc.observe(VALUES[i % 8])),
+        ),
+        (
+            "prometheus",
+            measure(threads, move |i| prom.observe(VALUES[i % 8])),
+        ),
+        (
+            "measured",
+            measure(threads, move |i| {
+                measured.get_metric().observe(VALUES[i % 8]);
+            }),
+        ),
+        (
+            "metrics",
+            measure(threads, move |i| metrics.record(VALUES[i % 8])),
+        ),
+    ]
+}
+
+fn counter_rows(threads: usize) -> Vec<(&'static str, f64)> {
+    let vs = Arc::new(vitalsign::Family::<VsLabels, vitalsign::Counter>::new());
+    let pc = Arc::new(prometheus_client::metrics::family::Family::<
+        PcLabels,
+        prometheus_client::metrics::counter::Counter,
+    >::default());
+    let prom =
+        prometheus::IntCounterVec::new(prometheus::Opts::new("c", "c"), &["method", "outcome"])
+            .expect("counter vec");
+    let measured = Arc::new(measured::CounterVec::<MeasuredSet>::dense());
+    vec![
+        (
+            "vitalsign",
+            measure(threads, move |i| {
+                vs.get(&VsLabels {
+                    method: METHODS[i % 6],
+                    outcome: OUTCOMES[(i / 6) % 3],
+                })
+                .inc();
+            }),
+        ),
+        (
+            "prometheus_client",
+            measure(threads, move |i| {
+                pc.get_or_create(&PcLabels {
+                    method: METHODS[i % 6],
+                    outcome: OUTCOMES[(i / 6) % 3],
+                })
+                .inc();
+            }),
+        ),
+        (
+            "prometheus",
+            measure(threads, move |i| {
+                prom.with_label_values(&[METHOD_STR[i % 6], OUTCOME_STR[(i / 6) % 3]])
+                    .inc();
+            }),
+        ),
+        (
+            "measured",
+            measure(threads, move |i| {
+                measured.inc(MeasuredLabels {
+                    method: METHODS[i % 6],
+                    outcome: OUTCOMES[(i / 6) % 3],
+                });
+            }),
+        ),
+        (
+            "metrics",
+            measure(threads, move |i| {
+                metrics::counter!("contention_counter", "method" => METHOD_STR[i % 6], "outcome" => OUTCOME_STR[(i / 6) % 3]).increment(1);
+            }),
+        ),
+    ]
+}
+
+fn main() {
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .set_buckets(LATENCY)
+        .expect("buckets")
+        .build_recorder();
+    metrics::set_global_recorder(recorder).expect("one recorder");
+
+    let mut control = Vec::new();
+    for threads in THREADS {
+        let shared = Arc::new(AtomicU64::new(0));
+        let ns = measure(threads, move |_| {
+            shared.fetch_add(1, Ordering::Relaxed);
+        });
+        println!("contention control atomic_fetch_add {threads} {ns:.2}");
+        control.push(ns);
+    }
+    for threads in THREADS {
+        for (krate, ns) in histogram_rows(threads) {
+            println!("contention histogram_observe {krate} {threads} {ns:.2}");
+        }
+        for (krate, ns) in counter_rows(threads) {
+            println!("contention counter_labelled {krate} {threads} {ns:.2}");
+        }
+    }
+    let valid = control[1] >= 2.0 * control[0];
+    println!("valid {}", if valid { "yes" } else { "no" });
+}

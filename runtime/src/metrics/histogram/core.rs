@@ -1,0 +1,408 @@
+//! The split-counter core of histograms and summaries, striped under contention.
+//!
+//! A *stripe* holds a state word and two shards of `[sum_ns, sum_f64, buckets...]`. The state
+//! holds the hot shard in its top bit and the number of observations started in the rest. An
+//! observation starts on the state, adds to the hot shard's sum, then to its bucket: the bucket
+//! increment marks it complete, so there is no separate count. A scrape flips which shard is
+//! hot, waits for the observations already started on the old one to finish, reads it, and
+//! folds it into the new hot shard. Observers never wait and take no lock; every scrape sees
+//! bucket counts, `_count` and `_sum` of exactly the same observations. (The technique of
+//! Prometheus' Go client.)
+//!
+//! A series starts with one stripe, costing what an unstriped one would. An observation starts
+//! with a compare-and-swap on the state: when it fails, another thread is observing the same
+//! series at the same moment, and the series grows one stripe per CPU (never per thread); from
+//! then on each thread observes into the stripe its slot picks, moving to another on a failed
+//! swap, as Java's `LongAdder` does. A scrape reads every stripe; each stripe's snapshot is
+//! consistent, so their sum is.
+
+use std::sync::atomic::Ordering;
+use std::sync::{OnceLock, PoisonError};
+
+use super::Buckets;
+use crate::sync::{AtomicU64, Mutex, backoff};
+
+const HOT_BIT: u64 = 1 << 63;
+/// 2^64 nanoseconds, in seconds: what the integer sum loses when it wraps.
+const WRAP_SECONDS: f64 = 18_446_744_073.709_553;
+const SUM_NS: usize = 0;
+const SUM_F64: usize = 1;
+const BUCKETS: usize = 2;
+/// The most stripes a series grows to.
+const MAX_STRIPES: usize = 16;
+
+/// One cache line of cells, so stripes never share a line.
+#[repr(align(64))]
+struct Line([AtomicU64; 8]);
+
+/// One stripe: `[state, shard 0 .., shard 1 ..]` over whole cache lines.
+struct Stripe {
+    lines: Box<[Line]>,
+}
+
+impl Stripe {
+    fn new(cells: usize) -> Self {
+        Self {
+            lines: (0..cells.div_ceil(8))
+                .map(|_| Line(std::array::from_fn(|_| AtomicU64::new(0))))
+                .collect(),
+        }
+    }
+
+    #[inline]
+    fn at(&self, i: usize) -> &AtomicU64 {
+        &self.lines[i >> 3].0[i & 7]
+    }
+
+    #[inline]
+    fn state(&self) -> &AtomicU64 {
+        self.at(0)
+    }
+}
+
+pub(crate) struct Core {
+    buckets: Buckets,
+    /// `BUCKETS` plus one cell per bucket (`+Inf` included).
+    stride: usize,
+    base: Stripe,
+    /// The stripes besides `base`, made the first time two threads collide on it.
+    more: OnceLock<Box<[Stripe]>>,
+    scrape: Mutex<()>,
+}
+
+/// A consistent view of every stripe's cold shard during a scrape.
+pub(crate) struct Snapshot<'a> {
+    core: &'a Core,
+    /// The stripes read (more may appear during the scrape; they are read by the next one).
+    stripes: usize,
+    /// Each stripe's cold shard.
+    cold: [u8; MAX_STRIPES],
+    pub(crate) count: u64,
+    pub(crate) sum: f64,
+}
+
+impl Core {
+    pub(crate) fn new(buckets: Buckets) -> Self {
+        let stride = BUCKETS + buckets.0.le.len();
+        Self {
+            base: Stripe::new(1 + 2 * stride),
+            stride,
+            buckets,
+            more: OnceLock::new(),
+            scrape: Mutex::new(()),
+        }
+    }
+
+    pub(crate) fn buckets(&self) -> &Buckets {
+        &self.buckets
+    }
+
+    #[inline]
+    fn cell<'s>(&self, stripe: &'s Stripe, shard: usize, offset: usize) -> &'s AtomicU64 {
+        stripe.at(1 + shard * self.stride + offset)
+    }
+
+    fn stripe(&self, i: usize) -> &Stripe {
+        match (i, self.more.get()) {
+            (0, _) | (_, None) => &self.base,
+            (i, Some(more)) => more.get(i - 1).unwrap_or(&self.base),
+        }
+    }
+
+    fn stripe_count(&self) -> usize {
+        1 + self.more.get().map_or(0, |m| m.len())
+    }
+
+    /// Starts an observation: the stripe and shard it must go to.
+    #[inline]
+    fn begin(&self) -> (&Stripe, usize) {
+        let (stripe, striped) = match self.more.get() {
+            None => (&self.base, false),
+            Some(more) => {
+                let i = slot::get() % (more.len() + 1);
+                (if i == 0 { &self.base } else { &more[i - 1] }, true)
+            }
+        };
+        let state = stripe.state();
+        let current = state.load(Ordering::Relaxed);
+        let before = match state.compare_exchange(
+            current,
+            current + 1,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        ) {
+            Ok(before) => before,
+            Err(_) => {
+                self.collided(striped);
+                state.fetch_add(1, Ordering::Relaxed)
+            }
+        };
+        (stripe, (before >> 63) as usize)
+    }
+
+    /// Another thread changed the state between this one's load and its swap.
+    #[cold]
+    fn collided(&self, striped: bool) {
+        if striped {
+            slot::next();
+        } else {
+            // Under loom, stripes are made up front (`striped`): loom cannot see the ordering
+            // `OnceLock` gives between the thread that fills it and the ones that read it.
+            #[cfg(not(loom))]
+            self.more
+                .get_or_init(|| self.make_stripes(stripes_wanted() - 1));
+        }
+    }
+
+    fn make_stripes(&self, n: usize) -> Box<[Stripe]> {
+        (0..n).map(|_| Stripe::new(1 + 2 * self.stride)).collect()
+    }
+
+    /// A core that has already grown `n` stripes besides its first.
+    #[cfg(all(test, loom))]
+    fn striped(buckets: Buckets, n: usize) -> Self {
+        let core = Self::new(buckets);
+        let _ = core.more.set(core.make_stripes(n));
+        core
+    }
+
+    /// Completes an observation: its bucket increment releases the sum written before it.
+    #[inline]
+    fn finish(&self, stripe: &Stripe, shard: usize, bucket: usize) {
+        self.cell(stripe, shard, BUCKETS + bucket)
+            .fetch_add(1, Ordering::Release);
+    }
+
+    #[inline]
+    pub(crate) fn observe(&self, v: f64, has_buckets: bool) {
+        let bucket = if has_buckets {
+            self.buckets.index_of(v)
+        } else {
+            0
+        };
+        let (stripe, shard) = self.begin();
+        add_f64(self.cell(stripe, shard, SUM_F64), v);
+        self.finish(stripe, shard, bucket);
+    }
+
+    #[inline]
+    pub(crate) fn observe_ns(&self, ns: u64, has_buckets: bool) {
+        let bucket = if has_buckets {
+            self.buckets.index_of_ns(ns)
+        } else {
+            0
+        };
+        let (stripe, shard) = self.begin();
+        let before = self
+            .cell(stripe, shard, SUM_NS)
+            .fetch_add(ns, Ordering::Relaxed);
+        if before.checked_add(ns).is_none() {
+            // The integer sum wrapped (over 584 years summed between two scrapes): the float
+            // sum takes the 2^64 ns it lost, before `finish` publishes the observation.
+            add_f64(self.cell(stripe, shard, SUM_F64), WRAP_SECONDS);
+        }
+        self.finish(stripe, shard, bucket);
+    }
+
+    /// Observations completed in one shard of `stripe`: the total of its buckets.
+    fn completed(&self, stripe: &Stripe, shard: usize) -> u64 {
+        (BUCKETS..self.stride)
+            .map(|offset| self.cell(stripe, shard, offset).load(Ordering::Acquire))
+            .sum()
+    }
+
+    /// Runs `f` on a consistent snapshot. Scrapes of one series are serialised; observers are
+    /// never blocked.
+    pub(crate) fn snapshot<R>(&self, f: impl FnOnce(&Snapshot<'_>) -> R) -> R {
+        let _serial = self.scrape.lock().unwrap_or_else(PoisonError::into_inner);
+        let stripes = self.stripe_count().min(MAX_STRIPES);
+        let mut snapshot = Snapshot {
+            core: self,
+            stripes: 0,
+            cold: [0; MAX_STRIPES],
+            count: 0,
+            sum: 0.0,
+        };
+        // Fold the cold shards back even if `f` unwinds, or the next scrape would wait for
+        // observations that will never arrive.
+        let mut merge = Merge {
+            core: self,
+            stripes: 0,
+            cold: [0; MAX_STRIPES],
+        };
+        for i in 0..stripes {
+            let stripe = self.stripe(i);
+            let state = stripe.state().fetch_add(HOT_BIT, Ordering::AcqRel);
+            let started = state & !HOT_BIT;
+            let cold = (state >> 63) as usize;
+            merge.cold[i] = cold as u8;
+            merge.stripes = i + 1;
+            let mut spins = 0u32;
+            while self.completed(stripe, cold) != started {
+                // An observer between `begin` and `finish`: a handful of instructions away.
+                spins += 1;
+                backoff(spins);
+            }
+            snapshot.cold[i] = cold as u8;
+            snapshot.count += started;
+            snapshot.sum +=
+                f64::from_bits(self.cell(stripe, cold, SUM_F64).load(Ordering::Relaxed))
+                    + self.cell(stripe, cold, SUM_NS).load(Ordering::Relaxed) as f64 / 1e9;
+        }
+        snapshot.stripes = stripes;
+        f(&snapshot)
+    }
+}
+
+struct Merge<'a> {
+    core: &'a Core,
+    stripes: usize,
+    cold: [u8; MAX_STRIPES],
+}
+
+impl Drop for Merge<'_> {
+    fn drop(&mut self) {
+        let core = self.core;
+        for i in 0..self.stripes {
+            let stripe = core.stripe(i);
+            let cold = usize::from(self.cold[i]);
+            let hot = cold ^ 1;
+            let ns = core.cell(stripe, cold, SUM_NS).swap(0, Ordering::Relaxed);
+            let f = f64::from_bits(core.cell(stripe, cold, SUM_F64).swap(0, Ordering::Relaxed));
+            // Nanosecond sums move into the float sum at every scrape, so the integer never wraps.
+            add_f64(core.cell(stripe, hot, SUM_F64), f + ns as f64 / 1e9);
+            for offset in BUCKETS..core.stride {
+                let n = core.cell(stripe, cold, offset).swap(0, Ordering::Relaxed);
+                core.cell(stripe, hot, offset)
+                    .fetch_add(n, Ordering::Release);
+            }
+        }
+    }
+}
+
+impl Snapshot<'_> {
+    /// `(le_label, cumulative_count)` for every bucket, `+Inf` last.
+    pub(crate) fn buckets(&self) -> impl Iterator<Item = (&str, u64)> {
+        let mut cumulative = 0;
+        self.core
+            .buckets
+            .0
+            .le
+            .iter()
+            .enumerate()
+            .map(move |(i, le)| {
+                for s in 0..self.stripes {
+                    let stripe = self.core.stripe(s);
+                    let cold = usize::from(self.cold[s]);
+                    cumulative += self
+                        .core
+                        .cell(stripe, cold, BUCKETS + i)
+                        .load(Ordering::Relaxed);
+                }
+                (&**le, cumulative)
+            })
+    }
+}
+
+#[inline]
+fn add_f64(cell: &AtomicU64, v: f64) {
+    let _ = cell.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
+        Some((f64::from_bits(bits) + v).to_bits())
+    });
+}
+
+/// How many stripes a contended series grows to: one per CPU, at most `MAX_STRIPES`.
+fn stripes_wanted() -> usize {
+    static WANTED: OnceLock<usize> = OnceLock::new();
+    *WANTED.get_or_init(|| {
+        std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .clamp(2, MAX_STRIPES)
+    })
+}
+
+/// Each thread's stripe slot: spread over threads as they first observe, moved on a collision.
+mod slot {
+    use std::cell::Cell;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+    // Loom runs its threads on one OS thread, so a model needs loom's per-model-thread locals.
+    #[cfg(not(loom))]
+    thread_local! {
+        static SLOT: Cell<usize> = const { Cell::new(usize::MAX) };
+    }
+    #[cfg(loom)]
+    loom::thread_local! {
+        static SLOT: Cell<usize> = Cell::new(usize::MAX);
+    }
+
+    #[inline]
+    pub(super) fn get() -> usize {
+        SLOT.with(|s| {
+            let v = s.get();
+            if v != usize::MAX {
+                return v;
+            }
+            let v = NEXT.fetch_add(1, Ordering::Relaxed) & (usize::MAX >> 1);
+            s.set(v);
+            v
+        })
+    }
+
+    pub(super) fn next() {
+        SLOT.with(|s| s.set(s.get().wrapping_add(1) & (usize::MAX >> 1)));
+    }
+}
+
+/// Run with `RUSTFLAGS="--cfg loom" cargo test -p vitalsign --lib --release loom`
+/// (`.ci/run` does).
+#[cfg(all(test, loom))]
+mod loom_model {
+    use super::Core;
+    use crate::metrics::{Buckets, Histogram};
+
+    /// Two observers, one per bucket, twice each, race a scrape. In every interleaving loom
+    /// explores, the scrape sees whole observations only: `+Inf` equals the count and the sum is
+    /// exactly the sum of the observations its buckets show; once both are done, nothing is lost.
+    fn consistent(h: Histogram) {
+        let h = loom::sync::Arc::new(h);
+        let observers: Vec<_> = [0.5, 2.0]
+            .into_iter()
+            .map(|v| {
+                let h = h.clone();
+                loom::thread::spawn(move || {
+                    h.observe(v);
+                    h.observe(v);
+                })
+            })
+            .collect();
+        let (buckets, count, sum) = h.snapshot();
+        let (low, all) = (buckets[0].1, buckets[1].1);
+        assert_eq!(all, count);
+        assert!(low <= 2 && all - low <= 2);
+        assert_eq!(sum, 0.5 * low as f64 + 2.0 * (all - low) as f64);
+        for o in observers {
+            o.join().unwrap();
+        }
+        let (buckets, count, sum) = h.snapshot();
+        assert_eq!((buckets[0].1, buckets[1].1, count, sum), (2, 4, 4, 5.0));
+    }
+
+    #[test]
+    fn loom_snapshots_of_one_stripe_are_consistent() {
+        loom::model(|| consistent(Histogram::new(Buckets::new([1.0]).unwrap())));
+    }
+
+    /// The same with two stripes: the observers' slots put them in one stripe or in two, and
+    /// their collisions move them between stripes.
+    #[test]
+    fn loom_snapshots_of_two_stripes_are_consistent() {
+        loom::model(|| {
+            consistent(Histogram {
+                core: Core::striped(Buckets::new([1.0]).unwrap(), 1),
+            })
+        });
+    }
+}
