@@ -9,6 +9,7 @@ mkdir -p "$out"
 
 cargo bench -p vitalsign-bench --bench peers | tee "$out/peers.txt"
 cargo bench -p vitalsign-bench --bench http_layer | tee "$out/http_layer.txt"
+cargo bench -p vitalsign-bench --bench contention | tee "$out/contention.txt"
 
 cargo build --release -q -p vitalsign-bench --bin http_load --bin report
 load=target/release/http_load
@@ -25,5 +26,6 @@ for round in 1 2 3 4 5; do
   done
 done
 
-target/release/report "$out/peers.txt" "$out/http_layer.txt" "$out/http_load.txt" > BENCHMARKS.md
+target/release/report "$out/peers.txt" "$out/http_layer.txt" "$out/http_load.txt" \
+  "$out/contention.txt" > BENCHMARKS.md
 echo "wrote BENCHMARKS.md"

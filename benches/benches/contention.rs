@@ -10,12 +10,61 @@
 //! says its thread rows are invalid.
 //!
 //! Output, one line per measurement: `contention ROW CRATE THREADS NS_PER_OP`, then
-//! `valid yes|no`. `benches/run.sh` feeds it to `report`.
+//! `bytes SERIES UNCONTENDED CONTENDED` (heap and inline bytes of one series, counted by the
+//! allocator below) and `valid yes|no`. `benches/run.sh` feeds it to `report`.
+
+// A counting allocator must implement the unsafe `GlobalAlloc`; it only forwards to `System`.
+#![allow(unsafe_code)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
 
 use std::hint::black_box;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::Instant;
+
+/// Bytes the program holds on the heap now.
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+struct Counting;
+
+// SAFETY: forwards to the system allocator unchanged; only counts the bytes held.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
+        // SAFETY: the caller's contract is passed through.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: the caller's contract is passed through.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(new_size, Ordering::Relaxed);
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: the caller's contract is passed through.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// The bytes one histogram series of 11 buckets holds (its shared bucket bounds aside) before
+/// any contention, and after two threads have observed it at once.
+fn histogram_bytes() -> (usize, usize) {
+    let buckets = vitalsign::Buckets::latency();
+    let before = LIVE.load(Ordering::Relaxed);
+    let h = Arc::new(vitalsign::Histogram::new(buckets));
+    // The `Arc` header is the benchmark's, not the series'.
+    let alone = LIVE.load(Ordering::Relaxed) - before - 2 * std::mem::size_of::<usize>();
+    let h2 = h.clone();
+    measure(2, move |i| h2.observe(VALUES[i % 8]));
+    let contended = LIVE.load(Ordering::Relaxed) - before - 2 * std::mem::size_of::<usize>();
+    drop(h);
+    (alone, contended)
+}
 
 const OPS: usize = 1_000_000;
 const ROUNDS: usize = 5;
@@ -246,6 +295,10 @@ fn main() {
             println!("contention counter_labelled {krate} {threads} {ns:.2}");
         }
     }
+    let (alone, contended) = histogram_bytes();
+    println!("bytes histogram_11_buckets {alone} {contended}");
+    let counter = std::mem::size_of::<vitalsign::Counter>();
+    println!("bytes counter {counter} {counter}");
     let valid = control[1] >= 2.0 * control[0];
     println!("valid {}", if valid { "yes" } else { "no" });
 }

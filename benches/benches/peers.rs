@@ -275,74 +275,6 @@ mod histogram_observe {
     }
 }
 
-mod counter_2_threads {
-    use super::*;
-
-    #[divan::bench(threads = [2])]
-    fn vitalsign(b: Bencher<'_, '_>) {
-        let c = vitalsign::Counter::new();
-        b.bench(|| c.inc());
-    }
-
-    #[divan::bench(threads = [2])]
-    fn prometheus_client(b: Bencher<'_, '_>) {
-        let c = prometheus_client::metrics::counter::Counter::<u64>::default();
-        b.bench(|| c.inc());
-    }
-
-    #[divan::bench(threads = [2])]
-    fn prometheus(b: Bencher<'_, '_>) {
-        let c = prometheus::IntCounter::new("c", "c").unwrap();
-        b.bench(|| c.inc());
-    }
-
-    #[divan::bench(threads = [2])]
-    fn metrics(b: Bencher<'_, '_>) {
-        b.bench(|| metrics::counter!("counter_2_threads").increment(1));
-    }
-
-    #[divan::bench(threads = [2])]
-    fn measured(b: Bencher<'_, '_>) {
-        let c = measured::Counter::new();
-        b.bench(|| c.inc());
-    }
-}
-
-mod histogram_2_threads {
-    use super::*;
-
-    #[divan::bench(threads = [2])]
-    fn vitalsign(b: Bencher<'_, '_>) {
-        let h = vs_histogram();
-        b.with_inputs(value).bench_values(|v| h.observe(v));
-    }
-
-    #[divan::bench(threads = [2])]
-    fn prometheus_client(b: Bencher<'_, '_>) {
-        let h = pc_histogram();
-        b.with_inputs(value).bench_values(|v| h.observe(v));
-    }
-
-    #[divan::bench(threads = [2])]
-    fn prometheus(b: Bencher<'_, '_>) {
-        let h = prom_histogram();
-        b.with_inputs(value).bench_values(|v| h.observe(v));
-    }
-
-    #[divan::bench(threads = [2])]
-    fn metrics(b: Bencher<'_, '_>) {
-        b.with_inputs(value)
-            .bench_values(|v| metrics::histogram!("histogram_2_threads").record(v));
-    }
-
-    #[divan::bench(threads = [2])]
-    fn measured(b: Bencher<'_, '_>) {
-        let h = measured_histogram();
-        b.with_inputs(value)
-            .bench_values(|v| h.get_metric().observe(v));
-    }
-}
-
 // Function rows: the same body bare, with `#[instrument_metrics]`, with `#[autometrics]`.
 
 #[derive(Debug, vitalsign::LabelValue)]
@@ -632,6 +564,59 @@ mod encode {
         b.bench_local(|| {
             vec.collect_family_into(name, &mut enc).unwrap();
             enc.finish().len()
+        });
+    }
+}
+
+/// 10,000 string-labelled series in a `SparseFamily` (what a tenant label looks like), against
+/// the least any encoder can do: copy a line prefix rendered before and format the value.
+mod encode_sparse {
+    use super::*;
+
+    const N: usize = 10_000;
+
+    #[divan::bench]
+    fn vitalsign(b: Bencher<'_, '_>) {
+        let registry = vitalsign::Registry::new();
+        let family = registry
+            .register(
+                "counters",
+                "Counters.",
+                vitalsign::SparseFamily::<vitalsign::Counter, 1>::new(["kind"], N).unwrap(),
+            )
+            .unwrap();
+        for name in &SERIES_NAMES[..N] {
+            family.get([name]).inc();
+        }
+        let mut buf = Vec::new();
+        let options = vitalsign::EncodeOptions::default();
+        b.bench_local(|| {
+            buf.clear();
+            registry.encode(&mut buf, &options);
+            buf.len()
+        });
+    }
+
+    #[divan::bench]
+    fn floor(b: Bencher<'_, '_>) {
+        let prefixes: Vec<String> = SERIES_NAMES[..N]
+            .iter()
+            .map(|name| format!("counters_total{{kind=\"{name}\"}} "))
+            .collect();
+        let values: Vec<u64> = (0..N as u64).collect();
+        let mut buf = Vec::new();
+        b.bench_local(|| {
+            buf.clear();
+            buf.extend_from_slice(
+                b"# HELP counters_total Counters.\n# TYPE counters_total counter\n",
+            );
+            let mut digits = itoa::Buffer::new();
+            for (prefix, v) in prefixes.iter().zip(&values) {
+                buf.extend_from_slice(prefix.as_bytes());
+                buf.extend_from_slice(digits.format(*black_box(v)).as_bytes());
+                buf.push(b'\n');
+            }
+            buf.len()
         });
     }
 }

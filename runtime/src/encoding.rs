@@ -113,6 +113,7 @@ pub enum Value {
 }
 
 impl Value {
+    #[inline]
     fn write(self, out: &mut Vec<u8>) {
         match self {
             Value::U64(v) => number::write_u64(out, v),
@@ -185,6 +186,7 @@ impl MetricEncoder<'_> {
     }
 
     /// Writes a line prefix rendered before by [`line_prefix`](Self::line_prefix), then the value.
+    #[inline]
     pub(crate) fn sample_with_prefix(&mut self, prefix: &[u8], value: Value) {
         self.out.extend_from_slice(prefix);
         value.write(self.out);

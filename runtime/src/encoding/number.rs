@@ -5,18 +5,37 @@ use std::io::Write as _;
 
 /// Appends `v` in decimal.
 pub(crate) fn write_u64(out: &mut Vec<u8>, mut v: u64) {
+    // Most counters in a scrape are small: one byte, no copy.
+    if v < 10 {
+        out.push(b'0' + v as u8);
+        return;
+    }
     let mut buf = [0u8; 20];
     let mut i = buf.len();
-    loop {
+    // Two digits at a time from a table, as `itoa` does.
+    while v >= 100 {
+        let pair = (v % 100) as usize * 2;
+        v /= 100;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    }
+    if v >= 10 {
+        let pair = v as usize * 2;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    } else {
         i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
+        buf[i] = b'0' + v as u8;
     }
     out.extend_from_slice(&buf[i..]);
 }
+
+const DIGIT_PAIRS: &[u8; 200] = b"\
+    0001020304050607080910111213141516171819\
+    2021222324252627282930313233343536373839\
+    4041424344454647484950515253545556575859\
+    6061626364656667686970717273747576777879\
+    8081828384858687888990919293949596979899";
 
 /// Appends `v` in decimal.
 pub(crate) fn write_i64(out: &mut Vec<u8>, v: i64) {
@@ -204,5 +223,22 @@ mod tests {
         out.push(b' ');
         write_i64(&mut out, i64::MIN);
         assert_eq!(out, b"18446744073709551615 0 -9223372036854775808");
+        // Every digit count, and both ends of each.
+        for digits in 1..=20u32 {
+            for v in [
+                10u64.pow(digits - 1),
+                10u64.checked_pow(digits).map_or(u64::MAX, |p| p - 1),
+            ] {
+                let v = if digits == 1 { v - 1 } else { v };
+                out.clear();
+                write_u64(&mut out, v);
+                assert_eq!(out, v.to_string().as_bytes());
+            }
+        }
+        for v in (0..100_000u64).chain([123_456_789, 9_876_543_210_123]) {
+            out.clear();
+            write_u64(&mut out, v);
+            assert_eq!(out, v.to_string().as_bytes());
+        }
     }
 }

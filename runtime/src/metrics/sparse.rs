@@ -51,6 +51,18 @@ pub struct SparseFamily<M, const N: usize> {
     overflow_labels: Box<str>,
     overflow_used: AtomicBool,
     overflowed: AtomicU64,
+    /// Each series' whole line prefix, for single-line series, kept across scrapes and extended
+    /// as series are added (they are only ever appended).
+    prefixes: std::sync::Mutex<Option<Prefixes>>,
+}
+
+/// Line prefixes rendered for one family name and set of constant labels.
+struct Prefixes {
+    name: Box<str>,
+    const_labels: Box<str>,
+    bytes: Vec<u8>,
+    /// Where each series' prefix ends in `bytes`.
+    ends: Vec<usize>,
 }
 
 struct State<M> {
@@ -105,6 +117,7 @@ impl<M, const N: usize> SparseFamily<M, N> {
             overflow_labels: overflow_labels.into(),
             overflow_used: AtomicBool::new(false),
             overflowed: AtomicU64::new(0),
+            prefixes: std::sync::Mutex::new(None),
         })
     }
 
@@ -157,6 +170,43 @@ impl<M, const N: usize> SparseFamily<M, N> {
     }
 }
 
+impl<M: Series, const N: usize> SparseFamily<M, N> {
+    /// Writes single-line series from line prefixes rendered once per series.
+    fn encode_prefixed(
+        &self,
+        series: &[(Box<str>, Arc<M>)],
+        suffix: &str,
+        encoder: &mut MetricEncoder<'_>,
+    ) {
+        let mut cache = self.prefixes.lock().unwrap_or_else(PoisonError::into_inner);
+        let stale = cache
+            .as_ref()
+            .is_none_or(|p| *p.name != *encoder.name() || *p.const_labels != *encoder.const_labels);
+        if stale {
+            *cache = Some(Prefixes {
+                name: encoder.name().into(),
+                const_labels: encoder.const_labels.into(),
+                bytes: Vec::new(),
+                ends: Vec::new(),
+            });
+        }
+        let Some(prefixes) = cache.as_mut() else {
+            return;
+        };
+        for (labels, _) in &series[prefixes.ends.len().min(series.len())..] {
+            encoder.line_prefix(&mut prefixes.bytes, suffix, labels);
+            prefixes.ends.push(prefixes.bytes.len());
+        }
+        let mut start = 0;
+        for ((_, series), &end) in series.iter().zip(&prefixes.ends) {
+            if let Some((_, value)) = series.single_sample() {
+                encoder.sample_with_prefix(&prefixes.bytes[start..end], value);
+            }
+            start = end;
+        }
+    }
+}
+
 fn write_labels(out: &mut Vec<u8>, names: &[impl AsRef<str>], values: &[&str]) {
     for (k, v) in names.iter().zip(values) {
         escape::write_label(out, k.as_ref(), v);
@@ -192,8 +242,15 @@ impl<M: Series, const N: usize> Metric for SparseFamily<M, N> {
 
     fn encode(&self, encoder: &mut MetricEncoder<'_>) {
         let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
-        for (labels, series) in &state.series {
-            series.encode_series(labels, encoder);
+        let single = state.series.first().and_then(|(_, s)| s.single_sample());
+        let created = M::TYPE == MetricType::Counter && encoder.writes_created();
+        match single.filter(|_| !created) {
+            Some((suffix, _)) => self.encode_prefixed(&state.series, suffix, encoder),
+            None => {
+                for (labels, series) in &state.series {
+                    series.encode_series(labels, encoder);
+                }
+            }
         }
         drop(state);
         if self.overflow_used.load(Ordering::Relaxed) {
@@ -203,6 +260,61 @@ impl<M: Series, const N: usize> Metric for SparseFamily<M, N> {
 
     fn overflowed(&self) -> u64 {
         self.overflowed.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use crate::{Counter, Descriptor, Format, Registry, SparseFamily};
+
+    /// Line prefixes are rendered once per series and extended as series are added; a family
+    /// registered under a second name renders each name's own.
+    #[test]
+    fn prefixes_follow_new_series_and_names() {
+        let registry = Registry::new();
+        let family = std::sync::Arc::new(SparseFamily::<Counter, 1>::new(["user"], 10).unwrap());
+        registry
+            .register_shared(
+                Descriptor::new("logins", "Logins.").const_label("shard", "a"),
+                family.clone(),
+            )
+            .unwrap();
+        family.get(["ada"]).inc();
+        let lines = |r: &Registry| -> Vec<String> {
+            r.render(Format::Prometheus)
+                .lines()
+                .filter(|l| !l.starts_with('#'))
+                .map(str::to_owned)
+                .collect()
+        };
+        assert_eq!(
+            lines(&registry),
+            ["logins_total{shard=\"a\",user=\"ada\"} 1"]
+        );
+        family.get(["bob"]).inc_by(2);
+        family.get(["ada"]).inc();
+        assert_eq!(
+            lines(&registry),
+            [
+                "logins_total{shard=\"a\",user=\"ada\"} 2",
+                "logins_total{shard=\"a\",user=\"bob\"} 2"
+            ]
+        );
+        let other = Registry::new();
+        other
+            .register_shared(Descriptor::new("signins", "Sign-ins."), family.clone())
+            .unwrap();
+        assert_eq!(
+            lines(&other),
+            [
+                "signins_total{user=\"ada\"} 2",
+                "signins_total{user=\"bob\"} 2"
+            ]
+        );
+        assert_eq!(
+            lines(&registry)[1],
+            "logins_total{shard=\"a\",user=\"bob\"} 2"
+        );
     }
 }
 
