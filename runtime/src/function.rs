@@ -2,8 +2,8 @@
 //! static, and a [`Call`] guard per call that records when dropped, so a panic, an early return
 //! or a future dropped mid-await are all counted and the concurrency gauge always comes back.
 //!
-//! The per-call path is: one clock read at start, one at the end, one histogram observation, one
-//! counter increment, all at indices fixed when the static was built. No lock, no hash, no
+//! The per-call path is: one clock read at start, one at the end, and one histogram observation
+//! (with its outcome, unless `ok`) at an index fixed when the static was built. No lock, no hash, no
 //! allocation, no string comparison (except to name error types of generic functions, on the
 //! error path only, see [`ErrorKinds::Dynamic`]).
 //!
@@ -11,13 +11,13 @@
 //! `vitalsign::__private`.
 
 use std::marker::PhantomData;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use crate::clock;
-use crate::encoding::{MetricEncoder, MetricType, escape};
+use crate::encoding::{MetricEncoder, MetricType, Value, escape};
 use crate::error::Result;
 use crate::labels::LabelValue;
-use crate::metrics::{Buckets, Counter, Gauge, Histogram, Metric, Series};
+use crate::metrics::{Buckets, Gauge, Histogram, Metric, Series};
 use crate::registry::{Descriptor, Registry};
 
 /// The calls counter family shared by every instrumented function.
@@ -104,10 +104,13 @@ pub struct FunctionMetrics {
     bucket_error: Option<crate::Error>,
 }
 
+/// `function_calls_total`, read from the duration histograms: each counts its calls' outcomes
+/// other than `ok` in cells of its own, and `ok` is the rest of its count, so an `ok` call costs
+/// one observation and nothing more.
 #[derive(Debug)]
 struct Calls {
-    /// `outcomes × label combinations`, outcome-major.
-    counters: Box<[Counter]>,
+    /// One per label combination, shared with [`Durations`].
+    histograms: Arc<[Histogram]>,
     /// `result="..",error=".."` per outcome; `None` for dynamic slots, rendered when claimed.
     outcome_labels: Box<[Option<Box<str>>]>,
     label_combos: Box<[Box<str>]>,
@@ -117,7 +120,7 @@ struct Calls {
 
 #[derive(Debug)]
 struct Durations {
-    histograms: Box<[Histogram]>,
+    histograms: Arc<[Histogram]>,
     label_combos: Box<[Box<str>]>,
     dims: &'static [LabelDim],
 }
@@ -201,20 +204,21 @@ impl FunctionMetrics {
             Some(Ok(b)) => (b, None),
             Some(Err(e)) => (Buckets::latency(), Some(e)),
         };
+        // Every outcome but `ok` (index 0) has a cell in each histogram.
+        let cells = outcome_labels.len() - 1;
+        let histograms: Arc<[Histogram]> = (0..combos.len())
+            .map(|_| Histogram::with_outcomes(buckets.clone(), cells))
+            .collect();
         Self {
             calls: Calls {
-                counters: (0..outcome_labels.len() * combos.len())
-                    .map(|_| Counter::new())
-                    .collect(),
+                histograms: histograms.clone(),
                 outcome_labels: outcome_labels.into(),
                 label_combos: combos.clone(),
                 dims: spec.labels,
                 slots: slots.into(),
             },
             durations: Durations {
-                histograms: (0..combos.len())
-                    .map(|_| Histogram::new(buckets.clone()))
-                    .collect(),
+                histograms,
                 label_combos: combos,
                 dims: spec.labels,
             },
@@ -329,12 +333,8 @@ impl Drop for Call<'_> {
             outcome => outcome,
         };
         let m = self.metrics;
-        let combos = m.durations.histograms.len();
         if let Some(h) = m.durations.histograms.get(self.labels) {
-            h.observe_ns(ns);
-        }
-        if let Some(c) = m.calls.counters.get(outcome * combos + self.labels) {
-            c.inc();
+            h.observe_ns_as(ns, outcome.checked_sub(1));
         }
         if let Some(g) = &m.concurrent {
             g.dec();
@@ -354,7 +354,15 @@ impl Metric for Calls {
     }
 
     fn encode(&self, encoder: &mut MetricEncoder<'_>) {
-        let combos = self.label_combos.len();
+        // One snapshot per label combination: its count and outcomes are of the same calls, so
+        // `ok` (the count less every other outcome) never goes down between scrapes.
+        let outcomes = self.outcome_labels.len();
+        let mut counts = vec![0u64; outcomes * self.histograms.len()];
+        for (l, h) in self.histograms.iter().enumerate() {
+            let row = &mut counts[l * outcomes..(l + 1) * outcomes];
+            let count = h.snapshot_outcomes(&mut row[1..]);
+            row[0] = count.saturating_sub(row[1..].iter().sum());
+        }
         let mut labels = String::new();
         for (o, outcome) in self.outcome_labels.iter().enumerate() {
             let claimed;
@@ -375,9 +383,7 @@ impl Metric for Calls {
                     labels.push(',');
                     labels.push_str(combo);
                 }
-                if let Some(c) = self.counters.get(o * combos + l) {
-                    c.encode_series(&labels, encoder);
-                }
+                encoder.counter(&labels, Value::U64(counts[l * outcomes + o]));
             }
         }
     }

@@ -276,6 +276,31 @@ impl Histogram {
         self.core.observe_ns(ns, true);
     }
 
+    /// A histogram that also counts `outcomes` kinds of observation, read with
+    /// [`snapshot_outcomes`](Self::snapshot_outcomes).
+    pub(crate) fn with_outcomes(buckets: Buckets, outcomes: usize) -> Self {
+        Self {
+            core: Core::with_outcomes(buckets, outcomes),
+        }
+    }
+
+    /// Records a duration in nanoseconds, counted as `outcome` if given.
+    #[inline]
+    pub(crate) fn observe_ns_as(&self, ns: u64, outcome: Option<usize>) {
+        self.core.observe_ns_as(ns, true, outcome);
+    }
+
+    /// The count, and how many observations had each of the first `into.len()` outcomes, from
+    /// one consistent snapshot.
+    pub(crate) fn snapshot_outcomes(&self, into: &mut [u64]) -> u64 {
+        self.core.snapshot(|s| {
+            for (o, n) in into.iter_mut().enumerate() {
+                *n = s.outcome(o);
+            }
+            s.count
+        })
+    }
+
     /// Starts a timer that records the elapsed time when dropped.
     pub fn start_timer(&self) -> HistogramTimer<'_> {
         HistogramTimer {

@@ -9,6 +9,11 @@
 //! bucket counts, `_count` and `_sum` of exactly the same observations. (The technique of
 //! Prometheus' Go client.)
 //!
+//! A shard may also hold *outcome* cells after its buckets (an instrumented function's error
+//! kinds): an observation with an outcome adds to its cell before its bucket, so one snapshot
+//! gives the outcomes of exactly the observations it counts, and what is not an outcome
+//! (`count` minus their total, a function's `ok` calls) is derived without a cell of its own.
+//!
 //! A series starts with one stripe, costing what an unstriped one would. An observation starts
 //! with a compare-and-swap on the state: when it fails, another thread is observing the same
 //! series at the same moment, and the series grows one stripe per CPU (never per thread); from
@@ -62,8 +67,10 @@ impl Stripe {
 
 pub(crate) struct Core {
     buckets: Buckets,
-    /// `BUCKETS` plus one cell per bucket (`+Inf` included).
+    /// `BUCKETS`, one cell per bucket (`+Inf` included), then the outcome cells.
     stride: usize,
+    /// Where the outcome cells start in a shard.
+    outcomes_at: usize,
     base: Stripe,
     /// The stripes besides `base`, made the first time two threads collide on it.
     more: OnceLock<Box<[Stripe]>>,
@@ -83,10 +90,17 @@ pub(crate) struct Snapshot<'a> {
 
 impl Core {
     pub(crate) fn new(buckets: Buckets) -> Self {
-        let stride = BUCKETS + buckets.0.le.len();
+        Self::with_outcomes(buckets, 0)
+    }
+
+    /// A core whose shards also count `outcomes` kinds of observation.
+    pub(crate) fn with_outcomes(buckets: Buckets, outcomes: usize) -> Self {
+        let outcomes_at = BUCKETS + buckets.0.le.len();
+        let stride = outcomes_at + outcomes;
         Self {
             base: Stripe::new(1 + 2 * stride),
             stride,
+            outcomes_at,
             buckets,
             more: OnceLock::new(),
             scrape: Mutex::new(()),
@@ -187,12 +201,23 @@ impl Core {
 
     #[inline]
     pub(crate) fn observe_ns(&self, ns: u64, has_buckets: bool) {
+        self.observe_ns_as(ns, has_buckets, None);
+    }
+
+    /// Observes `ns`, counting it as `outcome` (an index among the core's outcome cells) if
+    /// given.
+    #[inline]
+    pub(crate) fn observe_ns_as(&self, ns: u64, has_buckets: bool, outcome: Option<usize>) {
         let bucket = if has_buckets {
             self.buckets.index_of_ns(ns)
         } else {
             0
         };
         let (stripe, shard) = self.begin();
+        if let Some(o) = outcome.filter(|&o| self.outcomes_at + o < self.stride) {
+            self.cell(stripe, shard, self.outcomes_at + o)
+                .fetch_add(1, Ordering::Relaxed);
+        }
         let before = self
             .cell(stripe, shard, SUM_NS)
             .fetch_add(ns, Ordering::Relaxed);
@@ -206,7 +231,7 @@ impl Core {
 
     /// Observations completed in one shard of `stripe`: the total of its buckets.
     fn completed(&self, stripe: &Stripe, shard: usize) -> u64 {
-        (BUCKETS..self.stride)
+        (BUCKETS..self.outcomes_at)
             .map(|offset| self.cell(stripe, shard, offset).load(Ordering::Acquire))
             .sum()
     }
@@ -281,6 +306,22 @@ impl Drop for Merge<'_> {
 }
 
 impl Snapshot<'_> {
+    /// How many of the observations counted had outcome `o`.
+    pub(crate) fn outcome(&self, o: usize) -> u64 {
+        let offset = self.core.outcomes_at + o;
+        if offset >= self.core.stride {
+            return 0;
+        }
+        (0..self.stripes)
+            .map(|s| {
+                let cold = usize::from(self.cold[s]);
+                self.core
+                    .cell(self.core.stripe(s), cold, offset)
+                    .load(Ordering::Relaxed)
+            })
+            .sum()
+    }
+
     /// `(le_label, cumulative_count)` for every bucket, `+Inf` last.
     pub(crate) fn buckets(&self) -> impl Iterator<Item = (&str, u64)> {
         let mut cumulative = 0;
