@@ -6,9 +6,6 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 
 use vitalsign::{
     Buckets, Counter, Family, Gauge, Histogram, LabelSet, LabelValue, Summary, instrument_metrics,
@@ -78,16 +75,6 @@ async fn reserve(n: u32) -> Result<u32, std::io::Error> {
     Ok(n)
 }
 
-fn block_on<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return v;
-        }
-    }
-}
-
 #[test]
 fn hot_paths_allocate_nothing_after_warm_up() {
     let counter = Counter::new();
@@ -99,12 +86,12 @@ fn hot_paths_allocate_nothing_after_warm_up() {
 
     // Warm-up: statics are built on first use.
     let _ = charge(Tier::Free, 1);
-    let _ = block_on(reserve(1));
+    let _ = vitalsign_tests::block_on(reserve(1));
 
     let n = allocations_during(|| {
         for i in 0..1_000u32 {
             let _ = charge(if i % 2 == 0 { Tier::Free } else { Tier::Paid }, i % 3);
-            let _ = block_on(reserve(i));
+            let _ = vitalsign_tests::block_on(reserve(i));
             counter.inc();
             gauge.add(2);
             histogram.observe(f64::from(i) / 1000.0);

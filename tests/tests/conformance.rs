@@ -3,9 +3,9 @@
 //! parser) must see exactly what was registered, and `promtool check metrics` must accept the
 //! 0.0.4 output without a lint complaint.
 
-mod support;
+use vitalsign_tests as support;
 
-use support::model::{Fam, expected_dump, fam};
+use vitalsign_tests::model::{Fam, expected_dump, fam};
 
 use std::process::Command;
 

@@ -6,15 +6,15 @@
 //! `FUZZ_CASES` sets the number of cases (`.ci/run` runs 300; use 100000 for a long run). A case
 //! that ever fails belongs in `conformance.rs` as a fixed regression test.
 
-mod support;
+use vitalsign_tests as support;
 
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
-use support::model::{Fam, expected_dump, fam};
 use vitalsign::{
     Buckets, FloatCounter, FloatGauge, Format, Histogram, Info, Registry, SparseFamily,
 };
+use vitalsign_tests::model::{Fam, expected_dump, fam};
 
 /// Bounds whose canonical `le` spellings the model knows.
 const BOUNDS: &[(f64, &str)] = &[

@@ -8,7 +8,7 @@
 //! case's output back with both `prometheus_client` parsers, `promtool check metrics`, and a
 //! real Prometheus scraping each case as its own target in both formats.
 
-mod support;
+use vitalsign_tests as support;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;

@@ -172,27 +172,16 @@ impl vitalsign::LabelSet for Wide {
     }
 }
 
-fn resident_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let kb: u64 = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap();
-    kb * 1024
-}
-
 #[test]
 fn a_million_series_cost_bounded_memory_and_still_scrape() {
-    let before = resident_bytes();
+    let before = vitalsign_tests::resident_bytes();
     let registry = Registry::new();
     let family = registry
         .register("huge", "A million series.", Family::<Wide, Counter>::new())
         .unwrap();
     family.get(&Wide(123_456)).inc();
-    let per_series =
-        (resident_bytes().saturating_sub(before)) as f64 / vitalsign::MAX_DENSE_SERIES as f64;
+    let per_series = (vitalsign_tests::resident_bytes().saturating_sub(before)) as f64
+        / vitalsign::MAX_DENSE_SERIES as f64;
     // A counter (8 bytes) and its rendered labels (a boxed string of about 12 bytes).
     println!("{per_series:.1} bytes of resident memory per series");
     assert!(per_series < 96.0, "{per_series:.1} bytes per series");

@@ -2,7 +2,7 @@
 //! (function, module) pairs, checked by `promtool test rules`: a function of the same name in
 //! another module is not part of the objective, and its errors do not burn its budget.
 
-mod support;
+use vitalsign_tests as support;
 
 use vitalsign::{Objective, RuleOptions, instrument_metrics};
 

@@ -2,7 +2,7 @@
 //! `Accept` Prometheus sends) and one pinned to the 0.0.4 text format: both targets are `up`,
 //! the metadata API shows the types and the unit, and queries see the same values through both.
 
-mod support;
+use vitalsign_tests as support;
 
 use std::sync::LazyLock;
 use std::time::Duration;

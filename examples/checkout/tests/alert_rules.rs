@@ -1,8 +1,7 @@
 //! `prometheus/alerts.yml` is what the objectives in code generate, and Prometheus' own tools
 //! accept and test it.
 
-#[path = "../../../tests/tests/support/mod.rs"]
-mod support;
+use vitalsign_tests as support;
 
 use std::process::Command;
 

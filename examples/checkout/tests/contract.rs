@@ -1,7 +1,6 @@
 //! The checkout's HTTP contract (DESIGN.md, "The checkout example"), against the real binary.
 
-#[path = "../../../tests/tests/support/mod.rs"]
-mod support;
+use vitalsign_tests as support;
 
 use std::process::Command;
 
@@ -155,15 +154,11 @@ fn metrics_pass_promtool_and_the_openmetrics_parser() {
     let (ok, out, err) = support::run(Command::new(promtool).args(["check", "metrics"]), &text);
     assert_eq!((ok, out.as_str(), err.as_str()), (true, "", ""), "{text}");
 
-    let accept = "application/openmetrics-text;version=1.0.0";
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    use std::io::{Read, Write};
-    write!(stream, "GET /metrics HTTP/1.0\r\nAccept: {accept}\r\n\r\n").unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let openmetrics = response.split_once("\r\n\r\n").unwrap().1;
+    let accept = ("Accept", "application/openmetrics-text;version=1.0.0");
+    let (status, _, openmetrics) = support::http(addr, "GET", "/metrics", &[accept], "");
+    assert_eq!(status, 200);
     assert!(openmetrics.ends_with("# EOF\n"));
-    let dump = support::python_dump("openmetrics", openmetrics);
+    let dump = support::python_dump("openmetrics", &openmetrics);
     assert!(dump.contains("F function_calls counter "), "{dump}");
     assert!(
         dump.contains("F http_server_request_duration_seconds histogram "),

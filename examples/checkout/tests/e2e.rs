@@ -4,8 +4,7 @@
 //! slows down, the latency alert fires and reaches the webhook, and resolves when it recovers; the
 //! same for errors. Then three shops aggregated by one Prometheus.
 
-#[path = "../../../tests/tests/support/mod.rs"]
-mod support;
+use vitalsign_tests as support;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};

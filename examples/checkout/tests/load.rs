@@ -2,8 +2,7 @@
 //! traffic. Every scrape must be a complete `200`; the latency percentiles are printed
 //! (`cargo test -p checkout --test load -- --ignored --nocapture`).
 
-#[path = "../../../tests/tests/support/mod.rs"]
-mod support;
+use vitalsign_tests as support;
 
 use std::time::{Duration, Instant};
 

@@ -37,7 +37,6 @@ mod endpoint;
 mod layer;
 mod metrics;
 mod route;
-mod scrape_thread;
 mod serve;
 
 pub use endpoint::MetricsHandler;

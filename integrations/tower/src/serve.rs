@@ -16,14 +16,12 @@ use tokio::task::JoinHandle;
 use vitalsign::Registry;
 
 use crate::MetricsHandler;
+use crate::endpoint::SCRAPE_TIMEOUT;
 
 /// How long a client may take to send its request headers.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// How many connections are served at once; more wait to be accepted.
 const MAX_CONNECTIONS: usize = 256;
-/// How long a scrape may take before the exporter answers `503` (Prometheus' own default
-/// scrape timeout).
-pub(crate) const SCRAPE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a graceful shutdown waits for connections in progress.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 

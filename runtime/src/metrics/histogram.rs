@@ -70,16 +70,15 @@ impl Buckets {
         if bounds.len() > Self::MAX {
             return Err(too_many(bounds.len()));
         }
-        for (i, &b) in bounds.iter().enumerate() {
+        if let Some(i) = first_bad_bound(&bounds) {
+            let b = bounds[i];
             if !b.is_finite() {
                 return Err(invalid(format!("bound {b} at position {i} is not finite")));
             }
-            if i > 0 && bounds[i - 1] >= b {
-                let prev = bounds[i - 1];
-                return Err(invalid(format!(
-                    "bounds must be strictly increasing, but {b} at position {i} follows {prev}"
-                )));
-            }
+            let prev = bounds[i - 1];
+            return Err(invalid(format!(
+                "bounds must be strictly increasing, but {b} at position {i} follows {prev}"
+            )));
         }
         Ok(Self::build(bounds.into_boxed_slice()))
     }
@@ -182,6 +181,18 @@ impl Buckets {
             bounds.partition_point(|&b| b < ns)
         }
     }
+}
+
+/// The position of the first bound that is not finite or not above the one before it.
+pub(crate) const fn first_bad_bound(bounds: &[f64]) -> Option<usize> {
+    let mut i = 0;
+    while i < bounds.len() {
+        if !bounds[i].is_finite() || (i > 0 && bounds[i - 1] >= bounds[i]) {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
 }
 
 fn invalid(why: String) -> Error {

@@ -4,6 +4,7 @@
 use vitalsign::Format;
 
 /// What a parser should see: families in order, each with its samples.
+#[derive(Debug)]
 pub struct Fam {
     pub name: String,
     pub om_type: &'static str,
@@ -12,6 +13,7 @@ pub struct Fam {
     pub samples: Vec<Sample>,
 }
 
+#[derive(Debug)]
 pub struct Sample {
     pub name: String,
     pub labels: Vec<(String, String)>,
