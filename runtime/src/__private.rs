@@ -74,7 +74,22 @@ pub fn checked_buckets(bounds: &'static [f64]) -> crate::Buckets {
 }
 
 pub use crate::function::*;
-pub use crate::objective::{OBJECTIVE_LINKS, ObjectiveLink};
+/// A function attached to an objective, recorded by `#[instrument_metrics(objective = ...)]`.
+#[derive(Debug)]
+pub struct ObjectiveLink {
+    pub objective: &'static crate::Objective,
+    pub function: &'static str,
+    pub module: &'static str,
+}
+
+/// Every function attached to an objective in the program.
+#[linkme::distributed_slice]
+pub static OBJECTIVE_LINKS: [ObjectiveLink];
+
+/// Whether `objective`'s latency threshold, if any, is one of `bounds`.
+pub const fn threshold_in(objective: &crate::Objective, bounds: &[f64]) -> bool {
+    objective.threshold_in(bounds)
+}
 
 /// The bounds of [`Buckets::latency`](crate::Buckets::latency), for compile-time checks.
 pub const DEFAULT_BUCKETS: &[f64] = crate::metrics::DEFAULT_LATENCY_BOUNDS;

@@ -13,6 +13,7 @@ pub use negotiate::negotiate;
 
 /// An exposition format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum Format {
     /// Prometheus text format 0.0.4.
     #[default]
@@ -42,6 +43,7 @@ impl Format {
 
 /// The type of a metric family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum MetricType {
     /// A monotonically increasing total.
     Counter,
@@ -149,10 +151,29 @@ fn write_prefix(
     out.push(b' ');
 }
 
+/// Renders label pairs as the label strings [`MetricEncoder`] takes: `a="x",b="y"`, values
+/// escaped (`\\`, `"` and newline). Names are written as given: check them with
+/// [`is_valid_label_name`](crate::is_valid_label_name).
+///
+/// ```
+/// assert_eq!(
+///     vitalsign::encoding::label_pairs(&[("path", "/a\"b"), ("ok", "true")]),
+///     r#"path="/a\"b",ok="true""#
+/// );
+/// ```
+pub fn label_pairs(pairs: &[(&str, &str)]) -> String {
+    let mut out = Vec::new();
+    for (name, value) in pairs {
+        escape::write_label(&mut out, name, value);
+    }
+    // Names and escaped values are the `&str`s given, with ASCII added: still UTF-8.
+    String::from_utf8(out).unwrap_or_default()
+}
+
 /// What a metric writes its samples into: one family, in one format.
 ///
-/// Label strings passed in are pre-rendered (`a="x",b="y"`, values escaped); the encoder adds the
-/// family's constant labels in front and the braces around.
+/// Label strings passed in are pre-rendered (`a="x",b="y"`, values escaped, as [`label_pairs`]
+/// renders them); the encoder adds the family's constant labels in front and the braces around.
 #[derive(Debug)]
 pub struct MetricEncoder<'a> {
     pub(crate) out: &'a mut Vec<u8>,

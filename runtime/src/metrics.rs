@@ -16,7 +16,7 @@ pub use callback::CallbackGauge;
 pub use counter::{Counter, FloatCounter};
 pub use family::{Family, MAX_DENSE_SERIES};
 pub use gauge::{FloatGauge, Gauge};
-pub use histogram::{Buckets, Histogram, HistogramTimer};
+pub use histogram::{Buckets, Histogram, HistogramSnapshot, HistogramTimer};
 pub(crate) use histogram::{DEFAULT_LATENCY_BOUNDS, first_bad_bound};
 pub use info::Info;
 pub use sparse::{OVERFLOW_VALUE, SparseFamily};
@@ -67,9 +67,10 @@ pub trait Series: Send + Sync {
     /// Writes this series' samples with the given pre-rendered labels.
     fn encode_series(&self, labels: &str, encoder: &mut MetricEncoder<'_>);
 
-    /// For a series written as one line (`{name}{suffix}{labels} value`): the suffix and the
-    /// value, so a family can keep each line's prefix rendered across scrapes.
-    #[doc(hidden)]
+    /// For a series written as one line (`{name}{suffix}{labels} value`, as counters and gauges
+    /// are): that suffix and the value. Families then render each series' line prefix once and
+    /// keep it across scrapes; the default, `None`, writes every scrape through
+    /// [`encode_series`](Series::encode_series).
     fn single_sample(&self) -> Option<(&'static str, crate::Value)> {
         None
     }

@@ -78,9 +78,8 @@ impl Objective {
     }
 
     /// Whether the latency threshold, if any, is one of `bounds` (checked at compile time by
-    /// `#[instrument_metrics(objective = ...)]`).
-    #[doc(hidden)]
-    pub const fn threshold_in(&self, bounds: &[f64]) -> bool {
+    /// `#[instrument_metrics(objective = ...)]`, through `__private`).
+    pub(crate) const fn threshold_in(&self, bounds: &[f64]) -> bool {
         let Some((_, threshold)) = self.latency else {
             return true;
         };
@@ -95,21 +94,9 @@ impl Objective {
     }
 }
 
-/// A function attached to an objective, recorded by `#[instrument_metrics(objective = ...)]`.
-#[doc(hidden)]
-#[derive(Debug)]
-pub struct ObjectiveLink {
-    pub objective: &'static Objective,
-    pub function: &'static str,
-    pub module: &'static str,
-}
-
-#[doc(hidden)]
-#[linkme::distributed_slice]
-pub static OBJECTIVE_LINKS: [ObjectiveLink];
-
-/// How the generated rules are timed.
+/// How the generated rules are timed: `RuleOptions::default().time_scale(60.0)`.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct RuleOptions {
     /// Divides every window and `for` duration: `1.0` for production (page on 1 h and 5 m, ticket
     /// on 1 d and 2 h), `60.0` for a demo where an hour passes in a minute. Windows never go
@@ -131,12 +118,32 @@ impl Default for RuleOptions {
     }
 }
 
+impl RuleOptions {
+    /// Divides every window and `for` duration (see the field).
+    pub fn time_scale(mut self, time_scale: f64) -> Self {
+        self.time_scale = time_scale;
+        self
+    }
+
+    /// The error ratio of the plain threshold alert.
+    pub fn error_ratio_limit(mut self, limit: f64) -> Self {
+        self.error_ratio_limit = limit;
+        self
+    }
+
+    /// How many times the latency threshold p95 may reach before the plain latency alert.
+    pub fn latency_factor(mut self, factor: f64) -> Self {
+        self.latency_factor = factor;
+        self
+    }
+}
+
 /// The Prometheus rules file for every objective attached to a function in this program.
 ///
 /// Two objectives with one name but different targets are an error naming both.
 pub fn alert_rules(options: &RuleOptions) -> Result<String> {
     let mut objectives: BTreeMap<&str, (Objective, Vec<Attached>)> = BTreeMap::new();
-    for link in OBJECTIVE_LINKS {
+    for link in crate::__private::OBJECTIVE_LINKS {
         let o = *link.objective;
         let entry = objectives.entry(o.name).or_insert((o, Vec::new()));
         if entry.0 != o {

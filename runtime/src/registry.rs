@@ -22,8 +22,9 @@ use crate::encoding::{Format, MetricEncoder, MetricType, Value, escape};
 use crate::error::{Error, ErrorKind, Result};
 use crate::metrics::Metric;
 
-/// Options for one scrape.
+/// Options for one scrape: `EncodeOptions::new(Format::OpenMetrics).names(&["x"])`.
 #[derive(Debug, Clone, Copy, Default)]
+#[non_exhaustive]
 pub struct EncodeOptions<'a> {
     /// The exposition format.
     pub format: Format,
@@ -31,6 +32,29 @@ pub struct EncodeOptions<'a> {
     pub created: bool,
     /// Only these families (by family or sample name, as in `?name[]=`); all when `None`.
     pub names: Option<&'a [&'a str]>,
+}
+
+impl<'a> EncodeOptions<'a> {
+    /// Every family in `format`, without `_created` samples.
+    pub fn new(format: Format) -> Self {
+        Self {
+            format,
+            created: false,
+            names: None,
+        }
+    }
+
+    /// Whether to write `_created` samples (OpenMetrics only).
+    pub fn created(mut self, created: bool) -> Self {
+        self.created = created;
+        self
+    }
+
+    /// Only these families (by family or sample name); all when `None`.
+    pub fn names(mut self, names: Option<&'a [&'a str]>) -> Self {
+        self.names = names;
+        self
+    }
 }
 
 /// A set of metric families and collectors that encode together.
@@ -536,13 +560,7 @@ impl Registry {
     /// Encodes every family into a new `String`.
     pub fn render(&self, format: Format) -> String {
         let mut out = Vec::new();
-        self.encode(
-            &mut out,
-            &EncodeOptions {
-                format,
-                ..EncodeOptions::default()
-            },
-        );
+        self.encode(&mut out, &EncodeOptions::new(format));
         // Everything written is UTF-8: names are ASCII, label values and help come from `&str`.
         String::from_utf8(out).unwrap_or_default()
     }

@@ -88,7 +88,7 @@ fn histogram_snapshots_are_consistent_under_concurrent_observation() {
 
     let mut previous = 0;
     for _ in 0..10_000 {
-        let (buckets, count, sum) = h.snapshot();
+        let (buckets, count, sum) = h.snapshot().into_parts();
         let cumulative: Vec<u64> = buckets.iter().map(|&(_, c)| c).collect();
         assert!(
             cumulative.windows(2).all(|w| w[0] <= w[1]),
@@ -107,7 +107,7 @@ fn histogram_snapshots_are_consistent_under_concurrent_observation() {
     }
     stop.store(true, Ordering::Relaxed);
     let observed: u64 = observers.into_iter().map(|o| o.join().unwrap()).sum();
-    let (_, count, _) = h.snapshot();
+    let count = h.snapshot().count;
     assert_eq!(count, observed);
 }
 

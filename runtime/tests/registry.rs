@@ -9,14 +9,7 @@ use vitalsign::{
 
 fn render_names(r: &Registry, format: Format, names: &[&str]) -> String {
     let mut out = Vec::new();
-    r.encode(
-        &mut out,
-        &EncodeOptions {
-            format,
-            names: Some(names),
-            ..Default::default()
-        },
-    );
+    r.encode(&mut out, &EncodeOptions::new(format).names(Some(names)));
     String::from_utf8(out).unwrap()
 }
 
@@ -295,14 +288,7 @@ fn created_samples_only_when_asked_and_only_in_openmetrics() {
     r.register("q", "Q.", Gauge::new()).unwrap();
     let render = |format, created| {
         let mut out = Vec::new();
-        r.encode(
-            &mut out,
-            &EncodeOptions {
-                format,
-                created,
-                names: None,
-            },
-        );
+        r.encode(&mut out, &EncodeOptions::new(format).created(created));
         String::from_utf8(out).unwrap()
     };
     let om = render(Format::OpenMetrics, true);
@@ -386,11 +372,7 @@ fn a_family_under_two_names_renders_each_correctly() {
     let mut out = Vec::new();
     a.encode(
         &mut out,
-        &EncodeOptions {
-            format: Format::OpenMetrics,
-            created: true,
-            names: None,
-        },
+        &EncodeOptions::new(Format::OpenMetrics).created(true),
     );
     let text = String::from_utf8(out).unwrap();
     assert_eq!(

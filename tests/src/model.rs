@@ -72,7 +72,7 @@ pub fn expected_dump(families: &[Fam], format: Format) -> String {
             (Format::OpenMetrics, t) => (f.name.clone(), t, f.unit),
             (Format::Prometheus, "info") => (format!("{}_info", f.name), "gauge", ""),
             (Format::Prometheus, "stateset") => (f.name.clone(), "gauge", ""),
-            (Format::Prometheus, t) => (f.name.clone(), t, ""),
+            (_, t) => (f.name.clone(), t, ""),
         };
         let unit = if unit.is_empty() { "-" } else { unit };
         // prometheus_client's 0.0.4 parser strips the whole line with Python's `isspace`
@@ -81,7 +81,7 @@ pub fn expected_dump(families: &[Fam], format: Format) -> String {
         // start). The strict OpenMetrics parser and Prometheus' own parser keep everything.
         let help = match format {
             Format::OpenMetrics => f.help.as_str(),
-            Format::Prometheus => f
+            _ => f
                 .help
                 .trim_start_matches([' ', '\t', '\r', '\u{b}', '\u{c}'])
                 .trim_end_matches(|c| c != '\n' && python_isspace(c)),

@@ -242,11 +242,8 @@ async fn extra_label_body_sizes_and_nested_services() {
         .buckets(Buckets::new([1.0]).unwrap())
         .prefix("shop")
         .body_sizes(true)
-        .extra_label("tier")
-        .build()
-        .unwrap()
         .classify_route(vitalsign_tower::DefaultRoute::default().nested_service("/static"))
-        .classify_extra(|req: &Request<Body>| {
+        .extra_label("tier", |req: &Request<Body>| {
             Some(vitalsign_tower::ExtraLabel::new(
                 if req.extensions().get::<Paid>().is_some() {
                     "paid"
@@ -254,7 +251,9 @@ async fn extra_label_body_sizes_and_nested_services() {
                     "free"
                 },
             ))
-        });
+        })
+        .build()
+        .unwrap();
     let files = tower::service_fn(|_req: Request<Body>| async {
         Ok::<_, Infallible>(axum::response::Response::new(Body::from("file!")))
     });
@@ -329,17 +328,18 @@ async fn extra_label_body_sizes_and_nested_services() {
 #[test]
 fn builder_refuses_bad_names() {
     let registry = Registry::new();
-    let err = |b: vitalsign_tower::MetricsLayerBuilder<'_>| b.build().unwrap_err().to_string();
+    let err =
+        |b: vitalsign_tower::MetricsLayerBuilder<'_, _, ()>| b.build().unwrap_err().to_string();
     assert_eq!(
         err(MetricsLayer::builder()
             .registry(&registry)
-            .extra_label("http_route")),
+            .extra_label("http_route", ())),
         "invalid extra label name \"http_route\": the HTTP layer sets that label itself"
     );
     assert_eq!(
         err(MetricsLayer::builder()
             .registry(&registry)
-            .extra_label("bad-name")),
+            .extra_label("bad-name", ())),
         "invalid extra label name \"bad-name\": label names match `[a-zA-Z_][a-zA-Z0-9_]*` and do not start with `__`"
     );
     assert_eq!(
@@ -376,7 +376,6 @@ async fn a_real_hyper_server_with_the_layer() {
             .unwrap();
     }
     // The connection is closed once the response is written; give the server a moment to drop it.
-    let recorded = |l: &String| l.ends_with(" 2") || l.ends_with(" 1");
     for _ in 0..100 {
         if series(&REGISTRY, "http_server_request_duration_seconds_count").len() == 3 {
             break;
@@ -392,6 +391,5 @@ async fn a_real_hyper_server_with_the_layer() {
             r#"http_server_request_duration_seconds_count{http_request_method="GET",http_route="/stream",http_response_status_code="200"} 1"#,
         ]
     );
-    assert!(counts.iter().all(recorded));
     server.abort();
 }

@@ -57,10 +57,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::AlertRules { time_scale }) => {
-            let options = RuleOptions {
-                time_scale,
-                ..RuleOptions::default()
-            };
+            let options = RuleOptions::default().time_scale(time_scale);
             match vitalsign::alert_rules(&options) {
                 Ok(rules) => {
                     print!("{rules}");

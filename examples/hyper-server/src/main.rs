@@ -59,7 +59,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
     println!("hyper-server listening on http://{listen} (metrics at /metrics)");
 
-    let handler = MetricsHandler::default_registry();
+    let handler = MetricsHandler::for_default_registry();
     let layer = MetricsLayer::new().classify_route(route);
     loop {
         let (stream, _) = tokio::select! {

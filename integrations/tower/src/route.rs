@@ -184,14 +184,13 @@ impl ExtraLabel {
 /// let registry = Registry::new();
 /// let layer = MetricsLayer::builder()
 ///     .registry(&registry)
-///     .extra_label("tier")
-///     .build()?
-///     .classify_extra(|req: &http::Request<()>| {
+///     .extra_label("tier", |req: &http::Request<()>| {
 ///         req.extensions().get::<Tier>().map(|t| match t {
 ///             Tier::Free => ExtraLabel::new("free"),
 ///             Tier::Paid => ExtraLabel::new("paid"),
 ///         })
-///     });
+///     })
+///     .build()?;
 /// # let _ = layer;
 /// # Ok::<(), vitalsign::Error>(())
 /// ```

@@ -143,7 +143,7 @@ fn statics(a: &Analysis, options: &Options, krate: &TokenStream) -> TokenStream 
     let objective = options.objective.as_ref().map(|path| {
         let check = quote_spanned! {path.span()=>
             const _: () = ::core::assert!(
-                OBJECTIVE.threshold_in(match __VITALSIGN_BUCKETS {
+                #p::threshold_in(OBJECTIVE, match __VITALSIGN_BUCKETS {
                     ::core::option::Option::Some(bounds) => bounds,
                     ::core::option::Option::None => #p::DEFAULT_BUCKETS,
                 }),

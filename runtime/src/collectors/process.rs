@@ -129,7 +129,8 @@ fn parse(stat: &str, status: &str, limits: &str, boot: &str, open_fds: u64) -> O
     let fields: Vec<&str> = after.split_whitespace().collect();
     // Field 3 of stat(5) is fields[0] here: utime is field 14, stime 15, starttime 22.
     let field = |n: usize| fields.get(n - 3)?.parse::<u64>().ok();
-    let kb = |key: &str| {
+    // The first number after `key` in `/proc/self/status` (a size in kB, or a count).
+    let number = |key: &str| {
         let line = status.lines().find(|l| l.starts_with(key))?;
         line[key.len()..]
             .split_whitespace()
@@ -153,12 +154,12 @@ fn parse(stat: &str, status: &str, limits: &str, boot: &str, open_fds: u64) -> O
         .ok()?;
     Some(Proc {
         cpu_seconds: (field(14)? + field(15)?) as f64 / TICKS_PER_SECOND,
-        resident_bytes: kb("VmRSS:")? * 1024,
-        virtual_bytes: kb("VmSize:")? * 1024,
+        resident_bytes: number("VmRSS:")? * 1024,
+        virtual_bytes: number("VmSize:")? * 1024,
         open_fds,
         max_fds,
         start_time_seconds: btime as f64 + field(22)? as f64 / TICKS_PER_SECOND,
-        threads: kb("Threads:")?,
+        threads: number("Threads:")?,
     })
 }
 

@@ -325,9 +325,9 @@ impl Histogram {
         self.core.buckets()
     }
 
-    /// A consistent snapshot: `(upper_bound, cumulative_count)` per bucket (`+Inf` last), the
-    /// count and the sum.
-    pub fn snapshot(&self) -> (Vec<(f64, u64)>, u64, f64) {
+    /// A consistent snapshot: every bucket's cumulative count, the count and the sum of the
+    /// same observations.
+    pub fn snapshot(&self) -> HistogramSnapshot {
         self.core.snapshot(|s| {
             let bounds = self
                 .core
@@ -336,8 +336,11 @@ impl Histogram {
                 .iter()
                 .copied()
                 .chain([f64::INFINITY]);
-            let buckets = bounds.zip(s.buckets().map(|(_, c)| c)).collect();
-            (buckets, s.count, s.sum)
+            HistogramSnapshot {
+                buckets: bounds.zip(s.buckets().map(|(_, c)| c)).collect(),
+                count: s.count,
+                sum: s.sum,
+            }
         })
     }
 }
@@ -363,6 +366,25 @@ impl Series for Histogram {
         self.core.snapshot(|s| {
             encoder.histogram(labels, s.buckets(), s.count, s.sum, negative_bounds);
         });
+    }
+}
+
+/// What [`Histogram::snapshot`] read: all of it from the same observations.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct HistogramSnapshot {
+    /// `(upper_bound, cumulative_count)` per bucket, `+Inf` last (its count is `count`).
+    pub buckets: Vec<(f64, u64)>,
+    /// How many observations.
+    pub count: u64,
+    /// Their sum.
+    pub sum: f64,
+}
+
+impl HistogramSnapshot {
+    /// `(buckets, count, sum)`, for destructuring.
+    pub fn into_parts(self) -> (Vec<(f64, u64)>, u64, f64) {
+        (self.buckets, self.count, self.sum)
     }
 }
 
@@ -422,7 +444,7 @@ mod tests {
         h.observe_ns(5_000_000);
         h.observe_ns(5_000_001);
         h.observe(f64::NAN);
-        let (buckets, count, _) = h.snapshot();
+        let (buckets, count, _) = h.snapshot().into_parts();
         assert_eq!(buckets, [(0.005, 2), (1.0, 3), (f64::INFINITY, 4)]);
         assert_eq!(count, 4);
     }
@@ -433,7 +455,7 @@ mod tests {
         for round in 1..=5u64 {
             h.observe(0.5);
             h.observe_ns(2_000_000_000);
-            let (buckets, count, sum) = h.snapshot();
+            let (buckets, count, sum) = h.snapshot().into_parts();
             assert_eq!(buckets, [(1.0, round), (f64::INFINITY, 2 * round)]);
             assert_eq!(count, 2 * round);
             assert_eq!(sum, 2.5 * round as f64);

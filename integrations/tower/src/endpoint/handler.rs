@@ -67,7 +67,7 @@ impl MetricsHandler {
     }
 
     /// A handler for the [default registry](vitalsign::default_registry).
-    pub fn default_registry() -> Self {
+    pub fn for_default_registry() -> Self {
         Self::new(default_registry())
     }
 
@@ -180,11 +180,7 @@ impl MetricsHandler {
 
         let watch = Stopwatch::start();
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
-        let options = EncodeOptions {
-            format,
-            created: false,
-            names: (!names.is_empty()).then_some(&names[..]),
-        };
+        let options = EncodeOptions::new(format).names((!names.is_empty()).then_some(&names[..]));
         let mut body = self.pool.buffer();
         self.registry.encode(&mut body, &options);
         let gzip = gzip && {
@@ -281,6 +277,6 @@ impl<B> tower::Service<Request<B>> for MetricsHandler {
 #[cfg(feature = "axum")]
 pub async fn metrics_handler(request: axum::extract::Request) -> axum::response::Response {
     static HANDLER: LazyLock<MetricsHandler> =
-        LazyLock::new(|| MetricsHandler::default_registry().timeout(SCRAPE_TIMEOUT));
+        LazyLock::new(|| MetricsHandler::for_default_registry().timeout(SCRAPE_TIMEOUT));
     HANDLER.respond(&request).await.map(axum::body::Body::new)
 }

@@ -38,6 +38,8 @@ impl MetricsLayer {
             body_sizes: false,
             max_series: DEFAULT_MAX_SERIES,
             extra_label: None,
+            classifier: DefaultRoute::default(),
+            extra: (),
         }
     }
 }
@@ -55,17 +57,6 @@ impl<C, X> MetricsLayer<C, X> {
             metrics: self.metrics,
             classifier,
             extra: self.extra,
-        }
-    }
-
-    /// Uses `classifier` for the extra label declared with
-    /// [`MetricsLayerBuilder::extra_label`] (see [`ClassifyExtra`](crate::ClassifyExtra)); without
-    /// that declaration the values are not recorded.
-    pub fn classify_extra<X2>(self, classifier: X2) -> MetricsLayer<C, X2> {
-        MetricsLayer {
-            metrics: self.metrics,
-            classifier: self.classifier,
-            extra: classifier,
         }
     }
 }
@@ -118,19 +109,32 @@ impl<C, X> std::fmt::Debug for MetricsLayer<C, X> {
 /// # let _ = layer;
 /// # Ok::<(), vitalsign::Error>(())
 /// ```
-#[derive(Debug)]
-pub struct MetricsLayerBuilder<'r> {
+pub struct MetricsLayerBuilder<'r, C = DefaultRoute, X = ()> {
     registry: &'r Registry,
     buckets: Buckets,
     prefix: Option<String>,
     body_sizes: bool,
     max_series: usize,
     extra_label: Option<&'static str>,
+    classifier: C,
+    extra: X,
 }
 
-impl<'r> MetricsLayerBuilder<'r> {
+impl<C, X> std::fmt::Debug for MetricsLayerBuilder<'_, C, X> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsLayerBuilder")
+            .field("buckets", &self.buckets)
+            .field("prefix", &self.prefix)
+            .field("body_sizes", &self.body_sizes)
+            .field("max_series", &self.max_series)
+            .field("extra_label", &self.extra_label)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'r, C, X> MetricsLayerBuilder<'r, C, X> {
     /// Registers the families in `registry` instead of the default one.
-    pub fn registry<'s>(self, registry: &'s Registry) -> MetricsLayerBuilder<'s> {
+    pub fn registry<'s>(self, registry: &'s Registry) -> MetricsLayerBuilder<'s, C, X> {
         MetricsLayerBuilder {
             registry,
             buckets: self.buckets,
@@ -138,6 +142,22 @@ impl<'r> MetricsLayerBuilder<'r> {
             body_sizes: self.body_sizes,
             max_series: self.max_series,
             extra_label: self.extra_label,
+            classifier: self.classifier,
+            extra: self.extra,
+        }
+    }
+
+    /// Uses `classifier` for the `http_route` label (see [`ClassifyRoute`](crate::ClassifyRoute)).
+    pub fn classify_route<C2>(self, classifier: C2) -> MetricsLayerBuilder<'r, C2, X> {
+        MetricsLayerBuilder {
+            registry: self.registry,
+            buckets: self.buckets,
+            prefix: self.prefix,
+            body_sizes: self.body_sizes,
+            max_series: self.max_series,
+            extra_label: self.extra_label,
+            classifier,
+            extra: self.extra,
         }
     }
 
@@ -165,15 +185,27 @@ impl<'r> MetricsLayerBuilder<'r> {
         self
     }
 
-    /// Adds a label named `name` to every family, its value from the classifier given to
-    /// [`MetricsLayer::classify_extra`] (empty when it returns `None`).
-    pub fn extra_label(mut self, name: &'static str) -> Self {
-        self.extra_label = Some(name);
-        self
+    /// Adds a label named `name` to every family, its value from `classifier` (see
+    /// [`ClassifyExtra`](crate::ClassifyExtra); empty when it returns `None`).
+    pub fn extra_label<X2>(
+        self,
+        name: &'static str,
+        classifier: X2,
+    ) -> MetricsLayerBuilder<'r, C, X2> {
+        MetricsLayerBuilder {
+            registry: self.registry,
+            buckets: self.buckets,
+            prefix: self.prefix,
+            body_sizes: self.body_sizes,
+            max_series: self.max_series,
+            extra_label: Some(name),
+            classifier: self.classifier,
+            extra: classifier,
+        }
     }
 
     /// Registers the families; fails if a name is taken or the prefix is not a valid name.
-    pub fn build(self) -> vitalsign::Result<MetricsLayer> {
+    pub fn build(self) -> vitalsign::Result<MetricsLayer<C, X>> {
         let metrics = HttpMetrics::register(Config {
             registry: self.registry,
             buckets: self.buckets,
@@ -184,8 +216,8 @@ impl<'r> MetricsLayerBuilder<'r> {
         })?;
         Ok(MetricsLayer {
             metrics,
-            classifier: DefaultRoute::default(),
-            extra: (),
+            classifier: self.classifier,
+            extra: self.extra,
         })
     }
 }

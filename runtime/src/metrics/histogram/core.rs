@@ -419,7 +419,7 @@ mod loom_model {
                 })
             })
             .collect();
-        let (buckets, count, sum) = h.snapshot();
+        let (buckets, count, sum) = h.snapshot().into_parts();
         let (low, all) = (buckets[0].1, buckets[1].1);
         assert_eq!(all, count);
         assert!(low <= 2 && all - low <= 2);
@@ -427,7 +427,7 @@ mod loom_model {
         for o in observers {
             o.join().unwrap();
         }
-        let (buckets, count, sum) = h.snapshot();
+        let (buckets, count, sum) = h.snapshot().into_parts();
         assert_eq!((buckets[0].1, buckets[1].1, count, sum), (2, 4, 4, 5.0));
     }
 
