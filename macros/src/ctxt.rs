@@ -64,3 +64,16 @@ mod tests {
         assert_eq!(did_you_mean("frobnicate", &opts), None);
     }
 }
+
+/// Stores `value` in `slot`, or reports that `key` was given twice: the one duplicate-option
+/// check every attribute parser uses.
+pub(crate) fn set_once<T>(cx: &mut Ctxt, slot: &mut Option<T>, value: T, key: &syn::Path) {
+    if slot.is_some() {
+        cx.error(
+            key,
+            format!("duplicate `{}` option", crate::paths::path_name(key)),
+        );
+    } else {
+        *slot = Some(value);
+    }
+}

@@ -6,7 +6,8 @@ use syn::spanned::Spanned;
 use syn::{Attribute, LitStr, Path};
 
 use crate::case::{self, Case};
-use crate::ctxt::{Ctxt, did_you_mean};
+use crate::ctxt::{Ctxt, did_you_mean, set_once};
+use crate::paths::path_name;
 
 #[derive(Default)]
 pub(crate) struct LabelAttrs {
@@ -15,20 +16,6 @@ pub(crate) struct LabelAttrs {
     pub(crate) name: Option<LitStr>,
     pub(crate) flatten: Option<Span>,
     pub(crate) krate: Option<Path>,
-}
-
-/// Stores `value` in `slot`, or reports that `key` was given twice.
-pub(crate) fn set_once<T>(cx: &mut Ctxt, slot: &mut Option<T>, value: T, key: &Path) {
-    if slot.is_some() {
-        cx.error(key, format!("duplicate `{}` option", path_name(key)));
-    } else {
-        *slot = Some(value);
-    }
-}
-
-pub(crate) fn path_name(path: &Path) -> String {
-    path.get_ident()
-        .map_or_else(|| quote::quote!(#path).to_string(), ToString::to_string)
 }
 
 /// Parses every `#[label(...)]` in `attrs`, accepting only `allowed` keys.
@@ -92,12 +79,4 @@ pub(crate) fn parse(attrs: &[Attribute], allowed: &[&str], cx: &mut Ctxt) -> Lab
         }
     }
     out
-}
-
-/// The path generated code uses for the runtime crate.
-pub(crate) fn krate(path: Option<Path>) -> proc_macro2::TokenStream {
-    match path {
-        Some(p) => quote::quote!(#p),
-        None => quote::quote!(::vitalsign),
-    }
 }

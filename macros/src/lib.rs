@@ -8,6 +8,7 @@ mod label_attr;
 mod label_set;
 mod label_value;
 mod names;
+mod paths;
 
 use proc_macro::TokenStream;
 
@@ -27,16 +28,12 @@ pub fn instrument_metrics(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_derive(LabelValue, attributes(label))]
 pub fn derive_label_value(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
-    label_value::expand(&input)
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    label_value::derive(&input).into()
 }
 
 /// Makes a struct of `LabelValue` fields a `vitalsign::LabelSet`.
 #[proc_macro_derive(LabelSet, attributes(label))]
 pub fn derive_label_set(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
-    label_set::expand(&input)
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    label_set::derive(&input).into()
 }

@@ -5,8 +5,8 @@ use syn::parse::Parser;
 use syn::spanned::Spanned;
 use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, LitStr, Path, Token, UnOp};
 
-use crate::ctxt::{Ctxt, did_you_mean};
-use crate::label_attr::{path_name, set_once};
+use crate::ctxt::{Ctxt, did_you_mean, set_once};
+use crate::paths::path_name;
 
 pub(super) const OPTIONS: &[&str] = &[
     "name",

@@ -9,7 +9,7 @@ use syn::{Attribute, Block, Expr, ImplItem, ItemFn, ItemImpl, Signature, Stmt, T
 use super::analyze::{self, Analysis, Classifier, ErrorType, Errors, Kind, Place};
 use super::attr::{self, Options};
 use crate::ctxt::Ctxt;
-use crate::label_attr::krate;
+use crate::paths::krate;
 
 pub(super) fn free_fn(mut f: ItemFn, options: &Options, cx: &mut Ctxt) -> TokenStream {
     if options.skip.is_none() {

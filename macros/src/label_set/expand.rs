@@ -1,106 +1,18 @@
-//! `#[derive(LabelSet)]`: a struct whose fields are label values (or flattened label sets)
-//! becomes a label set indexed mixed radix over its fields.
+//! The `LabelSet` impl of a valid struct: mixed-radix index over the fields, `NAMES` (joined
+//! from flattened sets at compile time), and `visit`.
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{Data, DeriveInput, Fields};
 
-use crate::ctxt::Ctxt;
-use crate::label_attr;
-use crate::names;
+use super::ast::{Field, Struct};
+use crate::paths::krate;
 
-enum Field<'a> {
-    Value {
-        ident: &'a syn::Ident,
-        ty: &'a syn::Type,
-        name: String,
-    },
-    Flatten {
-        ident: &'a syn::Ident,
-        ty: &'a syn::Type,
-    },
-}
-
-pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
-    let mut cx = Ctxt::default();
-    let container = label_attr::parse(&input.attrs, &["crate"], &mut cx);
-    let fields = match &input.data {
-        Data::Struct(s) => match &s.fields {
-            Fields::Named(named) => &named.named,
-            other => {
-                cx.error(
-                    other,
-                    "`LabelSet` needs named fields: each field name is a label name",
-                );
-                return cx.check().map(|()| TokenStream::new());
-            }
-        },
-        Data::Enum(e) => {
-            cx.error(
-                e.enum_token,
-                "`LabelSet` can only be derived for structs; for one label of several values, \
-                 derive `LabelValue`",
-            );
-            return cx.check().map(|()| TokenStream::new());
-        }
-        Data::Union(u) => {
-            cx.error(u.union_token, "`LabelSet` can only be derived for structs");
-            return cx.check().map(|()| TokenStream::new());
-        }
-    };
-
-    let mut model = Vec::new();
-    let mut seen: Vec<String> = Vec::new();
-    for field in fields {
-        let Some(ident) = &field.ident else { continue };
-        let attrs = label_attr::parse(&field.attrs, &["name", "flatten"], &mut cx);
-        if attrs.flatten.is_some() {
-            if let Some(name) = &attrs.name {
-                cx.error(
-                    name,
-                    "a flattened field has no name of its own: its set's labels are used",
-                );
-            }
-            model.push(Field::Flatten {
-                ident,
-                ty: &field.ty,
-            });
-            continue;
-        }
-        let (name, at) = match &attrs.name {
-            Some(lit) => (lit.value(), quote!(#lit)),
-            None => {
-                let n = ident.to_string();
-                (
-                    n.strip_prefix("r#").unwrap_or(&n).to_owned(),
-                    quote!(#ident),
-                )
-            }
-        };
-        if let Some(problem) = names::label_name_problem(&name) {
-            cx.error(&at, problem);
-        } else if seen.contains(&name) {
-            cx.error(&at, format!("duplicate label name `{name}`"));
-        }
-        seen.push(name.clone());
-        model.push(Field::Value {
-            ident,
-            ty: &field.ty,
-            name,
-        });
-    }
-    if model.is_empty() {
-        cx.error(
-            &input.ident,
-            "`LabelSet` needs at least one field; for no labels, use `()`",
-        );
-    }
-    cx.check()?;
-
-    let krate = label_attr::krate(container.krate);
-    let ident = &input.ident;
-    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+pub(super) fn expand(input: &Struct<'_>) -> TokenStream {
+    let krate = krate(input.krate.clone());
+    let model = &input.fields;
+    let ident = &input.input.ident;
+    let (impl_generics, ty_generics, where_clause) = input.input.generics.split_for_impl();
 
     let cardinality = |f: &Field<'_>| match f {
         Field::Value { ty, .. } => {
@@ -159,7 +71,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     let unique_check = model
         .iter()
         .find_map(|f| match f {
-            Field::Flatten { ty, .. } if input.generics.params.is_empty() => Some(ty),
+            Field::Flatten { ty, .. } if input.input.generics.params.is_empty() => Some(ty),
             _ => None,
         })
         .map(|ty| {
@@ -175,7 +87,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             }
         });
 
-    Ok(quote! {
+    quote! {
         const _: () = {
             #unique_check
             #[automatically_derived]
@@ -193,5 +105,5 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 }
             }
         };
-    })
+    }
 }
