@@ -51,6 +51,19 @@ fn distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
+/// Stores `value` in `slot`, or reports that `key` was given twice: the one duplicate-option
+/// check every attribute parser uses.
+pub(crate) fn set_once<T>(cx: &mut Ctxt, slot: &mut Option<T>, value: T, key: &syn::Path) {
+    if slot.is_some() {
+        cx.error(
+            key,
+            format!("duplicate `{}` option", crate::paths::path_name(key)),
+        );
+    } else {
+        *slot = Some(value);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,18 +75,5 @@ mod tests {
         assert_eq!(did_you_mean("label", &opts), Some("labels"));
         assert_eq!(did_you_mean("concurency", &opts), Some("concurrency"));
         assert_eq!(did_you_mean("frobnicate", &opts), None);
-    }
-}
-
-/// Stores `value` in `slot`, or reports that `key` was given twice: the one duplicate-option
-/// check every attribute parser uses.
-pub(crate) fn set_once<T>(cx: &mut Ctxt, slot: &mut Option<T>, value: T, key: &syn::Path) {
-    if slot.is_some() {
-        cx.error(
-            key,
-            format!("duplicate `{}` option", crate::paths::path_name(key)),
-        );
-    } else {
-        *slot = Some(value);
     }
 }
