@@ -1,180 +1,10 @@
-//! Objectives (SLOs) declared in code, attached to instrumented functions with
-//! `#[instrument_metrics(objective = PATH)]`, and turned into a Prometheus rules file:
-//! recording rules, multi-window burn-rate alerts, and plain threshold alerts.
-//!
-//! ```
-//! use vitalsign::Objective;
-//!
-//! /// Payments succeed 99% of the time, and 99% finish within 250 ms.
-//! pub const PAYMENTS: Objective = Objective::new("payments")
-//!     .success_rate(0.99)
-//!     .latency(0.99, 0.25);
-//! ```
-//!
-//! The latency threshold must be a bucket bound of every function the objective is attached to
-//! (a compile error otherwise): "99% under 250 ms" is then read exactly from `le="0.25"`.
+//! The rules an objective becomes, as a typed model (`yaml::Group`) the YAML writer renders:
+//! recording rules for its error and slow ratios over every alert window and its p95, then
+//! multi-window burn-rate alerts (page and ticket) and plain threshold alerts.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
-
+use super::yaml::{Group, Rule};
+use super::{Attached, Objective, RuleOptions};
 use crate::encoding::number::{canonical_f64, write_f64};
-use crate::error::{Error, ErrorKind, Result};
-
-/// A target for a group of functions: how often they succeed, and how fast.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Objective {
-    name: &'static str,
-    success_rate: Option<f64>,
-    latency: Option<(f64, f64)>,
-}
-
-impl Objective {
-    /// An objective named `name` (lowercase letters, digits and `_`; it becomes the `objective`
-    /// label and, in CamelCase, the start of alert names).
-    pub const fn new(name: &'static str) -> Self {
-        let b = name.as_bytes();
-        assert!(!b.is_empty(), "an objective needs a name");
-        let mut i = 0;
-        while i < b.len() {
-            let c = b[i];
-            assert!(
-                c.is_ascii_lowercase() || c == b'_' || (i > 0 && c.is_ascii_digit()),
-                "objective names are lowercase letters, digits and `_`"
-            );
-            i += 1;
-        }
-        Self {
-            name,
-            success_rate: None,
-            latency: None,
-        }
-    }
-
-    /// The share of calls that must succeed, such as `0.999`.
-    pub const fn success_rate(mut self, target: f64) -> Self {
-        assert!(
-            target > 0.0 && target < 1.0,
-            "a success rate is between 0 and 1, exclusive"
-        );
-        self.success_rate = Some(target);
-        self
-    }
-
-    /// The share of calls (`percentile`, such as `0.99`) that must finish within
-    /// `threshold_seconds`, which must be a bucket bound of the functions' histograms.
-    pub const fn latency(mut self, percentile: f64, threshold_seconds: f64) -> Self {
-        assert!(
-            percentile > 0.0 && percentile < 1.0,
-            "a latency percentile is between 0 and 1, exclusive"
-        );
-        assert!(threshold_seconds > 0.0, "a latency threshold is positive");
-        self.latency = Some((percentile, threshold_seconds));
-        self
-    }
-
-    /// The name.
-    pub const fn name(&self) -> &'static str {
-        self.name
-    }
-
-    /// Whether the latency threshold, if any, is one of `bounds` (checked at compile time by
-    /// `#[instrument_metrics(objective = ...)]`, through `__private`).
-    pub(crate) const fn threshold_in(&self, bounds: &[f64]) -> bool {
-        let Some((_, threshold)) = self.latency else {
-            return true;
-        };
-        let mut i = 0;
-        while i < bounds.len() {
-            if bounds[i] == threshold {
-                return true;
-            }
-            i += 1;
-        }
-        false
-    }
-}
-
-/// How the generated rules are timed: `RuleOptions::default().time_scale(60.0)`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-#[non_exhaustive]
-pub struct RuleOptions {
-    /// Divides every window and `for` duration: `1.0` for production (page on 1 h and 5 m, ticket
-    /// on 1 d and 2 h), `60.0` for a demo where an hour passes in a minute. Windows never go
-    /// below 5 s nor `for` below 1 s.
-    pub time_scale: f64,
-    /// The error ratio of the plain threshold alert (default 5%).
-    pub error_ratio_limit: f64,
-    /// The plain latency alert fires when p95 exceeds this many times the threshold (default 2).
-    pub latency_factor: f64,
-}
-
-impl Default for RuleOptions {
-    fn default() -> Self {
-        Self {
-            time_scale: 1.0,
-            error_ratio_limit: 0.05,
-            latency_factor: 2.0,
-        }
-    }
-}
-
-impl RuleOptions {
-    /// Divides every window and `for` duration (see the field).
-    pub fn time_scale(mut self, time_scale: f64) -> Self {
-        self.time_scale = time_scale;
-        self
-    }
-
-    /// The error ratio of the plain threshold alert.
-    pub fn error_ratio_limit(mut self, limit: f64) -> Self {
-        self.error_ratio_limit = limit;
-        self
-    }
-
-    /// How many times the latency threshold p95 may reach before the plain latency alert.
-    pub fn latency_factor(mut self, factor: f64) -> Self {
-        self.latency_factor = factor;
-        self
-    }
-}
-
-/// The Prometheus rules file for every objective attached to a function in this program.
-///
-/// Two objectives with one name but different targets are an error naming both.
-pub fn alert_rules(options: &RuleOptions) -> Result<String> {
-    let mut objectives: BTreeMap<&str, (Objective, Vec<Attached>)> = BTreeMap::new();
-    for link in crate::__private::OBJECTIVE_LINKS {
-        let o = *link.objective;
-        let entry = objectives.entry(o.name).or_insert((o, Vec::new()));
-        if entry.0 != o {
-            return Err(Error::new(
-                ErrorKind::Clash,
-                format!(
-                    "two objectives are named `{}` with different targets: {:?} and {:?}",
-                    o.name, entry.0, o
-                ),
-            ));
-        }
-        if !entry.1.contains(&(link.function, link.module)) {
-            entry.1.push((link.function, link.module));
-        }
-    }
-    let mut out = String::from(
-        "# Generated by vitalsign from the objectives declared in code; do not edit.\ngroups:\n",
-    );
-    for (objective, functions) in objectives.values_mut() {
-        functions.sort_unstable();
-        write_group(&mut out, objective, functions, options);
-    }
-    if objectives.is_empty() {
-        out.push_str("  []\n");
-        out = out.replace("groups:\n  []\n", "groups: []\n");
-    }
-    Ok(out)
-}
-
-/// A function an objective is attached to: `(function, module)` labels.
-type Attached = (&'static str, &'static str);
 
 /// Windows in seconds: the page pair, the ticket pair, the threshold alert's.
 const PAGE: (u64, u64) = (3600, 300);
@@ -231,31 +61,36 @@ fn rates(functions: &[(&str, &str)], metric: &str, extra: &str, w: &str) -> Stri
         .join(" or ")
 }
 
-fn write_group(out: &mut String, o: &Objective, functions: &[(&str, &str)], options: &RuleOptions) {
+/// The rules of one objective over its functions: recording rules for the error and slow ratios
+/// over every window and the p95, burn-rate and threshold alerts.
+pub(super) fn group(o: &Objective, functions: &[Attached], options: &RuleOptions) -> Group {
+    let mut rules = recording_rules(o, functions, options);
+    alerts(&mut rules, o, functions, options);
+    Group {
+        name: format!("vitalsign-objective-{}", o.name),
+        rules,
+    }
+}
+
+/// The error and slow ratios over every alert window, and the p95 over the threshold window.
+fn recording_rules(o: &Objective, functions: &[Attached], options: &RuleOptions) -> Vec<Rule> {
     let name = o.name;
-    let alert = camel(name);
     let rates = |metric: &str, extra: &str, w: &str| rates(functions, metric, extra, w);
     let window = |s| duration(s, options, 5);
-    let for_ = |s| duration(s, options, 1);
     let mut windows = vec![PAGE.0, PAGE.1, TICKET.0, TICKET.1, THRESHOLD_WINDOW];
     windows.sort_unstable();
     // Scaled down, two windows can clamp to the same floor: record each duration once.
     windows.dedup_by_key(|w| window(*w));
-    let fnames: Vec<&str> = functions.iter().map(|f| f.0).collect();
-    let fnames = fnames.join(", ");
 
-    let _ = writeln!(out, "  - name: vitalsign-objective-{name}");
-    out.push_str("    rules:\n");
-    let record = |out: &mut String, record: &str, expr: String| {
-        let _ = writeln!(out, "      - record: {record}");
-        let _ = writeln!(out, "        expr: {expr}");
-        let _ = writeln!(out, "        labels:\n          objective: {name}");
+    let mut rules = Vec::new();
+    let record = |rules: &mut Vec<Rule>, record: &str, expr: String| {
+        rules.push(Rule::record(record, expr).label("objective", name));
     };
     if o.success_rate.is_some() {
         for &w in &windows {
             let w = window(w);
             record(
-                out,
+                &mut rules,
                 &format!("vitalsign:objective_error_ratio:rate{w}"),
                 format!(
                     "sum({}) / sum({})",
@@ -270,7 +105,7 @@ fn write_group(out: &mut String, o: &Objective, functions: &[(&str, &str)], opti
         for &w in &windows {
             let w = window(w);
             record(
-                out,
+                &mut rules,
                 &format!("vitalsign:objective_slow_ratio:rate{w}"),
                 format!(
                     "1 - sum({}) / sum({})",
@@ -285,7 +120,7 @@ fn write_group(out: &mut String, o: &Objective, functions: &[(&str, &str)], opti
         }
         let w = window(THRESHOLD_WINDOW);
         record(
-            out,
+            &mut rules,
             &format!("vitalsign:objective_latency_p95_seconds:rate{w}"),
             format!(
                 "histogram_quantile(0.95, sum by (le) ({}))",
@@ -293,24 +128,28 @@ fn write_group(out: &mut String, o: &Objective, functions: &[(&str, &str)], opti
             ),
         );
     }
+    rules
+}
 
-    let alert_rule = |out: &mut String,
+/// Burn-rate alerts (page and ticket) on the recorded ratios, and plain threshold alerts.
+fn alerts(rules: &mut Vec<Rule>, o: &Objective, functions: &[Attached], options: &RuleOptions) {
+    let name = o.name;
+    let alert = camel(name);
+    let window = |s| duration(s, options, 5);
+    let for_ = |s| duration(s, options, 1);
+    let fnames: Vec<&str> = functions.iter().map(|f| f.0).collect();
+    let fnames = fnames.join(", ");
+    let alert_rule = |rules: &mut Vec<Rule>,
                       name_suffix: &str,
                       expr: String,
                       for_s: u64,
                       severity: &str,
                       summary: String| {
-        let _ = writeln!(out, "      - alert: {alert}{name_suffix}");
-        let _ = writeln!(out, "        expr: {expr}");
-        let _ = writeln!(out, "        for: {}", for_(for_s));
-        let _ = writeln!(
-            out,
-            "        labels:\n          objective: {name}\n          severity: {severity}"
-        );
-        let _ = writeln!(
-            out,
-            "        annotations:\n          summary: \"{}\"",
-            summary.replace('"', "'")
+        rules.push(
+            Rule::alert(&format!("{alert}{name_suffix}"), expr, for_(for_s))
+                .label("objective", name)
+                .label("severity", severity)
+                .annotation("summary", summary),
         );
     };
     let burn = |ratio: &str, budget: f64, factor: f64, (long, short): (u64, u64)| {
@@ -326,7 +165,7 @@ fn write_group(out: &mut String, o: &Objective, functions: &[(&str, &str)], opti
         let ratio = "vitalsign:objective_error_ratio";
         let pct = num(target * 100.0);
         alert_rule(
-            out,
+            rules,
             "ErrorBudgetBurn",
             burn(ratio, budget, PAGE_BURN, PAGE),
             PAGE_FOR,
@@ -334,7 +173,7 @@ fn write_group(out: &mut String, o: &Objective, functions: &[(&str, &str)], opti
             format!("{fnames}: errors are burning the {pct}% success budget {PAGE_BURN}x too fast"),
         );
         alert_rule(
-            out,
+            rules,
             "ErrorBudgetBurnSlow",
             burn(ratio, budget, TICKET_BURN, TICKET),
             TICKET_FOR,
@@ -345,7 +184,7 @@ fn write_group(out: &mut String, o: &Objective, functions: &[(&str, &str)], opti
         );
         let limit = num(options.error_ratio_limit);
         alert_rule(
-            out,
+            rules,
             "ErrorRatioHigh",
             format!(
                 "{ratio}:rate{}{{objective=\"{name}\"}} > {limit}",
@@ -365,7 +204,7 @@ fn write_group(out: &mut String, o: &Objective, functions: &[(&str, &str)], opti
         let ms = num(threshold * 1000.0);
         let pct = num(percentile * 100.0);
         alert_rule(
-            out,
+            rules,
             "LatencyBudgetBurn",
             burn(ratio, budget, PAGE_BURN, PAGE),
             PAGE_FOR,
@@ -375,7 +214,7 @@ fn write_group(out: &mut String, o: &Objective, functions: &[(&str, &str)], opti
             ),
         );
         alert_rule(
-            out,
+            rules,
             "LatencyBudgetBurnSlow",
             burn(ratio, budget, TICKET_BURN, TICKET),
             TICKET_FOR,
@@ -386,7 +225,7 @@ fn write_group(out: &mut String, o: &Objective, functions: &[(&str, &str)], opti
         );
         let limit = num(options.latency_factor * threshold);
         alert_rule(
-            out,
+            rules,
             "LatencyHigh",
             format!(
                 "vitalsign:objective_latency_p95_seconds:rate{}{{objective=\"{name}\"}} > {limit}",

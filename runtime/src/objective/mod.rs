@@ -1,0 +1,174 @@
+//! Objectives (SLOs) declared in code, attached to instrumented functions with
+//! `#[instrument_metrics(objective = PATH)]`, and turned into a Prometheus rules file:
+//! recording rules, multi-window burn-rate alerts, and plain threshold alerts.
+//!
+//! ```
+//! use vitalsign::Objective;
+//!
+//! /// Payments succeed 99% of the time, and 99% finish within 250 ms.
+//! pub const PAYMENTS: Objective = Objective::new("payments")
+//!     .success_rate(0.99)
+//!     .latency(0.99, 0.25);
+//! ```
+//!
+//! The latency threshold must be a bucket bound of every function the objective is attached to
+//! (a compile error otherwise): "99% under 250 ms" is then read exactly from `le="0.25"`.
+
+mod rules;
+mod yaml;
+
+use std::collections::BTreeMap;
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// A target for a group of functions: how often they succeed, and how fast.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Objective {
+    name: &'static str,
+    success_rate: Option<f64>,
+    latency: Option<(f64, f64)>,
+}
+
+impl Objective {
+    /// An objective named `name` (lowercase letters, digits and `_`; it becomes the `objective`
+    /// label and, in CamelCase, the start of alert names).
+    pub const fn new(name: &'static str) -> Self {
+        let b = name.as_bytes();
+        assert!(!b.is_empty(), "an objective needs a name");
+        let mut i = 0;
+        while i < b.len() {
+            let c = b[i];
+            assert!(
+                c.is_ascii_lowercase() || c == b'_' || (i > 0 && c.is_ascii_digit()),
+                "objective names are lowercase letters, digits and `_`"
+            );
+            i += 1;
+        }
+        Self {
+            name,
+            success_rate: None,
+            latency: None,
+        }
+    }
+
+    /// The share of calls that must succeed, such as `0.999`.
+    pub const fn success_rate(mut self, target: f64) -> Self {
+        assert!(
+            target > 0.0 && target < 1.0,
+            "a success rate is between 0 and 1, exclusive"
+        );
+        self.success_rate = Some(target);
+        self
+    }
+
+    /// The share of calls (`percentile`, such as `0.99`) that must finish within
+    /// `threshold_seconds`, which must be a bucket bound of the functions' histograms.
+    pub const fn latency(mut self, percentile: f64, threshold_seconds: f64) -> Self {
+        assert!(
+            percentile > 0.0 && percentile < 1.0,
+            "a latency percentile is between 0 and 1, exclusive"
+        );
+        assert!(threshold_seconds > 0.0, "a latency threshold is positive");
+        self.latency = Some((percentile, threshold_seconds));
+        self
+    }
+
+    /// The name.
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Whether the latency threshold, if any, is one of `bounds` (checked at compile time by
+    /// `#[instrument_metrics(objective = ...)]`, through `__private`).
+    pub(crate) const fn threshold_in(&self, bounds: &[f64]) -> bool {
+        let Some((_, threshold)) = self.latency else {
+            return true;
+        };
+        let mut i = 0;
+        while i < bounds.len() {
+            if bounds[i] == threshold {
+                return true;
+            }
+            i += 1;
+        }
+        false
+    }
+}
+
+/// How the generated rules are timed: `RuleOptions::default().time_scale(60.0)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct RuleOptions {
+    /// Divides every window and `for` duration: `1.0` for production (page on 1 h and 5 m, ticket
+    /// on 1 d and 2 h), `60.0` for a demo where an hour passes in a minute. Windows never go
+    /// below 5 s nor `for` below 1 s.
+    pub time_scale: f64,
+    /// The error ratio of the plain threshold alert (default 5%).
+    pub error_ratio_limit: f64,
+    /// The plain latency alert fires when p95 exceeds this many times the threshold (default 2).
+    pub latency_factor: f64,
+}
+
+impl Default for RuleOptions {
+    fn default() -> Self {
+        Self {
+            time_scale: 1.0,
+            error_ratio_limit: 0.05,
+            latency_factor: 2.0,
+        }
+    }
+}
+
+impl RuleOptions {
+    /// Divides every window and `for` duration (see the field).
+    pub fn time_scale(mut self, time_scale: f64) -> Self {
+        self.time_scale = time_scale;
+        self
+    }
+
+    /// The error ratio of the plain threshold alert.
+    pub fn error_ratio_limit(mut self, limit: f64) -> Self {
+        self.error_ratio_limit = limit;
+        self
+    }
+
+    /// How many times the latency threshold p95 may reach before the plain latency alert.
+    pub fn latency_factor(mut self, factor: f64) -> Self {
+        self.latency_factor = factor;
+        self
+    }
+}
+
+/// The Prometheus rules file for every objective attached to a function in this program.
+///
+/// Two objectives with one name but different targets are an error naming both.
+pub fn alert_rules(options: &RuleOptions) -> Result<String> {
+    let mut objectives: BTreeMap<&str, (Objective, Vec<Attached>)> = BTreeMap::new();
+    for link in crate::__private::OBJECTIVE_LINKS {
+        let o = *link.objective;
+        let entry = objectives.entry(o.name).or_insert((o, Vec::new()));
+        if entry.0 != o {
+            return Err(Error::new(
+                ErrorKind::Clash,
+                format!(
+                    "two objectives are named `{}` with different targets: {:?} and {:?}",
+                    o.name, entry.0, o
+                ),
+            ));
+        }
+        if !entry.1.contains(&(link.function, link.module)) {
+            entry.1.push((link.function, link.module));
+        }
+    }
+    let groups = objectives
+        .values_mut()
+        .map(|(objective, functions)| {
+            functions.sort_unstable();
+            rules::group(objective, functions, options)
+        })
+        .collect();
+    Ok(yaml::RuleFile { groups }.to_yaml())
+}
+
+/// A function an objective is attached to: `(function, module)` labels.
+type Attached = (&'static str, &'static str);
