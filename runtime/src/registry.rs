@@ -6,11 +6,18 @@
 //! declared for a registry claim their names before its first registration or scrape. A scrape takes a read lock, writes every family in registration
 //! order, then the collectors' families, then the registry's own self-metrics.
 
+mod checks;
 mod collect;
 mod descriptor;
+mod reentrancy;
+mod statics;
 
 pub use collect::{Collect, Collector};
 pub use descriptor::Descriptor;
+pub use statics::{STATIC_REGISTRATIONS, StaticRegistration, help_from_doc, register_self_metric};
+
+use checks::{Origin, braced, check_reserved, clash, kind_name, label_names};
+use reentrancy::{Claiming, Scraping};
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -116,115 +123,84 @@ impl Part {
     }
 }
 
-/// Who is registering: a user, or vitalsign itself (its self-metrics).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Origin {
-    User,
-    Vitalsign,
-}
-
-/// Names starting with this are vitalsign's own self-metrics.
-const RESERVED_PREFIX: &str = "vitalsign_";
-
-fn check_reserved(desc: &descriptor::Resolved, origin: Origin) -> Result<()> {
-    if origin == Origin::User && desc.name.starts_with(RESERVED_PREFIX) {
-        return Err(Error::new(
-            ErrorKind::Clash,
-            format!(
-                "cannot register `{}`: names starting with `{RESERVED_PREFIX}` are reserved for \
-                 vitalsign's own self-metrics",
-                desc.name
-            ),
-        ));
-    }
-    Ok(())
-}
-
-/// Every label name a series of `metric` registered as `desc` carries, sorted, after checking
-/// each and refusing any that appears twice.
-fn label_names(desc: &descriptor::Resolved, metric: &dyn Metric) -> Result<Vec<Box<str>>> {
-    let mut names: Vec<Box<str>> = desc.const_names.clone();
-    let mut error = None;
-    metric.label_names(&mut |label| {
-        if error.is_some() {
-            return;
+impl Inner {
+    /// A new family, if none of its sample names is taken.
+    fn add_family(&mut self, desc: descriptor::Resolved, part: Part) -> Result<()> {
+        for key in desc.keys() {
+            if let Some(t) = self.taken.get(&*key) {
+                return Err(clash(&desc, &key, t));
+            }
         }
-        if let Err(e) = desc.check_label(label) {
-            error = Some(e);
-        } else if names.iter().any(|n| &**n == label) {
-            error = Some(Error::new(
-                ErrorKind::InvalidLabelName,
+        let i = self.families.len();
+        for key in desc.keys() {
+            self.taken.insert(
+                key,
+                Taken {
+                    name: desc.name.clone(),
+                    kind: desc.kind,
+                    family: Some(i),
+                },
+            );
+        }
+        self.families.push(FamilyEntry {
+            desc,
+            parts: vec![part],
+        });
+        Ok(())
+    }
+}
+
+impl FamilyEntry {
+    /// One more part of this family, if it agrees with the family and can write no series
+    /// another part writes; the same metric under the same labels again is a no-op.
+    fn join(&mut self, resolved: &descriptor::Resolved, part: Part) -> Result<()> {
+        if let Some(why) = self.desc.incompatibility(resolved) {
+            return Err(Error::new(
+                ErrorKind::Clash,
                 format!(
-                    "invalid label name {label:?} on metric `{}`: the metric's series carry it twice",
-                    desc.name
+                    "cannot register `{}` ({}): `{}` is already registered as a {}{why}",
+                    resolved.name,
+                    kind_name(resolved.kind),
+                    self.desc.name,
+                    kind_name(self.desc.kind),
                 ),
             ));
-        } else {
-            names.push(label.into());
         }
-    });
-    if let Some(e) = error {
-        return Err(e);
-    }
-    names.sort_unstable();
-    Ok(names)
-}
-
-fn braced(before: &str, labels: &str) -> String {
-    if labels.is_empty() {
-        String::new()
-    } else {
-        format!("{before}{{{labels}}}")
-    }
-}
-
-thread_local! {
-    /// Registries this thread is scraping now, innermost last.
-    static SCRAPING: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
-    /// The registry whose statics this thread is registering now.
-    static CLAIMING: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
-}
-
-/// Marks a registry as being scraped by this thread until dropped.
-struct Scraping(usize);
-
-impl Scraping {
-    fn enter(registry: usize) -> Option<Self> {
-        SCRAPING.with(|s| {
-            let mut s = s.borrow_mut();
-            if s.contains(&registry) {
-                return None;
+        let new = part.metric.get() as *const dyn Metric;
+        for existing in &self.parts {
+            let same_labels = existing.const_labels == part.const_labels;
+            if same_labels && std::ptr::addr_eq(existing.metric.get() as *const dyn Metric, new) {
+                return Ok(());
             }
-            s.push(registry);
-            Some(Self(registry))
-        })
-    }
-}
-
-impl Drop for Scraping {
-    fn drop(&mut self) {
-        SCRAPING.with(|s| {
-            let mut s = s.borrow_mut();
-            if let Some(i) = s.iter().rposition(|&r| r == self.0) {
-                s.remove(i);
+            if same_labels {
+                return Err(Error::new(
+                    ErrorKind::Clash,
+                    format!(
+                        "cannot register `{}` ({}): a different metric is already registered \
+                         under that name{}",
+                        resolved.name,
+                        kind_name(resolved.kind),
+                        braced(" with labels ", &part.const_labels),
+                    ),
+                ));
             }
-        });
-    }
-}
-
-/// Marks a registry as claiming its statics on this thread until dropped, so the registrations
-/// it makes do not try to claim again.
-struct Claiming(usize);
-
-impl Claiming {
-    fn mark(registry: usize) -> Self {
-        Self(CLAIMING.with(|c| c.replace(registry)))
-    }
-}
-
-impl Drop for Claiming {
-    fn drop(&mut self) {
-        CLAIMING.with(|c| c.set(self.0));
+            if existing.may_overlap(&part) {
+                return Err(Error::new(
+                    ErrorKind::Clash,
+                    format!(
+                        "cannot register `{}` ({}){}: the metric already registered under that \
+                         name{} could write the same series (give them a constant label with \
+                         different values, or different label names)",
+                        resolved.name,
+                        kind_name(resolved.kind),
+                        braced(" with labels ", &part.const_labels),
+                        braced(" with labels ", &existing.const_labels),
+                    ),
+                ));
+            }
+        }
+        self.parts.push(part);
+        Ok(())
     }
 }
 
@@ -334,7 +310,7 @@ impl Registry {
 
     fn insert(&self, desc: Descriptor, metric: MetricRef, origin: Origin) -> Result<()> {
         self.check_not_scraping(&format_args!("`{}`", desc.name()))?;
-        if !CLAIMING.with(|c| c.get() == self.addr()) {
+        if !reentrancy::claiming(self.addr()) {
             self.claim_statics();
         }
         let m = metric.get();
@@ -361,83 +337,15 @@ impl Registry {
             metric,
             created: now(),
         };
-        let Some(t) = inner.taken.get(&resolved.name).cloned() else {
-            for key in resolved.keys() {
-                if let Some(t) = inner.taken.get(&*key) {
-                    return Err(clash(&resolved, &key, t));
-                }
-            }
-            let i = inner.families.len();
-            for key in resolved.keys() {
-                inner.taken.insert(
-                    key,
-                    Taken {
-                        name: resolved.name.clone(),
-                        kind: resolved.kind,
-                        family: Some(i),
-                    },
-                );
-            }
-            inner.families.push(FamilyEntry {
-                desc: resolved,
-                parts: vec![part],
-            });
-            return Ok(());
-        };
-        // Only a registration of the family's own name joins it; one named after a sample of
-        // another family (`x_created`, `h_count`) is a clash, whatever its type.
-        let family = t.family.filter(|_| t.name == resolved.name);
-        let Some(i) = family else {
-            return Err(clash(&resolved, &resolved.name, &t));
-        };
-        let entry = &mut inner.families[i];
-        if let Some(why) = entry.desc.incompatibility(&resolved) {
-            return Err(Error::new(
-                ErrorKind::Clash,
-                format!(
-                    "cannot register `{}` ({}): `{}` is already registered as a {}{why}",
-                    resolved.name,
-                    kind_name(resolved.kind),
-                    entry.desc.name,
-                    kind_name(entry.desc.kind),
-                ),
-            ));
+        match inner.taken.get(&resolved.name).cloned() {
+            None => inner.add_family(resolved, part),
+            // Only a registration of the family's own name joins it; one named after a sample
+            // of another family (`x_created`, `h_count`) is a clash, whatever its type.
+            Some(t) => match t.family.filter(|_| t.name == resolved.name) {
+                Some(i) => inner.families[i].join(&resolved, part),
+                None => Err(clash(&resolved, &resolved.name, &t)),
+            },
         }
-        let new = part.metric.get() as *const dyn Metric;
-        for existing in &entry.parts {
-            let same_labels = existing.const_labels == part.const_labels;
-            if same_labels && std::ptr::addr_eq(existing.metric.get() as *const dyn Metric, new) {
-                return Ok(());
-            }
-            if same_labels {
-                return Err(Error::new(
-                    ErrorKind::Clash,
-                    format!(
-                        "cannot register `{}` ({}): a different metric is already registered \
-                         under that name{}",
-                        resolved.name,
-                        kind_name(resolved.kind),
-                        braced(" with labels ", &part.const_labels),
-                    ),
-                ));
-            }
-            if existing.may_overlap(&part) {
-                return Err(Error::new(
-                    ErrorKind::Clash,
-                    format!(
-                        "cannot register `{}` ({}){}: the metric already registered under that \
-                         name{} could write the same series (give them a constant label with \
-                         different values, or different label names)",
-                        resolved.name,
-                        kind_name(resolved.kind),
-                        braced(" with labels ", &part.const_labels),
-                        braced(" with labels ", &existing.const_labels),
-                    ),
-                ));
-            }
-        }
-        entry.parts.push(part);
-        Ok(())
     }
 
     fn addr(&self) -> usize {
@@ -447,7 +355,7 @@ impl Registry {
     /// Refuses a registration made while this thread is scraping this registry: the scrape holds
     /// the registry's read lock, so waiting for the write lock would never end.
     fn check_not_scraping(&self, what: &dyn std::fmt::Display) -> Result<()> {
-        if SCRAPING.with(|s| s.borrow().contains(&self.addr())) {
+        if reentrancy::scraping(self.addr()) {
             return Err(Error::new(
                 ErrorKind::Reentrant,
                 format!(
@@ -501,7 +409,7 @@ impl Registry {
     /// collector or callback that renders its own registry) writes nothing, rather than waiting
     /// for itself.
     pub fn encode(&self, out: &mut Vec<u8>, options: &EncodeOptions<'_>) {
-        if SCRAPING.with(|s| s.borrow().contains(&self.addr())) {
+        if reentrancy::scraping(self.addr()) {
             return;
         }
         self.claim_statics();
@@ -638,36 +546,6 @@ fn self_family<'a>(
     }
 }
 
-fn clash(new: &descriptor::Resolved, key: &str, existing: &Taken) -> Error {
-    let existing_kind = kind_name(existing.kind);
-    let what = match (key == &*new.name, key == &*existing.name) {
-        (true, true) => format!("`{key}` is already registered as a {existing_kind}"),
-        (true, false) => format!(
-            "`{key}` is a sample name of {existing_kind} `{}`",
-            existing.name
-        ),
-        (false, true) => {
-            format!("its sample name `{key}` is already registered as a {existing_kind}")
-        }
-        (false, false) => format!(
-            "its sample name `{key}` is also a sample name of {existing_kind} `{}`",
-            existing.name
-        ),
-    };
-    Error::new(
-        ErrorKind::Clash,
-        format!(
-            "cannot register `{}` ({}): {what}",
-            new.name,
-            kind_name(new.kind)
-        ),
-    )
-}
-
-fn kind_name(kind: MetricType) -> &'static str {
-    kind.type_name(Format::OpenMetrics)
-}
-
 fn now() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -698,41 +576,6 @@ impl std::fmt::Debug for Registry {
             .field("collectors", &inner.collectors.len())
             .finish()
     }
-}
-
-/// How a static (from [`metrics!`](crate::metrics!) or an instrumented function) joins its
-/// registry: `registry` names the registry, `register` adds the static's families to it.
-#[doc(hidden)]
-#[derive(Debug)]
-pub struct StaticRegistration {
-    pub registry: fn() -> &'static Registry,
-    pub register: fn(&Registry) -> Result<()>,
-}
-
-#[doc(hidden)]
-#[linkme::distributed_slice]
-pub static STATIC_REGISTRATIONS: [StaticRegistration];
-
-/// Registers one of vitalsign's own self-metrics (a name starting with `vitalsign_`, which
-/// users cannot register), for the integrations.
-#[doc(hidden)]
-pub fn register_self_metric(
-    registry: &Registry,
-    desc: Descriptor,
-    metric: Arc<dyn Metric>,
-) -> Result<()> {
-    registry.register_reserved(desc, metric)
-}
-
-/// Joins a doc comment's lines into HELP text.
-#[doc(hidden)]
-pub fn help_from_doc(lines: &[&str]) -> String {
-    lines
-        .iter()
-        .map(|l| l.trim())
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 static DEFAULT: LazyLock<Registry> = LazyLock::new(Registry::new);

@@ -140,30 +140,10 @@ fn statics(a: &Analysis, options: &Options, krate: &TokenStream) -> TokenStream 
         },
         None => quote!(::core::option::Option::None),
     };
-    let objective = options.objective.as_ref().map(|path| {
-        let check = quote_spanned! {path.span()=>
-            const _: () = ::core::assert!(
-                #p::threshold_in(OBJECTIVE, match __VITALSIGN_BUCKETS {
-                    ::core::option::Option::Some(bounds) => bounds,
-                    ::core::option::Option::None => #p::DEFAULT_BUCKETS,
-                }),
-                "the objective's latency threshold must be one of the function's bucket bounds",
-            );
-        };
-        quote! {
-            const _: () = {
-                const OBJECTIVE: &#krate::Objective = &#path;
-                #check
-                #[#p::linkme::distributed_slice(#p::OBJECTIVE_LINKS)]
-                #[linkme(crate = #p::linkme)]
-                static __VITALSIGN_OBJECTIVE: #p::ObjectiveLink = #p::ObjectiveLink {
-                    objective: OBJECTIVE,
-                    function: #function,
-                    module: ::core::module_path!(),
-                };
-            };
-        }
-    });
+    let objective = options
+        .objective
+        .as_ref()
+        .map(|path| objective_link(path, function, &p, krate));
     let errors = match &a.errors {
         Errors::None if a.classifier.is_some() => quote!(#p::ErrorKinds::Classified),
         Errors::None => quote!(#p::ErrorKinds::None),
@@ -219,6 +199,38 @@ fn statics(a: &Analysis, options: &Options, krate: &TokenStream) -> TokenStream 
             static __VITALSIGN_ENTRY: #p::StaticRegistration = #p::StaticRegistration {
                 registry: #registry,
                 register: |registry| __VITALSIGN_FN.register(registry),
+            };
+        };
+    }
+}
+
+/// Attaches the function to the objective at `path` (a link-time entry), with a compile-time
+/// check that the objective's latency threshold is one of the function's bucket bounds.
+fn objective_link(
+    path: &syn::Path,
+    function: &str,
+    p: &TokenStream,
+    krate: &TokenStream,
+) -> TokenStream {
+    let check = quote_spanned! {path.span()=>
+        const _: () = ::core::assert!(
+            #p::threshold_in(OBJECTIVE, match __VITALSIGN_BUCKETS {
+                ::core::option::Option::Some(bounds) => bounds,
+                ::core::option::Option::None => #p::DEFAULT_BUCKETS,
+            }),
+            "the objective's latency threshold must be one of the function's bucket bounds",
+        );
+    };
+    quote! {
+        const _: () = {
+            const OBJECTIVE: &#krate::Objective = &#path;
+            #check
+            #[#p::linkme::distributed_slice(#p::OBJECTIVE_LINKS)]
+            #[linkme(crate = #p::linkme)]
+            static __VITALSIGN_OBJECTIVE: #p::ObjectiveLink = #p::ObjectiveLink {
+                objective: OBJECTIVE,
+                function: #function,
+                module: ::core::module_path!(),
             };
         };
     }

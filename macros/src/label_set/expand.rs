@@ -49,43 +49,8 @@ pub(super) fn expand(input: &Struct<'_>) -> TokenStream {
                 Field::Flatten { ty, .. } => quote!(<#ty as #krate::LabelSet>::visit(#sub, f);),
             }
         });
-    let names_const = if model.iter().all(|f| matches!(f, Field::Value { .. })) {
-        let names = model.iter().filter_map(|f| match f {
-            Field::Value { name, .. } => Some(name),
-            Field::Flatten { .. } => None,
-        });
-        quote!(&[#( #names ),*])
-    } else {
-        let parts: Vec<TokenStream> = model
-            .iter()
-            .map(|f| match f {
-                Field::Value { name, .. } => quote!(&[#name]),
-                Field::Flatten { ty, .. } => quote!(<#ty as #krate::LabelSet>::NAMES),
-            })
-            .collect();
-        quote!(&#krate::__private::concat_names::<{ 0usize #( + (#parts).len() )* }>(&[#( #parts ),*]))
-    };
-
-    // Flattened sets' names are known only to the compiler: check them in a constant, which
-    // fails the build (a generic struct is checked when it is registered instead).
-    let unique_check = model
-        .iter()
-        .find_map(|f| match f {
-            Field::Flatten { ty, .. } if input.input.generics.params.is_empty() => Some(ty),
-            _ => None,
-        })
-        .map(|ty| {
-            let message = format!(
-                "`LabelSet` `{ident}`: two fields carry the same label name (a flattened set \
-                 repeats a label); each label name may appear once"
-            );
-            quote_spanned! {ty.span()=>
-                const _: () = ::core::assert!(
-                    #krate::__private::names_are_unique(<#ident as #krate::LabelSet>::NAMES),
-                    #message,
-                );
-            }
-        });
+    let names_const = names(model, &krate);
+    let unique_check = unique_check(input, &krate);
 
     quote! {
         const _: () = {
@@ -106,4 +71,51 @@ pub(super) fn expand(input: &Struct<'_>) -> TokenStream {
             }
         };
     }
+}
+
+/// `NAMES`: a literal list, or the fields' names and flattened sets' `NAMES` joined at compile
+/// time.
+fn names(model: &[Field<'_>], krate: &TokenStream) -> TokenStream {
+    if model.iter().all(|f| matches!(f, Field::Value { .. })) {
+        let names = model.iter().filter_map(|f| match f {
+            Field::Value { name, .. } => Some(name),
+            Field::Flatten { .. } => None,
+        });
+        quote!(&[#( #names ),*])
+    } else {
+        let parts: Vec<TokenStream> = model
+            .iter()
+            .map(|f| match f {
+                Field::Value { name, .. } => quote!(&[#name]),
+                Field::Flatten { ty, .. } => quote!(<#ty as #krate::LabelSet>::NAMES),
+            })
+            .collect();
+        quote!(&#krate::__private::concat_names::<{ 0usize #( + (#parts).len() )* }>(&[#( #parts ),*]))
+    }
+}
+
+/// A constant that fails the build if a label name appears twice in the joined `NAMES`.
+fn unique_check(input: &Struct<'_>, krate: &TokenStream) -> Option<TokenStream> {
+    let ident = &input.input.ident;
+    let model = &input.fields;
+    // Flattened sets' names are known only to the compiler: check them in a constant, which
+    // fails the build (a generic struct is checked when it is registered instead).
+    model
+        .iter()
+        .find_map(|f| match f {
+            Field::Flatten { ty, .. } if input.input.generics.params.is_empty() => Some(ty),
+            _ => None,
+        })
+        .map(|ty| {
+            let message = format!(
+                "`LabelSet` `{ident}`: two fields carry the same label name (a flattened set \
+                 repeats a label); each label name may appear once"
+            );
+            quote_spanned! {ty.span()=>
+                const _: () = ::core::assert!(
+                    #krate::__private::names_are_unique(<#ident as #krate::LabelSet>::NAMES),
+                    #message,
+                );
+            }
+        })
 }

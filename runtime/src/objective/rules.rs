@@ -133,112 +133,143 @@ fn recording_rules(o: &Objective, functions: &[Attached], options: &RuleOptions)
 
 /// Burn-rate alerts (page and ticket) on the recorded ratios, and plain threshold alerts.
 fn alerts(rules: &mut Vec<Rule>, o: &Objective, functions: &[Attached], options: &RuleOptions) {
-    let name = o.name;
-    let alert = camel(name);
-    let window = |s| duration(s, options, 5);
-    let for_ = |s| duration(s, options, 1);
     let fnames: Vec<&str> = functions.iter().map(|f| f.0).collect();
-    let fnames = fnames.join(", ");
-    let alert_rule = |rules: &mut Vec<Rule>,
-                      name_suffix: &str,
-                      expr: String,
-                      for_s: u64,
-                      severity: &str,
-                      summary: String| {
+    let cx = AlertCx {
+        name: o.name,
+        alert: camel(o.name),
+        fnames: fnames.join(", "),
+        options,
+    };
+    if let Some(target) = o.success_rate {
+        success_alerts(&cx, rules, target);
+    }
+    if let Some((percentile, threshold)) = o.latency {
+        latency_alerts(&cx, rules, percentile, threshold);
+    }
+}
+
+/// What every alert of one objective shares.
+struct AlertCx<'a> {
+    name: &'a str,
+    /// The objective's name in CamelCase, the start of its alerts' names.
+    alert: String,
+    fnames: String,
+    options: &'a RuleOptions,
+}
+
+impl AlertCx<'_> {
+    fn window(&self, seconds: u64) -> String {
+        duration(seconds, self.options, 5)
+    }
+
+    fn rule(
+        &self,
+        rules: &mut Vec<Rule>,
+        name_suffix: &str,
+        expr: String,
+        for_s: u64,
+        severity: &str,
+        summary: String,
+    ) {
+        let for_ = duration(for_s, self.options, 1);
         rules.push(
-            Rule::alert(&format!("{alert}{name_suffix}"), expr, for_(for_s))
-                .label("objective", name)
+            Rule::alert(&format!("{}{name_suffix}", self.alert), expr, for_)
+                .label("objective", self.name)
                 .label("severity", severity)
                 .annotation("summary", summary),
         );
-    };
-    let burn = |ratio: &str, budget: f64, factor: f64, (long, short): (u64, u64)| {
-        let limit = num(factor * budget);
+    }
+
+    /// `ratio` over both windows above `factor` times the budget.
+    fn burn(&self, ratio: &str, budget: f64, factor: f64, (long, short): (u64, u64)) -> String {
+        let (name, limit) = (self.name, num(factor * budget));
         format!(
             "{ratio}:rate{}{{objective=\"{name}\"}} > {limit} and {ratio}:rate{}{{objective=\"{name}\"}} > {limit}",
-            window(long),
-            window(short)
+            self.window(long),
+            self.window(short)
         )
-    };
-    if let Some(target) = o.success_rate {
-        let budget = round12(1.0 - target);
-        let ratio = "vitalsign:objective_error_ratio";
-        let pct = num(target * 100.0);
-        alert_rule(
-            rules,
-            "ErrorBudgetBurn",
-            burn(ratio, budget, PAGE_BURN, PAGE),
-            PAGE_FOR,
-            "page",
-            format!("{fnames}: errors are burning the {pct}% success budget {PAGE_BURN}x too fast"),
-        );
-        alert_rule(
-            rules,
-            "ErrorBudgetBurnSlow",
-            burn(ratio, budget, TICKET_BURN, TICKET),
-            TICKET_FOR,
-            "ticket",
-            format!(
-                "{fnames}: errors are burning the {pct}% success budget {TICKET_BURN}x too fast"
-            ),
-        );
-        let limit = num(options.error_ratio_limit);
-        alert_rule(
-            rules,
-            "ErrorRatioHigh",
-            format!(
-                "{ratio}:rate{}{{objective=\"{name}\"}} > {limit}",
-                window(THRESHOLD_WINDOW)
-            ),
-            THRESHOLD_FOR,
-            "warning",
-            format!(
-                "{fnames}: more than {}% of calls fail",
-                num(options.error_ratio_limit * 100.0)
-            ),
-        );
     }
-    if let Some((percentile, threshold)) = o.latency {
-        let budget = round12(1.0 - percentile);
-        let ratio = "vitalsign:objective_slow_ratio";
-        let ms = num(threshold * 1000.0);
-        let pct = num(percentile * 100.0);
-        alert_rule(
-            rules,
-            "LatencyBudgetBurn",
-            burn(ratio, budget, PAGE_BURN, PAGE),
-            PAGE_FOR,
-            "page",
-            format!(
-                "{fnames}: calls over {ms} ms are burning the {pct}% latency budget {PAGE_BURN}x too fast"
-            ),
-        );
-        alert_rule(
-            rules,
-            "LatencyBudgetBurnSlow",
-            burn(ratio, budget, TICKET_BURN, TICKET),
-            TICKET_FOR,
-            "ticket",
-            format!(
-                "{fnames}: calls over {ms} ms are burning the {pct}% latency budget {TICKET_BURN}x too fast"
-            ),
-        );
-        let limit = num(options.latency_factor * threshold);
-        alert_rule(
-            rules,
-            "LatencyHigh",
-            format!(
-                "vitalsign:objective_latency_p95_seconds:rate{}{{objective=\"{name}\"}} > {limit}",
-                window(THRESHOLD_WINDOW)
-            ),
-            THRESHOLD_FOR,
-            "warning",
-            format!(
-                "{fnames}: p95 latency is over {} ms",
-                num(options.latency_factor * threshold * 1000.0)
-            ),
-        );
-    }
+}
+
+fn success_alerts(cx: &AlertCx<'_>, rules: &mut Vec<Rule>, target: f64) {
+    let (name, fnames) = (cx.name, &cx.fnames);
+    let budget = round12(1.0 - target);
+    let ratio = "vitalsign:objective_error_ratio";
+    let pct = num(target * 100.0);
+    cx.rule(
+        rules,
+        "ErrorBudgetBurn",
+        cx.burn(ratio, budget, PAGE_BURN, PAGE),
+        PAGE_FOR,
+        "page",
+        format!("{fnames}: errors are burning the {pct}% success budget {PAGE_BURN}x too fast"),
+    );
+    cx.rule(
+        rules,
+        "ErrorBudgetBurnSlow",
+        cx.burn(ratio, budget, TICKET_BURN, TICKET),
+        TICKET_FOR,
+        "ticket",
+        format!("{fnames}: errors are burning the {pct}% success budget {TICKET_BURN}x too fast"),
+    );
+    let limit = num(cx.options.error_ratio_limit);
+    cx.rule(
+        rules,
+        "ErrorRatioHigh",
+        format!(
+            "{ratio}:rate{}{{objective=\"{name}\"}} > {limit}",
+            cx.window(THRESHOLD_WINDOW)
+        ),
+        THRESHOLD_FOR,
+        "warning",
+        format!(
+            "{fnames}: more than {}% of calls fail",
+            num(cx.options.error_ratio_limit * 100.0)
+        ),
+    );
+}
+
+fn latency_alerts(cx: &AlertCx<'_>, rules: &mut Vec<Rule>, percentile: f64, threshold: f64) {
+    let (name, fnames) = (cx.name, &cx.fnames);
+    let budget = round12(1.0 - percentile);
+    let ratio = "vitalsign:objective_slow_ratio";
+    let ms = num(threshold * 1000.0);
+    let pct = num(percentile * 100.0);
+    cx.rule(
+        rules,
+        "LatencyBudgetBurn",
+        cx.burn(ratio, budget, PAGE_BURN, PAGE),
+        PAGE_FOR,
+        "page",
+        format!(
+            "{fnames}: calls over {ms} ms are burning the {pct}% latency budget {PAGE_BURN}x too fast"
+        ),
+    );
+    cx.rule(
+        rules,
+        "LatencyBudgetBurnSlow",
+        cx.burn(ratio, budget, TICKET_BURN, TICKET),
+        TICKET_FOR,
+        "ticket",
+        format!(
+            "{fnames}: calls over {ms} ms are burning the {pct}% latency budget {TICKET_BURN}x too fast"
+        ),
+    );
+    let limit = num(cx.options.latency_factor * threshold);
+    cx.rule(
+        rules,
+        "LatencyHigh",
+        format!(
+            "vitalsign:objective_latency_p95_seconds:rate{}{{objective=\"{name}\"}} > {limit}",
+            cx.window(THRESHOLD_WINDOW)
+        ),
+        THRESHOLD_FOR,
+        "warning",
+        format!(
+            "{fnames}: p95 latency is over {} ms",
+            num(cx.options.latency_factor * threshold * 1000.0)
+        ),
+    );
 }
 
 /// `1.0 - 0.99` is `0.010000000000000009`; budgets are written as people write them.

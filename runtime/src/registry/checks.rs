@@ -1,0 +1,100 @@
+//! The checks a registration passes before it touches the registry: reserved names, label names
+//! (valid, and each once per series), and the errors that name both sides of a clash.
+
+use super::Taken;
+use super::descriptor::Resolved;
+use crate::encoding::{Format, MetricType};
+use crate::error::{Error, ErrorKind, Result};
+use crate::metrics::Metric;
+
+/// Who is registering: a user, or vitalsign itself (its self-metrics).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Origin {
+    User,
+    Vitalsign,
+}
+
+/// Names starting with this are vitalsign's own self-metrics.
+const RESERVED_PREFIX: &str = "vitalsign_";
+
+pub(super) fn check_reserved(desc: &Resolved, origin: Origin) -> Result<()> {
+    if origin == Origin::User && desc.name.starts_with(RESERVED_PREFIX) {
+        return Err(Error::new(
+            ErrorKind::Clash,
+            format!(
+                "cannot register `{}`: names starting with `{RESERVED_PREFIX}` are reserved for \
+                 vitalsign's own self-metrics",
+                desc.name
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Every label name a series of `metric` registered as `desc` carries, sorted, after checking
+/// each and refusing any that appears twice.
+pub(super) fn label_names(desc: &Resolved, metric: &dyn Metric) -> Result<Vec<Box<str>>> {
+    let mut names: Vec<Box<str>> = desc.const_names.clone();
+    let mut error = None;
+    metric.label_names(&mut |label| {
+        if error.is_some() {
+            return;
+        }
+        if let Err(e) = desc.check_label(label) {
+            error = Some(e);
+        } else if names.iter().any(|n| &**n == label) {
+            error = Some(Error::new(
+                ErrorKind::InvalidLabelName,
+                format!(
+                    "invalid label name {label:?} on metric `{}`: the metric's series carry it twice",
+                    desc.name
+                ),
+            ));
+        } else {
+            names.push(label.into());
+        }
+    });
+    if let Some(e) = error {
+        return Err(e);
+    }
+    names.sort_unstable();
+    Ok(names)
+}
+
+pub(super) fn braced(before: &str, labels: &str) -> String {
+    if labels.is_empty() {
+        String::new()
+    } else {
+        format!("{before}{{{labels}}}")
+    }
+}
+
+pub(super) fn clash(new: &Resolved, key: &str, existing: &Taken) -> Error {
+    let existing_kind = kind_name(existing.kind);
+    let what = match (key == &*new.name, key == &*existing.name) {
+        (true, true) => format!("`{key}` is already registered as a {existing_kind}"),
+        (true, false) => format!(
+            "`{key}` is a sample name of {existing_kind} `{}`",
+            existing.name
+        ),
+        (false, true) => {
+            format!("its sample name `{key}` is already registered as a {existing_kind}")
+        }
+        (false, false) => format!(
+            "its sample name `{key}` is also a sample name of {existing_kind} `{}`",
+            existing.name
+        ),
+    };
+    Error::new(
+        ErrorKind::Clash,
+        format!(
+            "cannot register `{}` ({}): {what}",
+            new.name,
+            kind_name(new.kind)
+        ),
+    )
+}
+
+pub(super) fn kind_name(kind: MetricType) -> &'static str {
+    kind.type_name(Format::OpenMetrics)
+}
