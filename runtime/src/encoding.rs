@@ -9,7 +9,7 @@ pub(crate) mod escape;
 mod negotiate;
 pub(crate) mod number;
 
-pub use negotiate::negotiate;
+pub use negotiate::{accepts_encoding, negotiate};
 
 /// An exposition format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -114,6 +114,30 @@ pub enum Value {
     F64(f64),
 }
 
+impl From<u64> for Value {
+    fn from(v: u64) -> Self {
+        Value::U64(v)
+    }
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::I64(v)
+    }
+}
+
+impl From<i32> for Value {
+    fn from(v: i32) -> Self {
+        Value::I64(i64::from(v))
+    }
+}
+
+impl From<f64> for Value {
+    fn from(v: f64) -> Self {
+        Value::F64(v)
+    }
+}
+
 impl Value {
     #[inline]
     fn write(self, out: &mut Vec<u8>) {
@@ -162,12 +186,11 @@ fn write_prefix(
 /// );
 /// ```
 pub fn label_pairs(pairs: &[(&str, &str)]) -> String {
-    let mut out = Vec::new();
+    let mut out = String::new();
     for (name, value) in pairs {
         escape::write_label(&mut out, name, value);
     }
-    // Names and escaped values are the `&str`s given, with ASCII added: still UTF-8.
-    String::from_utf8(out).unwrap_or_default()
+    out
 }
 
 /// What a metric writes its samples into: one family, in one format.
@@ -286,9 +309,8 @@ impl MetricEncoder<'_> {
 
     /// One state of a state set: `{name}{labels,name="state"} 1|0`.
     pub fn state(&mut self, labels: &str, state: &str, on: bool) {
-        let mut extra = Vec::with_capacity(self.name.len() + state.len() + 3);
+        let mut extra = String::with_capacity(self.name.len() + state.len() + 3);
         escape::write_label(&mut extra, self.name, state);
-        let extra = String::from_utf8(extra).unwrap_or_default();
         self.sample("", labels, &extra, Value::U64(u64::from(on)));
     }
 }

@@ -126,10 +126,10 @@ struct Durations {
 }
 
 fn outcome_label(result: &str, error: &str) -> Box<str> {
-    let mut out = Vec::new();
+    let mut out = String::new();
     escape::write_label(&mut out, "result", result);
     escape::write_label(&mut out, "error", error);
-    String::from_utf8(out).unwrap_or_default().into()
+    out.into()
 }
 
 fn label_combos(dims: &[LabelDim]) -> Box<[Box<str>]> {
@@ -142,11 +142,11 @@ fn label_combos(dims: &[LabelDim]) -> Box<[Box<str>]> {
                 parts.push((dim.name, (dim.value_at)(index % card)));
                 index /= card;
             }
-            let mut out = Vec::new();
+            let mut out = String::new();
             for (name, value) in parts.into_iter().rev() {
                 escape::write_label(&mut out, name, value);
             }
-            String::from_utf8(out).unwrap_or_default().into()
+            out.into()
         })
         .collect()
 }

@@ -133,7 +133,7 @@ pub(crate) fn render_all<L: LabelSet>() -> (Box<[Box<str>]>, Option<String>) {
     let mut problem = None;
     let rendered: Box<[Box<str>]> = (0..L::CARDINALITY)
         .map(|i| {
-            let mut out = Vec::new();
+            let mut out = String::new();
             let mut names = Vec::with_capacity(L::NAMES.len());
             L::visit(i, &mut |name, value| {
                 names.push(name);
@@ -145,7 +145,7 @@ pub(crate) fn render_all<L: LabelSet>() -> (Box<[Box<str>]>, Option<String>) {
                     L::NAMES
                 ));
             }
-            String::from_utf8(out).unwrap_or_default().into_boxed_str()
+            out.into_boxed_str()
         })
         .collect();
     if problem.is_none() {

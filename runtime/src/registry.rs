@@ -535,14 +535,11 @@ fn self_family<'a>(
         const_labels: "",
         created: None,
     };
-    let mut labels = Vec::new();
+    let mut labels = String::new();
     for (metric, v) in series {
         labels.clear();
         escape::write_label(&mut labels, "metric", metric);
-        enc.counter(
-            std::str::from_utf8(&labels).unwrap_or_default(),
-            Value::U64(v),
-        );
+        enc.counter(&labels, Value::U64(v));
     }
 }
 

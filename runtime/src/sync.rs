@@ -28,3 +28,35 @@ pub(crate) fn backoff(spins: u32) {
         }
     }
 }
+
+/// An `f64` in an atomic word: what float counters and gauges hold. (The histogram core adds to
+/// the float sums in its own cells, which loom models replace.)
+#[derive(Debug, Default)]
+pub(crate) struct AtomicF64(std::sync::atomic::AtomicU64);
+
+impl AtomicF64 {
+    /// Zero.
+    pub(crate) const fn zero() -> Self {
+        Self(std::sync::atomic::AtomicU64::new(0))
+    }
+
+    #[inline]
+    pub(crate) fn load(&self) -> f64 {
+        f64::from_bits(self.0.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    #[inline]
+    pub(crate) fn store(&self, v: f64) {
+        self.0
+            .store(v.to_bits(), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Adds `v` with a compare-and-swap loop (there is no atomic float add).
+    #[inline]
+    pub(crate) fn add(&self, v: f64) {
+        let ordering = std::sync::atomic::Ordering::Relaxed;
+        let _ = self.0.fetch_update(ordering, ordering, |bits| {
+            Some((f64::from_bits(bits) + v).to_bits())
+        });
+    }
+}

@@ -30,9 +30,8 @@ pub(crate) struct Shop {
     pub(crate) provider: Provider,
     inventory: Inventory,
     /// The last `MAX_ORDERS` orders, each in the slot its id picks. A fixed table keeps the
-    /// store's memory what it was at start: a `HashMap` kept at 10,000 orders by insert-and-evict
-    /// doubled its table minutes into a soak, and a `BTreeMap` held twice its contents in
-    /// half-full nodes.
+    /// store's memory what it was at start, where a map kept at a size by insert-and-evict grows
+    /// its table (or its nodes) as it churns.
     orders: Mutex<Box<[Option<Order>]>>,
     next_order: AtomicU64,
 }

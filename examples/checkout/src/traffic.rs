@@ -37,16 +37,13 @@ fn next_request() -> Request<Body> {
             if declined { "declined-" } else { "" },
             random::below(10_000)
         );
-        let items: Vec<String> = (0..1 + random::below(3))
+        let items: Vec<serde_json::Value> = (0..1 + random::below(3))
             .map(|_| {
                 let (sku, _) = CATALOGUE[random::below(CATALOGUE.len() as u64) as usize];
-                format!(r#"{{"sku":"{sku}","quantity":{}}}"#, 1 + random::below(3))
+                serde_json::json!({ "sku": sku, "quantity": 1 + random::below(3) })
             })
             .collect();
-        let body = format!(
-            r#"{{"customer":"{customer}","items":[{}]}}"#,
-            items.join(",")
-        );
+        let body = serde_json::json!({ "customer": customer, "items": items }).to_string();
         ("POST", "/checkout".to_owned(), body)
     } else if roll < 95 {
         (

@@ -1,50 +1,78 @@
 //! Escaping of label values and HELP text. Both formats escape label values the same way;
 //! HELP differs: OpenMetrics also escapes `"`.
 
+/// Where escaped text goes: a scrape's byte buffer, or a `String` (label strings kept across
+/// scrapes), so neither needs converting to the other.
+pub(crate) trait Out {
+    fn push_str(&mut self, s: &str);
+    fn is_empty(&self) -> bool;
+}
+
+impl Out for Vec<u8> {
+    #[inline]
+    fn push_str(&mut self, s: &str) {
+        self.extend_from_slice(s.as_bytes());
+    }
+
+    fn is_empty(&self) -> bool {
+        Vec::is_empty(self)
+    }
+}
+
+impl Out for String {
+    #[inline]
+    fn push_str(&mut self, s: &str) {
+        String::push_str(self, s);
+    }
+
+    fn is_empty(&self) -> bool {
+        String::is_empty(self)
+    }
+}
+
 /// Appends `s` escaped as a label value: `\` → `\\`, `"` → `\"`, newline → `\n`.
-pub(crate) fn write_label_value(out: &mut Vec<u8>, s: &str) {
+pub(crate) fn write_label_value(out: &mut impl Out, s: &str) {
     write_escaped(out, s, true);
 }
 
 /// Appends `s` escaped as HELP text; `quotes` is set for OpenMetrics.
-pub(crate) fn write_help(out: &mut Vec<u8>, s: &str, quotes: bool) {
+pub(crate) fn write_help(out: &mut impl Out, s: &str, quotes: bool) {
     write_escaped(out, s, quotes);
 }
 
-fn write_escaped(out: &mut Vec<u8>, s: &str, quotes: bool) {
-    let bytes = s.as_bytes();
+fn write_escaped(out: &mut impl Out, s: &str, quotes: bool) {
     let mut start = 0;
-    for (i, &c) in bytes.iter().enumerate() {
-        let rep: &[u8] = match c {
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'"' if quotes => b"\\\"",
+    for (i, c) in s.bytes().enumerate() {
+        let rep = match c {
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'"' if quotes => "\\\"",
             _ => continue,
         };
-        out.extend_from_slice(&bytes[start..i]);
-        out.extend_from_slice(rep);
+        // `i` is at an ASCII byte, so both slices end on character boundaries.
+        out.push_str(&s[start..i]);
+        out.push_str(rep);
         start = i + 1;
     }
-    out.extend_from_slice(&bytes[start..]);
+    out.push_str(&s[start..]);
 }
 
 /// Appends the label `name="value"` (value escaped), after a comma if `out` already holds one.
-pub(crate) fn write_label(out: &mut Vec<u8>, name: &str, value: &str) {
+pub(crate) fn write_label(out: &mut impl Out, name: &str, value: &str) {
     if !out.is_empty() {
-        out.push(b',');
+        out.push_str(",");
     }
-    out.extend_from_slice(name.as_bytes());
-    out.extend_from_slice(b"=\"");
+    out.push_str(name);
+    out.push_str("=\"");
     write_label_value(out, value);
-    out.push(b'"');
+    out.push_str("\"");
 }
 
 /// `s` escaped as a label value, in a new `String`.
 pub(crate) fn label_value(s: &str) -> String {
-    let mut out = Vec::with_capacity(s.len());
+    let mut out = String::with_capacity(s.len());
     write_label_value(&mut out, s);
-    // Escaping replaces ASCII bytes with ASCII bytes, so UTF-8 is preserved.
-    String::from_utf8(out).unwrap_or_default()
+    out
 }
 
 #[cfg(test)]

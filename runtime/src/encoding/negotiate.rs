@@ -63,6 +63,41 @@ pub fn negotiate(accept: Option<&str>) -> Format {
     best.map_or(Format::Prometheus, |(_, f)| f)
 }
 
+/// Whether an `Accept-Encoding` header value allows `coding` (such as `gzip`): named, or `*`,
+/// with a quality above zero. Quality values are read by the same rules as [`negotiate`]'s.
+///
+/// ```
+/// use vitalsign::encoding::accepts_encoding;
+///
+/// assert!(accepts_encoding(Some("deflate, gzip;q=0.5"), "gzip"));
+/// assert!(accepts_encoding(Some("*"), "gzip"));
+/// assert!(!accepts_encoding(Some("gzip;q=0"), "gzip"));
+/// assert!(!accepts_encoding(Some("gzip;q=0.000"), "gzip"));
+/// assert!(!accepts_encoding(Some("gzip;q=2"), "gzip")); // malformed: not accepted
+/// assert!(!accepts_encoding(Some("identity"), "gzip"));
+/// assert!(!accepts_encoding(Some(";;;,,,"), "gzip"));
+/// assert!(!accepts_encoding(None, "gzip"));
+/// ```
+pub fn accepts_encoding(accept_encoding: Option<&str>, coding: &str) -> bool {
+    let Some(header) = accept_encoding else {
+        return false;
+    };
+    // Bound the work a hostile header can cause, as `negotiate` does.
+    header.split(',').take(64).any(|entry| {
+        let mut parts = entry.split(';');
+        let name = parts.next().unwrap_or("").trim();
+        let mut q = 1000u32;
+        for param in parts {
+            if let Some((k, v)) = param.split_once('=')
+                && k.trim().eq_ignore_ascii_case("q")
+            {
+                q = parse_q(v.trim()).unwrap_or(0);
+            }
+        }
+        (name.eq_ignore_ascii_case(coding) || name == "*") && q > 0
+    })
+}
+
 /// A quality value in thousandths (`0.75` → 750), `None` if malformed.
 fn parse_q(v: &str) -> Option<u32> {
     let (int, frac) = v.split_once('.').unwrap_or((v, ""));

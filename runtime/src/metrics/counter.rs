@@ -3,6 +3,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::encoding::{MetricEncoder, MetricType, Value};
 use crate::error::{Error, ErrorKind, Result};
 use crate::metrics::Series;
+use crate::sync::AtomicF64;
 
 /// A monotonically increasing `u64` total; [`FloatCounter`] counts in `f64`.
 ///
@@ -92,14 +93,14 @@ impl Series for Counter {
 /// ```
 #[derive(Default)]
 pub struct FloatCounter {
-    bits: AtomicU64,
+    value: AtomicF64,
 }
 
 impl FloatCounter {
     /// A counter at zero.
     pub const fn new() -> Self {
         Self {
-            bits: AtomicU64::new(0),
+            value: AtomicF64::zero(),
         }
     }
 
@@ -132,16 +133,12 @@ impl FloatCounter {
     }
 
     fn add(&self, v: f64) {
-        let _ = self
-            .bits
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
-                Some((f64::from_bits(bits) + v).to_bits())
-            });
+        self.value.add(v);
     }
 
     /// The current total.
     pub fn get(&self) -> f64 {
-        f64::from_bits(self.bits.load(Ordering::Relaxed))
+        self.value.load()
     }
 }
 

@@ -1,7 +1,8 @@
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use crate::encoding::{MetricEncoder, MetricType, Value};
 use crate::metrics::Series;
+use crate::sync::AtomicF64;
 
 /// An `i64` value that goes up and down; [`FloatGauge`] holds an `f64`.
 ///
@@ -98,31 +99,27 @@ impl Series for Gauge {
 /// An `f64` value that goes up and down.
 #[derive(Default)]
 pub struct FloatGauge {
-    bits: AtomicU64,
+    value: AtomicF64,
 }
 
 impl FloatGauge {
     /// A gauge at zero.
     pub const fn new() -> Self {
         Self {
-            bits: AtomicU64::new(0),
+            value: AtomicF64::zero(),
         }
     }
 
     /// Sets the value.
     #[inline]
     pub fn set(&self, v: f64) {
-        self.bits.store(v.to_bits(), Ordering::Relaxed);
+        self.value.store(v);
     }
 
     /// Adds `v` (which may be negative).
     #[inline]
     pub fn add(&self, v: f64) {
-        let _ = self
-            .bits
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
-                Some((f64::from_bits(bits) + v).to_bits())
-            });
+        self.value.add(v);
     }
 
     /// Subtracts `v`.
@@ -145,7 +142,7 @@ impl FloatGauge {
 
     /// The current value.
     pub fn get(&self) -> f64 {
-        f64::from_bits(self.bits.load(Ordering::Relaxed))
+        self.value.load()
     }
 }
 

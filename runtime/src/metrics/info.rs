@@ -40,7 +40,7 @@ impl Info {
     /// ```
     pub fn new<'a>(labels: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self> {
         let mut names: Vec<Box<str>> = Vec::new();
-        let mut out = Vec::new();
+        let mut out = String::new();
         for (k, v) in labels {
             name::check_label_name(&"an info metric", k, &[])?;
             if names.iter().any(|n| &**n == k) {
@@ -54,7 +54,7 @@ impl Info {
         }
         Ok(Self {
             names,
-            rendered: String::from_utf8(out).unwrap_or_default().into(),
+            rendered: out.into(),
         })
     }
 }

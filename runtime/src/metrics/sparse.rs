@@ -76,11 +76,11 @@ struct State<M> {
 // threads on one OS thread, so a model needs loom's per-model-thread locals.
 #[cfg(not(loom))]
 thread_local! {
-    static KEY: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    static KEY: RefCell<String> = const { RefCell::new(String::new()) };
 }
 #[cfg(loom)]
 loom::thread_local! {
-    static KEY: RefCell<Vec<u8>> = RefCell::new(Vec::new());
+    static KEY: RefCell<String> = RefCell::new(String::new());
 }
 
 impl<M: Default + 'static, const N: usize> SparseFamily<M, N> {
@@ -138,8 +138,8 @@ impl<M, const N: usize> SparseFamily<M, N> {
         KEY.with(|key| {
             let mut key = key.borrow_mut();
             key.clear();
-            write_labels(&mut key, &self.names, &values);
-            let key = std::str::from_utf8(&key).unwrap_or_default();
+            write_labels(&mut *key, &self.names, &values);
+            let key = key.as_str();
             if key == &*self.overflow_labels {
                 self.overflow_used.store(true, Ordering::Relaxed);
                 return self.overflow.clone();
@@ -316,16 +316,16 @@ mod cache {
     }
 }
 
-fn write_labels(out: &mut Vec<u8>, names: &[impl AsRef<str>], values: &[&str]) {
+fn write_labels(out: &mut impl escape::Out, names: &[impl AsRef<str>], values: &[&str]) {
     for (k, v) in names.iter().zip(values) {
         escape::write_label(out, k.as_ref(), v);
     }
 }
 
 fn render(names: &[&str], values: &[&str]) -> String {
-    let mut out = Vec::new();
+    let mut out = String::new();
     write_labels(&mut out, names, values);
-    String::from_utf8(out).unwrap_or_default()
+    out
 }
 
 impl<M, const N: usize> std::fmt::Debug for SparseFamily<M, N> {

@@ -63,7 +63,7 @@ pub struct Collect<'a> {
     /// Each family's series written so far in this scrape.
     written: &'a mut [HashSet<Box<str>>],
     format: super::Format,
-    labels: Vec<u8>,
+    labels: String,
     refused: bool,
 }
 
@@ -160,21 +160,20 @@ impl Collect<'_> {
         // Labels in another order are the same series.
         let mut sorted: Vec<&(&str, &str)> = labels.iter().collect();
         sorted.sort_unstable();
-        let mut key = Vec::new();
+        let mut key = String::new();
         sorted
             .iter()
             .for_each(|(k, v)| escape::write_label(&mut key, k, v));
-        let key = String::from_utf8(key).unwrap_or_default();
         if !self.written[i].insert(key.into()) {
             return Err(crate::Error::new(
                 crate::ErrorKind::Collector,
                 format!(
                     "collector wrote the series `{name}{{{}}}` twice in one scrape",
-                    std::str::from_utf8(&self.labels).unwrap_or_default()
+                    &self.labels
                 ),
             ));
         }
-        let labels = std::str::from_utf8(&self.labels).unwrap_or_default();
+        let labels = &self.labels;
 
         let mut enc = MetricEncoder {
             out: &mut self.buffers[i],
@@ -234,7 +233,7 @@ impl CollectorEntry {
             buffers,
             written,
             format: options.format,
-            labels: Vec::new(),
+            labels: String::new(),
             refused: false,
         };
         let result = catch_unwind(AssertUnwindSafe(|| self.collector.collect(&mut collect)));
@@ -248,29 +247,5 @@ impl CollectorEntry {
             }
         }
         Ok(())
-    }
-}
-
-impl From<u64> for Value {
-    fn from(v: u64) -> Self {
-        Value::U64(v)
-    }
-}
-
-impl From<i64> for Value {
-    fn from(v: i64) -> Self {
-        Value::I64(v)
-    }
-}
-
-impl From<i32> for Value {
-    fn from(v: i32) -> Self {
-        Value::I64(i64::from(v))
-    }
-}
-
-impl From<f64> for Value {
-    fn from(v: f64) -> Self {
-        Value::F64(v)
     }
 }

@@ -144,14 +144,14 @@ impl Descriptor {
             const_labels: Box::default(),
             keys: Box::default(),
         };
-        let mut rendered = Vec::new();
+        let mut rendered = String::new();
         for (k, v) in &self.const_labels {
             resolved.check_label(k)?;
             resolved.const_names.push(k.as_ref().into());
             resolved.const_values.push(v.as_ref().into());
             escape::write_label(&mut rendered, k, v);
         }
-        resolved.const_labels = String::from_utf8(rendered).unwrap_or_default().into();
+        resolved.const_labels = rendered.into();
         resolved.keys = std::iter::once(resolved.name.clone())
             .chain(
                 kind.sample_suffixes()

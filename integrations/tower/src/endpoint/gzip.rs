@@ -1,27 +1,10 @@
-//! gzip framing: whether a scraper accepts gzip, and one gzip member around raw deflate from a
-//! reusable compressor. (flate2's `GzEncoder` owns its compressor and cannot reset it, and a
-//! fresh compressor is hundreds of kilobytes of tables to allocate and zero at every scrape.)
-
-/// Whether an `Accept-Encoding` value allows gzip (`gzip` or `*` with a non-zero quality).
-pub(super) fn accepts_gzip(accept_encoding: Option<&str>) -> bool {
-    accept_encoding.is_some_and(|v| {
-        v.split(',').take(32).any(|coding| {
-            let mut parts = coding.split(';');
-            let name = parts.next().unwrap_or("").trim();
-            let zero = parts.any(|p| {
-                p.trim()
-                    .strip_prefix("q=")
-                    .and_then(|q| q.trim().parse::<f32>().ok())
-                    .is_some_and(|q| q <= 0.0)
-            });
-            (name.eq_ignore_ascii_case("gzip") || name == "*") && !zero
-        })
-    })
-}
+//! gzip framing: one gzip member around raw deflate from a reusable compressor. (flate2's
+//! `GzEncoder` owns its compressor and cannot reset it, and a fresh compressor is hundreds of
+//! kilobytes of tables to allocate and zero at every scrape.) Whether a scraper accepts gzip is
+//! `vitalsign::encoding::accepts_encoding`, which reads quality values as content negotiation does.
 
 /// Appends a gzip member (RFC 1952) of `data` to `out`: header, raw deflate from `compressor`
 /// (fresh or reset), then the CRC-32 and length of `data`. `false` if deflate failed.
-#[cfg(feature = "gzip")]
 pub(super) fn member(compressor: &mut flate2::Compress, data: &[u8], out: &mut Vec<u8>) -> bool {
     use flate2::{Crc, FlushCompress, Status};
     // Magic, deflate, no flags, no time, "fastest" hint, unknown OS.
@@ -45,20 +28,4 @@ pub(super) fn member(compressor: &mut flate2::Compress, data: &[u8], out: &mut V
         }
     }
     false
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn gzip_acceptance() {
-        assert!(accepts_gzip(Some("gzip")));
-        assert!(accepts_gzip(Some("deflate, gzip;q=0.5")));
-        assert!(accepts_gzip(Some("*")));
-        assert!(!accepts_gzip(Some("gzip;q=0")));
-        assert!(!accepts_gzip(Some("identity")));
-        assert!(!accepts_gzip(Some(";;;,,,")));
-        assert!(!accepts_gzip(None));
-    }
 }

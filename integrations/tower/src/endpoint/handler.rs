@@ -15,10 +15,9 @@ use bytes::Bytes;
 use http::header::{ACCEPT, ACCEPT_ENCODING, ALLOW, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
-use vitalsign::encoding::negotiate;
+use vitalsign::encoding::{accepts_encoding, negotiate};
 use vitalsign::{EncodeOptions, Format, Registry, Stopwatch, default_registry};
 
-use super::gzip::accepts_gzip;
 use super::pool::Pool;
 use super::query::selectors;
 use super::scrape_thread::ScrapeThread;
@@ -175,7 +174,7 @@ impl MetricsHandler {
                 .and_then(|v: &HeaderValue| v.to_str().ok())
         };
         let format = self.format.unwrap_or_else(|| negotiate(header(ACCEPT)));
-        let gzip = self.gzip && accepts_gzip(header(ACCEPT_ENCODING));
+        let gzip = self.gzip && accepts_encoding(header(ACCEPT_ENCODING), "gzip");
         self.scrape_metrics.count(ScrapeStatus::Ok);
 
         let watch = Stopwatch::start();

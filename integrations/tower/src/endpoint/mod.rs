@@ -5,6 +5,7 @@
 //! (`self_metrics`), the pool of buffers and compressors (`pool`), gzip framing (`gzip`), the
 //! `name[]` query (`query`), and the thread timed scrapes run on (`scrape_thread`).
 
+#[cfg(feature = "gzip")]
 mod gzip;
 mod handler;
 mod pool;
