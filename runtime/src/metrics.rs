@@ -64,6 +64,11 @@ pub trait Series: Send + Sync {
         let _ = f;
     }
 
+    /// Checks what a registry cannot see from label names (as [`Metric::validate`]).
+    fn validate_series(&self) -> crate::Result<()> {
+        Ok(())
+    }
+
     /// Writes this series' samples with the given pre-rendered labels.
     fn encode_series(&self, labels: &str, encoder: &mut MetricEncoder<'_>);
 
@@ -83,6 +88,10 @@ impl<S: Series> Metric for S {
 
     fn label_names(&self, f: &mut dyn FnMut(&str)) {
         self.own_label_names(f);
+    }
+
+    fn validate(&self) -> crate::Result<()> {
+        self.validate_series()
     }
 
     fn encode(&self, encoder: &mut MetricEncoder<'_>) {

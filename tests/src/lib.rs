@@ -170,6 +170,29 @@ pub fn http(
     (status, head.to_owned(), body.to_owned())
 }
 
+/// Sends `request` (raw HTTP, as written) over a new connection inside a tokio runtime and reads
+/// until the server closes it, for at most 10 s; returns the status line and the body.
+pub async fn raw_request(addr: std::net::SocketAddr, request: &str) -> (String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+        stream.write_all(request.as_bytes()).await.ok()?;
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).await.ok()?;
+        Some(String::from_utf8_lossy(&response).into_owned())
+    };
+    let response = tokio::time::timeout(std::time::Duration::from_secs(10), exchange)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    (
+        head.lines().next().unwrap_or("").to_owned(),
+        body.to_owned(),
+    )
+}
+
 /// Runs a future that never waits on anything to completion, polling in a loop (for futures
 /// that are ready at once, such as instrumented `async fn`s in allocation tests).
 pub fn block_on<F: std::future::Future>(f: F) -> F::Output {

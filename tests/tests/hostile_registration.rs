@@ -71,6 +71,22 @@ impl LabelSet for ByShard {
     }
 }
 
+/// A derived label value with a variant that carries data: fine as a label, not as a state.
+#[derive(Clone, Copy, LabelValue)]
+enum Phase {
+    Idle,
+    Running(u32),
+}
+
+impl Phase {
+    fn workers(self) -> u32 {
+        match self {
+            Phase::Running(n) => n,
+            Phase::Idle => 0,
+        }
+    }
+}
+
 /// A hand-written label value whose two members render the same string.
 #[derive(Clone, Copy)]
 struct Twins(usize);
@@ -252,6 +268,20 @@ fn cases() -> Vec<Case> {
             },
             expect: &[Some(
                 "invalid label name \"shard\" on metric `hits`: it is also a constant label",
+            )],
+            lines: &[],
+        },
+        Case {
+            name: "state_set_of_an_enum_with_data",
+            run: |r| {
+                let phase = StateSet::new(Phase::Idle);
+                let running = Phase::Running(2);
+                assert_eq!(running.workers(), 2);
+                phase.set(running);
+                vec![ok(r.register("phase", "Phase.", phase))]
+            },
+            expect: &[Some(
+                "cannot register `phase`: state `running` of a state set cannot be rebuilt from its index (a variant with fields?); a state set's enum has variants without fields",
             )],
             lines: &[],
         },

@@ -7,7 +7,6 @@ use std::sync::LazyLock;
 use http::header::{ACCEPT, ACCEPT_ENCODING, ALLOW, CONTENT_ENCODING, CONTENT_TYPE};
 use http::{Request, StatusCode};
 use http_body_util::BodyExt;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use vitalsign::{Collect, Collector, Counter, Descriptor, Gauge, MetricType, Registry};
 use vitalsign_tower::MetricsHandler;
 
@@ -209,16 +208,7 @@ async fn gzip_when_accepted() {
     );
 }
 
-/// Sends one raw HTTP/1.1 request and returns the status line and body.
-async fn raw(addr: std::net::SocketAddr, request: &str) -> (String, String) {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await.unwrap();
-    let response = String::from_utf8(response).unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap();
-    (head.lines().next().unwrap().to_owned(), body.to_owned())
-}
+use vitalsign_tests::raw_request as raw;
 
 #[tokio::test]
 async fn standalone_exporter_serves_and_refuses_a_taken_address() {

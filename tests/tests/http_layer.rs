@@ -355,25 +355,15 @@ fn builder_refuses_bad_names() {
 
 #[tokio::test]
 async fn a_real_hyper_server_with_the_layer() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::new);
     let app = app(&REGISTRY);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
     for path in ["/orders/1", "/orders/2", "/nope", "/stream"] {
-        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-        stream
-            .write_all(
-                format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
-            )
-            .await
-            .unwrap();
-        let mut response = Vec::new();
-        tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut response))
-            .await
-            .unwrap()
-            .unwrap();
+        let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let (status, _) = vitalsign_tests::raw_request(addr, &request).await;
+        assert!(status.starts_with("HTTP/1.1 "), "{path}: {status:?}");
     }
     // The connection is closed once the response is written; give the server a moment to drop it.
     for _ in 0..100 {

@@ -133,6 +133,9 @@ impl<L: LabelSet, M: Series> Metric for Family<L, M> {
         if let Some(problem) = &self.problem {
             return Err(Error::new(ErrorKind::InvalidLabelName, problem.to_string()));
         }
+        if let Some(first) = self.series.first() {
+            first.validate_series()?;
+        }
         // Every series must carry the labels the first one reported (an info's own labels).
         let mut first = Vec::new();
         let mut other = Vec::new();
