@@ -23,6 +23,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::Instant;
 
+use vitalsign_bench::*;
+
 /// Bytes the program holds on the heap now.
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 
@@ -70,12 +72,6 @@ const OPS: usize = 1_000_000;
 const ROUNDS: usize = 5;
 const THREADS: [usize; 4] = [1, 2, 4, 8];
 
-const LATENCY: &[f64] = &[
-    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-];
-/// Observed values, cycling through several buckets.
-const VALUES: [f64; 8] = [0.003, 0.02, 0.07, 0.2, 0.4, 0.9, 3.0, 12.0];
-
 /// Nanoseconds per operation per thread: the median over `ROUNDS` of `threads` threads each
 /// running `op(0..OPS)` from a common start.
 fn measure(threads: usize, op: impl Fn(usize) + Send + Sync + 'static) -> f64 {
@@ -104,74 +100,6 @@ fn measure(threads: usize, op: impl Fn(usize) + Send + Sync + 'static) -> f64 {
         .collect();
     rounds.sort_by(f64::total_cmp);
     rounds[ROUNDS / 2]
-}
-
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    vitalsign::LabelValue,
-    prometheus_client::encoding::EncodeLabelValue,
-    measured::FixedCardinalityLabel,
-)]
-enum Method {
-    Get,
-    Head,
-    Post,
-    Put,
-    Delete,
-    Patch,
-}
-
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    vitalsign::LabelValue,
-    prometheus_client::encoding::EncodeLabelValue,
-    measured::FixedCardinalityLabel,
-)]
-enum Outcome {
-    Ok,
-    ClientError,
-    ServerError,
-}
-
-const METHODS: [Method; 6] = [
-    Method::Get,
-    Method::Head,
-    Method::Post,
-    Method::Put,
-    Method::Delete,
-    Method::Patch,
-];
-const OUTCOMES: [Outcome; 3] = [Outcome::Ok, Outcome::ClientError, Outcome::ServerError];
-const METHOD_STR: [&str; 6] = ["get", "head", "post", "put", "delete", "patch"];
-const OUTCOME_STR: [&str; 3] = ["ok", "client_error", "server_error"];
-
-#[derive(vitalsign::LabelSet)]
-struct VsLabels {
-    method: Method,
-    outcome: Outcome,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Hash, prometheus_client::encoding::EncodeLabelSet)]
-struct PcLabels {
-    method: Method,
-    outcome: Outcome,
-}
-
-#[derive(measured::LabelGroup)]
-#[label(set = MeasuredSet)]
-struct MeasuredLabels {
-    method: Method,
-    outcome: Outcome,
 }
 
 fn histogram_rows(threads: usize) -> Vec<(&'static str, f64)> {

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, Waker};
 
 use divan::Bencher;
+use vitalsign_bench::*;
 
 fn main() {
     // The global recorder `metrics` macros record into (the encode rows use local ones).
@@ -22,13 +23,6 @@ fn main() {
     metrics::set_global_recorder(recorder).expect("one recorder");
     divan::main();
 }
-
-const LATENCY: &[f64] = &[
-    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-];
-
-/// Observed values, cycling through several buckets.
-const VALUES: [f64; 8] = [0.003, 0.02, 0.07, 0.2, 0.4, 0.9, 3.0, 12.0];
 
 thread_local! {
     static TICK: Cell<usize> = const { Cell::new(0) };
@@ -46,80 +40,10 @@ fn value() -> f64 {
     VALUES[tick() % VALUES.len()]
 }
 
-// The 6 x 3 label set, once per crate's derive.
-
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    vitalsign::LabelValue,
-    prometheus_client::encoding::EncodeLabelValue,
-    measured::FixedCardinalityLabel,
-)]
-enum Method {
-    Get,
-    Head,
-    Post,
-    Put,
-    Delete,
-    Patch,
-}
-
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    vitalsign::LabelValue,
-    prometheus_client::encoding::EncodeLabelValue,
-    measured::FixedCardinalityLabel,
-)]
-enum Outcome {
-    Ok,
-    ClientError,
-    ServerError,
-}
-
-const METHODS: [Method; 6] = [
-    Method::Get,
-    Method::Head,
-    Method::Post,
-    Method::Put,
-    Method::Delete,
-    Method::Patch,
-];
-const OUTCOMES: [Outcome; 3] = [Outcome::Ok, Outcome::ClientError, Outcome::ServerError];
-const METHOD_STR: [&str; 6] = ["get", "head", "post", "put", "delete", "patch"];
-const OUTCOME_STR: [&str; 3] = ["ok", "client_error", "server_error"];
-
 /// The next of the 18 combinations, as indices.
 fn combo() -> (usize, usize) {
     let t = tick();
     (t % 6, (t / 6) % 3)
-}
-
-#[derive(vitalsign::LabelSet)]
-struct VsLabels {
-    method: Method,
-    outcome: Outcome,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Hash, prometheus_client::encoding::EncodeLabelSet)]
-struct PcLabels {
-    method: Method,
-    outcome: Outcome,
-}
-
-#[derive(measured::LabelGroup)]
-#[label(set = MeasuredSet)]
-struct MeasuredLabels {
-    method: Method,
-    outcome: Outcome,
 }
 
 mod counter_unlabelled {

@@ -64,6 +64,22 @@ pub(crate) fn set_once<T>(cx: &mut Ctxt, slot: &mut Option<T>, value: T, key: &s
     }
 }
 
+/// A derive's output: its impl, or its errors beside `fallback` (a stub impl, so the rest of
+/// the user's crate type-checks without follow-on errors, as thiserror does).
+pub(crate) fn or_fallback(
+    result: syn::Result<proc_macro2::TokenStream>,
+    fallback: impl FnOnce() -> proc_macro2::TokenStream,
+) -> proc_macro2::TokenStream {
+    match result {
+        Ok(tokens) => tokens,
+        Err(errors) => {
+            let mut out = errors.into_compile_error();
+            out.extend(fallback());
+            out
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,18 +11,10 @@ mod fallback;
 mod valid;
 
 use proc_macro2::TokenStream;
-use quote::quote;
 use syn::DeriveInput;
 
 pub(crate) fn derive(input: &DeriveInput) -> TokenStream {
-    match try_derive(input) {
-        Ok(tokens) => tokens,
-        Err(errors) => {
-            let errors = errors.into_compile_error();
-            let fallback = fallback::expand(input);
-            quote!(#errors #fallback)
-        }
-    }
+    crate::ctxt::or_fallback(try_derive(input), || fallback::expand(input))
 }
 
 fn try_derive(input: &DeriveInput) -> syn::Result<TokenStream> {
