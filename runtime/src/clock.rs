@@ -48,3 +48,20 @@ impl Stopwatch {
         elapsed_ns(self.0)
     }
 }
+
+/// The wall clock at one moment and the raw reading taken with it: exemplar timestamps are that
+/// moment plus the raw clock's progress since, a TSC read instead of a `clock_gettime` call.
+static WALL: LazyLock<(u64, u64)> = LazyLock::new(|| {
+    let raw = CLOCK.raw();
+    let unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+    (unix, raw)
+});
+
+/// Nanoseconds since the Unix epoch, from the raw clock.
+#[inline]
+pub(crate) fn unix_ns() -> u64 {
+    let (unix, raw) = *WALL;
+    unix.saturating_add(CLOCK.delta_as_nanos(raw, CLOCK.raw()))
+}

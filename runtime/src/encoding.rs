@@ -11,6 +11,8 @@ pub(crate) mod number;
 
 pub use negotiate::{accepts_encoding, negotiate};
 
+use crate::trace::Exemplar;
+
 /// An exposition format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
@@ -175,6 +177,34 @@ fn write_prefix(
     out.push(b' ');
 }
 
+/// ` # {trace_id="..",span_id=".."} value seconds.millis`: 70 characters of labels, under
+/// OpenMetrics' limit of 128.
+fn write_exemplar(out: &mut Vec<u8>, e: &Exemplar) {
+    fn hex(out: &mut Vec<u8>, bytes: &[u8]) {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        for b in bytes {
+            out.push(DIGITS[usize::from(b >> 4)]);
+            out.push(DIGITS[usize::from(b & 15)]);
+        }
+    }
+    let cx = e.trace_context();
+    out.extend_from_slice(b" # {trace_id=\"");
+    hex(out, &cx.trace_id());
+    out.extend_from_slice(b"\",span_id=\"");
+    hex(out, &cx.span_id());
+    out.extend_from_slice(b"\"} ");
+    number::write_f64(out, e.value());
+    out.push(b' ');
+    number::write_u64(out, e.unix_ns() / 1_000_000_000);
+    out.push(b'.');
+    let millis = e.unix_ns() / 1_000_000 % 1000;
+    out.extend_from_slice(&[
+        b'0' + (millis / 100) as u8,
+        b'0' + (millis / 10 % 10) as u8,
+        b'0' + (millis % 10) as u8,
+    ]);
+}
+
 /// Renders label pairs as the label strings [`MetricEncoder`] takes: `a="x",b="y"`, values
 /// escaped (`\\`, `"` and newline). Names are written as given: check them with
 /// [`is_valid_label_name`](crate::is_valid_label_name).
@@ -219,9 +249,30 @@ impl MetricEncoder<'_> {
 
     /// Writes one sample line: `{name}{suffix}{labels,extra} value`.
     pub fn sample(&mut self, suffix: &str, labels: &str, extra: &str, value: Value) {
+        self.sample_with_exemplar(suffix, labels, extra, value, None);
+    }
+
+    /// Writes one sample line with an exemplar after it in OpenMetrics (0.0.4 has none):
+    /// `{name}{suffix}{labels,extra} value # {trace_id="..",span_id=".."} value timestamp`.
+    pub fn sample_with_exemplar(
+        &mut self,
+        suffix: &str,
+        labels: &str,
+        extra: &str,
+        value: Value,
+        exemplar: Option<Exemplar>,
+    ) {
         self.write_prefix_into_out(suffix, labels, extra);
         value.write(self.out);
+        self.exemplar(exemplar);
         self.out.push(b'\n');
+    }
+
+    #[inline]
+    fn exemplar(&mut self, exemplar: Option<Exemplar>) {
+        if let (Format::OpenMetrics, Some(e)) = (self.format, exemplar) {
+            write_exemplar(self.out, &e);
+        }
     }
 
     fn write_prefix_into_out(&mut self, suffix: &str, labels: &str, extra: &str) {
@@ -231,9 +282,15 @@ impl MetricEncoder<'_> {
 
     /// Writes a line prefix rendered before by [`line_prefix`](Self::line_prefix), then the value.
     #[inline]
-    pub(crate) fn sample_with_prefix(&mut self, prefix: &[u8], value: Value) {
+    pub(crate) fn sample_with_prefix(
+        &mut self,
+        prefix: &[u8],
+        value: Value,
+        exemplar: Option<Exemplar>,
+    ) {
         self.out.extend_from_slice(prefix);
         value.write(self.out);
+        self.exemplar(exemplar);
         self.out.push(b'\n');
     }
 
@@ -257,7 +314,12 @@ impl MetricEncoder<'_> {
 
     /// A counter series.
     pub fn counter(&mut self, labels: &str, value: Value) {
-        self.sample("_total", labels, "", value);
+        self.counter_with_exemplar(labels, value, None);
+    }
+
+    /// A counter series with an exemplar (written in OpenMetrics only).
+    pub fn counter_with_exemplar(&mut self, labels: &str, value: Value, exemplar: Option<Exemplar>) {
+        self.sample_with_exemplar("_total", labels, "", value, exemplar);
         self.created(labels);
     }
 
@@ -300,8 +362,24 @@ impl MetricEncoder<'_> {
         sum: f64,
         negative_bounds: bool,
     ) {
-        for (le, cumulative) in buckets {
-            self.sample("_bucket", labels, le, Value::U64(cumulative));
+        self.histogram_with_exemplars(labels, buckets, count, sum, negative_bounds, |_| None);
+    }
+
+    /// A histogram series whose `i`th bucket (from 0, `+Inf` last) has the exemplar
+    /// `exemplar(i)`, written in OpenMetrics only.
+    pub fn histogram_with_exemplars<'l>(
+        &mut self,
+        labels: &str,
+        buckets: impl IntoIterator<Item = (&'l str, u64)>,
+        count: u64,
+        sum: f64,
+        negative_bounds: bool,
+        exemplar: impl Fn(usize) -> Option<Exemplar>,
+    ) {
+        let om = self.format == Format::OpenMetrics;
+        for (i, (le, cumulative)) in buckets.into_iter().enumerate() {
+            let e = if om { exemplar(i) } else { None };
+            self.sample_with_exemplar("_bucket", labels, le, Value::U64(cumulative), e);
         }
         self.count_and_sum(labels, count, sum, negative_bounds);
         self.created(labels);

@@ -66,6 +66,7 @@ mod name;
 pub mod objective;
 mod registry;
 mod sync;
+pub mod trace;
 
 pub use collectors::{BuildInfo, ProcessCollector};
 pub use encoding::{Format, MetricEncoder, MetricType, Value};

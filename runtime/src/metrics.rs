@@ -4,6 +4,7 @@
 
 mod callback;
 mod counter;
+pub(crate) mod exemplar;
 mod family;
 mod gauge;
 mod histogram;
@@ -77,6 +78,11 @@ pub trait Series: Send + Sync {
     /// keep it across scrapes; the default, `None`, writes every scrape through
     /// [`encode_series`](Series::encode_series).
     fn single_sample(&self) -> Option<(&'static str, crate::Value)> {
+        None
+    }
+
+    /// The exemplar of a series written as one line, if it has one (a [`Counter`]'s).
+    fn exemplar(&self) -> Option<crate::trace::Exemplar> {
         None
     }
 }

@@ -1,4 +1,8 @@
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::exemplar;
+use crate::trace::Exemplar;
 
 use crate::encoding::{MetricEncoder, MetricType, Value};
 use crate::error::{Error, ErrorKind, Result};
@@ -32,9 +36,18 @@ use crate::sync::AtomicF64;
 /// ");
 /// # Ok::<(), vitalsign::Error>(())
 /// ```
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Counter {
     value: AtomicU64,
+    exemplar: OnceLock<Box<exemplar::Cell>>,
+}
+
+impl std::fmt::Debug for Counter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Counter")
+            .field("value", &self.value)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Counter {
@@ -42,6 +55,50 @@ impl Counter {
     pub const fn new() -> Self {
         Self {
             value: AtomicU64::new(0),
+            exemplar: OnceLock::new(),
+        }
+    }
+
+    /// Adds one; in a sampled [trace context](crate::trace), that trace becomes the counter's
+    /// exemplar (OpenMetrics writes it after the `_total` line). Plain [`inc`](Self::inc) never
+    /// looks for a trace, so counters that need no exemplar pay nothing for them.
+    ///
+    /// ```
+    /// use vitalsign::trace::TraceContext;
+    /// use vitalsign::{Counter, Format, Registry};
+    ///
+    /// let registry = Registry::new();
+    /// let refunds = registry.register("refunds", "Refunds.", Counter::new())?;
+    /// let cx = TraceContext::from_traceparent(
+    ///     "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+    /// ).unwrap();
+    /// cx.scope(|| refunds.inc_traced());
+    /// let text = registry.render(Format::OpenMetrics);
+    /// let line = text.lines().nth(2).unwrap();
+    /// assert!(line.starts_with(
+    ///     r#"refunds_total 1 # {trace_id="4bf92f3577b34da6a3ce929d0e0e4736",span_id="00f067aa0ba902b7"} 1 "#
+    /// ), "{line}");
+    /// // The 0.0.4 format has no exemplars.
+    /// assert_eq!(registry.render(Format::Prometheus), "\
+    /// ## HELP refunds_total Refunds.
+    /// ## TYPE refunds_total counter
+    /// refunds_total 1
+    /// ");
+    /// # Ok::<(), vitalsign::Error>(())
+    /// ```
+    #[inline]
+    pub fn inc_traced(&self) {
+        self.inc_by_traced(1);
+    }
+
+    /// Adds `v`, keeping the current sampled trace (if any) as the exemplar, of value `v`.
+    #[inline]
+    pub fn inc_by_traced(&self, v: u64) {
+        self.inc_by(v);
+        if let Some(cx) = crate::trace::sampled() {
+            self.exemplar
+                .get_or_init(Box::default)
+                .record(&cx, v as f64);
         }
     }
 
@@ -67,11 +124,15 @@ impl Series for Counter {
     const TYPE: MetricType = MetricType::Counter;
 
     fn encode_series(&self, labels: &str, encoder: &mut MetricEncoder<'_>) {
-        encoder.counter(labels, Value::U64(self.get()));
+        encoder.counter_with_exemplar(labels, Value::U64(self.get()), Series::exemplar(self));
     }
 
     fn single_sample(&self) -> Option<(&'static str, Value)> {
         Some(("_total", Value::U64(self.get())))
+    }
+
+    fn exemplar(&self) -> Option<Exemplar> {
+        self.exemplar.get()?.read()
     }
 }
 

@@ -188,7 +188,7 @@ impl<L: LabelSet, M: Series> Metric for Family<L, M> {
         let mut start = 0;
         for (series, &end) in self.series.iter().zip(&prefixes.ends) {
             if let Some((_, value)) = series.single_sample() {
-                encoder.sample_with_prefix(&prefixes.bytes[start..end], value);
+                encoder.sample_with_prefix(&prefixes.bytes[start..end], value, series.exemplar());
             }
             start = end;
         }

@@ -364,7 +364,14 @@ impl Series for Histogram {
             .first()
             .is_some_and(|&b| b < 0.0);
         self.core.snapshot(|s| {
-            encoder.histogram(labels, s.buckets(), s.count, s.sum, negative_bounds);
+            encoder.histogram_with_exemplars(
+                labels,
+                s.buckets(),
+                s.count,
+                s.sum,
+                negative_bounds,
+                |i| self.core.exemplar_of(i),
+            );
         });
     }
 }

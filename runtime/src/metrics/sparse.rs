@@ -225,7 +225,7 @@ impl<M: Series, const N: usize> SparseFamily<M, N> {
         let mut start = 0;
         for ((_, series), &end) in series.iter().zip(&prefixes.ends) {
             if let Some((_, value)) = series.single_sample() {
-                encoder.sample_with_prefix(&prefixes.bytes[start..end], value);
+                encoder.sample_with_prefix(&prefixes.bytes[start..end], value, series.exemplar());
             }
             start = end;
         }

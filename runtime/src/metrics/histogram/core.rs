@@ -14,6 +14,11 @@
 //! gives the outcomes of exactly the observations it counts, and what is not an outcome
 //! (`count` minus their total, a function's `ok` calls) is derived without a cell of its own.
 //!
+//! Exemplars sit beside the stripes, one cell per bucket, made when the series first records one:
+//! an observation made in a sampled trace context (see [`crate::trace`]) writes its bucket's
+//! cell after it completes. They are not part of the snapshot's consistency: a scrape writes
+//! each bucket's latest exemplar as it finds it.
+//!
 //! A series starts with one stripe, costing what an unstriped one would. An observation starts
 //! with a compare-and-swap on the state: when it fails, another thread is observing the same
 //! series at the same moment, and the series grows one stripe per CPU (never per thread); from
@@ -25,6 +30,8 @@ use std::sync::atomic::Ordering;
 use std::sync::{OnceLock, PoisonError};
 
 use super::Buckets;
+use crate::metrics::exemplar;
+use crate::trace::{self, Exemplar};
 use crate::sync::{AtomicU64, Mutex, backoff};
 
 const HOT_BIT: u64 = 1 << 63;
@@ -75,6 +82,7 @@ pub(crate) struct Core {
     /// The stripes besides `base`, made the first time two threads collide on it.
     more: OnceLock<Box<[Stripe]>>,
     scrape: Mutex<()>,
+    exemplars: exemplar::Cells,
 }
 
 /// A consistent view of every stripe's cold shard during a scrape.
@@ -104,6 +112,7 @@ impl Core {
             buckets,
             more: OnceLock::new(),
             scrape: Mutex::new(()),
+            exemplars: exemplar::Cells::default(),
         }
     }
 
@@ -197,6 +206,21 @@ impl Core {
         let (stripe, shard) = self.begin();
         add_f64(self.cell(stripe, shard, SUM_F64), v);
         self.finish(stripe, shard, bucket);
+        if has_buckets && let Some(cx) = trace::sampled() {
+            self.exemplar(bucket, &cx, v);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn exemplar(&self, bucket: usize, cx: &trace::TraceContext, v: f64) {
+        self.exemplars
+            .record(self.outcomes_at - BUCKETS, bucket, cx, v);
+    }
+
+    /// The latest exemplar of bucket `i` (from 0, `+Inf` last).
+    pub(crate) fn exemplar_of(&self, i: usize) -> Option<Exemplar> {
+        self.exemplars.read(i)
     }
 
     #[inline]
@@ -227,6 +251,9 @@ impl Core {
             add_f64(self.cell(stripe, shard, SUM_F64), WRAP_SECONDS);
         }
         self.finish(stripe, shard, bucket);
+        if has_buckets && let Some(cx) = trace::sampled() {
+            self.exemplar(bucket, &cx, ns as f64 / 1e9);
+        }
     }
 
     /// Observations completed in one shard of `stripe`: the total of its buckets.
