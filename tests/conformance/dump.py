@@ -2,7 +2,7 @@
 
 Usage: dump.py openmetrics|text [--batch]. OpenMetrics uses the strict parser. Strings are printed
 as hex of their UTF-8 bytes and values as the hex of their float64 bits, so the comparison is
-exact. With --batch, stdin holds several expositions, each as "<byte length>\\n<bytes>", and each
+exact; an exemplar follows its sample as "E labels value timestamp". With --batch, stdin holds several expositions, each as "<byte length>\\n<bytes>", and each
 dump is preceded by "=== <index>" (or "=== <index> ERROR <message>" if it does not parse).
 """
 import struct
@@ -25,6 +25,10 @@ def dump(text):
         for s in family.samples:
             labels = ",".join(f"{k}={h(v)}" for k, v in sorted(s.labels.items()))
             out.append(f"S {s.name} {labels or '-'} {struct.pack('>d', float(s.value)).hex()}")
+            e = getattr(s, "exemplar", None)
+            if e is not None:
+                elabels = ",".join(f"{k}={v}" for k, v in sorted(e.labels.items()))
+                out.append(f"E {elabels} {e.value!r} {float(e.timestamp)!r}")
     return "".join(line + "\n" for line in out)
 
 

@@ -7,6 +7,7 @@
 use std::sync::{Arc, LazyLock};
 
 use http::StatusCode;
+use vitalsign::trace::TraceContext;
 use vitalsign::{
     Buckets, Descriptor, Gauge, Histogram, Registry, SparseFamily, Stopwatch, default_registry,
 };
@@ -219,6 +220,9 @@ pub(crate) struct Tracker {
     pub(crate) status: Option<StatusCode>,
     request_bytes: Option<u64>,
     pub(crate) response_bytes: u64,
+    /// The request's `traceparent`: current while the durations are recorded, so their buckets
+    /// keep it as their exemplar.
+    trace: Option<TraceContext>,
 }
 
 impl Tracker {
@@ -228,6 +232,7 @@ impl Tracker {
         route: Route,
         extra: Option<ExtraLabel>,
         request_bytes: Option<u64>,
+        trace: Option<TraceContext>,
     ) -> Self {
         let extra = extra.map_or("", ExtraLabel::as_str);
         let active = metrics.active(method, route.as_str(), extra);
@@ -242,6 +247,7 @@ impl Tracker {
             status: None,
             request_bytes,
             response_bytes: 0,
+            trace,
         }
     }
 }
@@ -253,7 +259,7 @@ impl Drop for Tracker {
         let Some(status) = self.status else { return };
         let (m, r, s) = (self.method, self.route.as_str(), status.as_str());
         let ns = self.watch.elapsed_ns();
-        match &self.metrics.shape {
+        let record = || match &self.metrics.shape {
             Shape::Plain(f) => f.record([m, r, s], ns, self.request_bytes, self.response_bytes),
             Shape::Extra(f) => {
                 f.record(
@@ -263,6 +269,10 @@ impl Drop for Tracker {
                     self.response_bytes,
                 );
             }
+        };
+        match self.trace {
+            Some(cx) => cx.scope(record),
+            None => record(),
         }
     }
 }

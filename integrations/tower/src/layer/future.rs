@@ -4,6 +4,7 @@ use std::task::{Context, Poll, ready};
 
 use http::Response;
 use pin_project_lite::pin_project;
+use vitalsign::trace::TraceContext;
 
 use super::MetricsBody;
 use crate::metrics::Tracker;
@@ -15,14 +16,16 @@ pin_project! {
         #[pin]
         inner: F,
         tracker: Option<Tracker>,
+        trace: Option<TraceContext>,
     }
 }
 
 impl<F> ResponseFuture<F> {
-    pub(crate) fn new(inner: F, tracker: Tracker) -> Self {
+    pub(crate) fn new(inner: F, tracker: Tracker, trace: Option<TraceContext>) -> Self {
         Self {
             inner,
             tracker: Some(tracker),
+            trace,
         }
     }
 }
@@ -41,7 +44,11 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let result = ready!(this.inner.poll(cx));
+        // The request's trace is current for everything the service runs in this task.
+        let result = ready!(match *this.trace {
+            Some(trace) => trace.scope(|| this.inner.poll(cx)),
+            None => this.inner.poll(cx),
+        });
         let mut tracker = this.tracker.take();
         Poll::Ready(match result {
             Ok(response) => {

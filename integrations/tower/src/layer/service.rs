@@ -4,6 +4,7 @@ use std::task::{Context, Poll};
 use http::{Request, Response};
 use http_body::Body;
 use tower::Service;
+use vitalsign::trace::TraceContext;
 
 use super::{MetricsBody, ResponseFuture};
 use crate::metrics::{HttpMetrics, Tracker};
@@ -69,6 +70,11 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let trace = request
+            .headers()
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok())
+            .and_then(TraceContext::from_traceparent);
         let route = self
             .classifier
             .classify(&request)
@@ -79,7 +85,12 @@ where
             route,
             self.extra.classify(&request),
             request.body().size_hint().exact(),
+            trace,
         );
-        ResponseFuture::new(self.inner.call(request), tracker)
+        let inner = match trace {
+            Some(cx) => cx.scope(|| self.inner.call(request)),
+            None => self.inner.call(request),
+        };
+        ResponseFuture::new(inner, tracker, trace)
     }
 }
