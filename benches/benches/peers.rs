@@ -164,6 +164,68 @@ fn measured_histogram() -> measured::Histogram<11> {
     ))
 }
 
+/// The exemplar rows: one histogram observed with no trace context, inside a sampled one (the
+/// observation also writes its bucket's exemplar), inside an unsampled one; the check alone that
+/// an observation makes for a context; and prometheus-client's histogram with exemplars given
+/// one per observation with a timestamp, as vitalsign writes one (its label set made outside
+/// the timing).
+mod exemplar_observe {
+    use super::*;
+    use vitalsign::trace::TraceContext;
+
+    fn cx(sampled: bool) -> TraceContext {
+        TraceContext::from_traceparent(&format!(
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0{}",
+            u8::from(sampled)
+        ))
+        .expect("valid")
+    }
+
+    #[divan::bench]
+    fn no_context(b: Bencher<'_, '_>) {
+        let h = vs_histogram();
+        b.with_inputs(value).bench_local_values(|v| h.observe(v));
+    }
+
+    // A fixed sample size: divan would time one observation per sample after the first.
+    #[divan::bench(sample_size = 256)]
+    fn sampled_context(b: Bencher<'_, '_>) {
+        let h = vs_histogram();
+        // The series' exemplar cells are made by its first traced observation, not timed here.
+        cx(true).scope(|| h.observe(0.0));
+        cx(true).scope(|| b.with_inputs(value).bench_local_values(|v| h.observe(v)));
+    }
+
+    #[divan::bench]
+    fn unsampled_context(b: Bencher<'_, '_>) {
+        let h = vs_histogram();
+        cx(false).scope(|| b.with_inputs(value).bench_local_values(|v| h.observe(v)));
+    }
+
+    #[divan::bench]
+    fn context_check(b: Bencher<'_, '_>) {
+        b.bench_local(vitalsign::trace::current);
+    }
+
+    // A fixed sample size: divan would time one observation per sample after the first.
+    #[divan::bench(sample_size = 256)]
+    fn prometheus_client(b: Bencher<'_, '_>) {
+        let h = prometheus_client::metrics::exemplar::HistogramWithExemplars::<
+            Vec<(String, String)>,
+        >::new(LATENCY.iter().copied());
+        b.with_inputs(|| {
+            let labels = vec![(
+                "trace_id".to_owned(),
+                "4bf92f3577b34da6a3ce929d0e0e4736".to_owned(),
+            )];
+            (value(), labels)
+        })
+        .bench_local_values(|(v, labels)| {
+            h.observe(v, Some(labels), Some(std::time::SystemTime::now()))
+        });
+    }
+}
+
 mod histogram_observe {
     use super::*;
 

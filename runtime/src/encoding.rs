@@ -318,7 +318,12 @@ impl MetricEncoder<'_> {
     }
 
     /// A counter series with an exemplar (written in OpenMetrics only).
-    pub fn counter_with_exemplar(&mut self, labels: &str, value: Value, exemplar: Option<Exemplar>) {
+    pub fn counter_with_exemplar(
+        &mut self,
+        labels: &str,
+        value: Value,
+        exemplar: Option<Exemplar>,
+    ) {
         self.sample_with_exemplar("_total", labels, "", value, exemplar);
         self.created(labels);
     }

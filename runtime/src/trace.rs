@@ -20,13 +20,15 @@
 //!   context elsewhere), asked last.
 //!
 //! A context whose sampled flag is off is never recorded: its trace was not kept, so an exemplar
-//! would point nowhere. Without any context an observation costs one thread-local read more.
+//! would point nowhere. In a program that never makes a context current, an observation's check
+//! for one is a load of a global flag; once one has, a thread-local read.
 
 use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
 use crate::error::{Error, ErrorKind, Result};
@@ -114,6 +116,7 @@ impl TraceContext {
     /// Runs `f` with this context current on this thread; the previous one is current again
     /// afterwards, even if `f` panics.
     pub fn scope<R>(self, f: impl FnOnce() -> R) -> R {
+        IN_USE.store(true, Ordering::Relaxed);
         let _restore = Restore(CURRENT.with(|c| c.replace(Some(self))));
         f()
     }
@@ -268,7 +271,9 @@ static SOURCE: OnceLock<fn() -> Option<TraceContext>> = OnceLock::new();
 /// # Ok::<(), vitalsign::Error>(())
 /// ```
 pub fn set_source(source: fn() -> Option<TraceContext>) -> Result<()> {
-    SOURCE.set(source).map_err(|_| {
+    let set = SOURCE.set(source);
+    IN_USE.store(true, Ordering::Relaxed);
+    set.map_err(|_| {
         Error::new(
             ErrorKind::Clash,
             "vitalsign::trace::set_source: a trace context source is already set",
@@ -278,6 +283,7 @@ pub fn set_source(source: fn() -> Option<TraceContext>) -> Result<()> {
 
 /// The current trace context, sampled or not: the innermost scope's, else OpenTelemetry's (with
 /// the `opentelemetry` feature), else [`set_source`]'s.
+#[inline]
 pub fn current() -> Option<TraceContext> {
     CURRENT
         .try_with(Cell::get)
@@ -286,9 +292,16 @@ pub fn current() -> Option<TraceContext> {
         .or_else(from_sources)
 }
 
+/// Whether any context was ever made current or a source set: until then, which is always in a
+/// program that traces nothing, an observation's check for a context is one load of this flag.
+static IN_USE: AtomicBool = AtomicBool::new(cfg!(feature = "opentelemetry"));
+
 /// The current context if it is sampled: what an observation records as its exemplar.
 #[inline]
 pub(crate) fn sampled() -> Option<TraceContext> {
+    if !IN_USE.load(Ordering::Relaxed) {
+        return None;
+    }
     match CURRENT.try_with(Cell::get) {
         Ok(Some(cx)) => Some(cx),
         _ => from_sources(),
@@ -349,7 +362,9 @@ mod tests {
         );
         // A later version may carry more fields after a dash; version 00 may not.
         assert_eq!(
-            parse(&format!("cc-{ID}-00f067aa0ba902b7-01-what-the-future-holds")),
+            parse(&format!(
+                "cc-{ID}-00f067aa0ba902b7-01-what-the-future-holds"
+            )),
             Some(ok.clone())
         );
         for bad in [

@@ -75,6 +75,18 @@ async fn reserve(n: u32) -> Result<u32, std::io::Error> {
     Ok(n)
 }
 
+/// `charge` again, for the traced test: tests run at once, and two threads calling one function
+/// together grow its stripes (an allocation the other test would count).
+#[instrument_metrics(labels(tier))]
+fn charge_traced(tier: Tier, amount: u32) -> Result<u32, PayError> {
+    let _ = tier;
+    if amount == 0 {
+        Err(PayError::Declined)
+    } else {
+        Ok(amount)
+    }
+}
+
 #[test]
 fn hot_paths_allocate_nothing_after_warm_up() {
     let counter = Counter::new();
@@ -114,4 +126,35 @@ fn hot_paths_allocate_nothing_after_warm_up() {
     assert_eq!(n, 0, "allocations in 1,000 rounds of hot-path calls");
     assert_eq!(counter.get(), 1_000);
     let _ = (Tier::Free.index(), PayError::Declined.index());
+}
+
+/// In a sampled trace context, observations and traced increments keep exemplars without
+/// allocating, once each series has made its exemplar cells (its first traced observation).
+#[test]
+fn exemplars_allocate_nothing_after_a_series_first_one() {
+    let counter = Counter::new();
+    let histogram = Histogram::new(Buckets::latency());
+    let cx = vitalsign::trace::TraceContext::new([3; 16], [4; 8], true).unwrap();
+    cx.scope(|| {
+        for tier in [Tier::Free, Tier::Paid] {
+            let _ = charge_traced(tier, 0);
+            let _ = charge_traced(tier, 1);
+        }
+        histogram.observe(0.0);
+        counter.inc_traced();
+    });
+    let n = allocations_during(|| {
+        cx.scope(|| {
+            for i in 0..1_000u32 {
+                let tier = if i % 2 == 0 { Tier::Free } else { Tier::Paid };
+                let _ = charge_traced(tier, i % 3);
+                histogram.observe(f64::from(i) / 100.0);
+                histogram.observe_ns(u64::from(i) * 1_000_000);
+                counter.inc_by_traced(2);
+            }
+        });
+    });
+    assert_eq!(n, 0, "allocations in 1,000 rounds of traced hot-path calls");
+    assert_eq!(counter.get(), 2_001);
+    assert_eq!(histogram.snapshot().count, 2_001);
 }

@@ -119,7 +119,10 @@ async fn a_request_trace_is_the_exemplar_of_its_buckets() {
         );
     }
     // The 0.0.4 format has no exemplars.
-    assert_eq!(REGISTRY.render(Format::Prometheus).matches(" # ").count(), 0);
+    assert_eq!(
+        REGISTRY.render(Format::Prometheus).matches(" # ").count(),
+        0
+    );
 
     // The latest sampled trace wins.
     let later = "0af7651916cd43dd8448eb211c80319c";

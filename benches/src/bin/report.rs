@@ -193,6 +193,35 @@ fn main() {
         at_least: false,
     });
 
+    let _ = writeln!(md, "\n## Exemplars\n");
+    let _ = writeln!(
+        md,
+        "One histogram of 11 buckets observed with no trace context, inside a sampled one (the \
+         observation also keeps its trace as its bucket's exemplar, with a timestamp), inside an \
+         unsampled one (not recorded); prometheus-client's histogram with exemplars, given one \
+         exemplar and a timestamp per observation. The first row is the histogram observe row \
+         again: it includes the check for a context, made once any context has been current in \
+         the process.\n"
+    );
+    let _ = writeln!(md, "| row | time | added to no context |");
+    let _ = writeln!(md, "|---|---|---|");
+    let plain = get("exemplar_observe/no_context");
+    for (row, title) in [
+        ("no_context", "vitalsign, no trace context"),
+        ("sampled_context", "vitalsign, sampled trace context"),
+        ("unsampled_context", "vitalsign, unsampled trace context"),
+        ("prometheus_client", "prometheus-client, exemplar given"),
+    ] {
+        let t = get(&format!("exemplar_observe/{row}"));
+        let _ = writeln!(md, "| {title} | {} | {} |", fmt_ns(t), fmt_ns(t - plain));
+    }
+    targets.push(Target {
+        what: "observe in a sampled trace context, ns added / 30 ns".into(),
+        value: (get("exemplar_observe/sampled_context") - plain) / 30.0,
+        limit: 1.0,
+        at_least: false,
+    });
+
     let _ = writeln!(md, "\n## Threads on one series\n");
     let _ = writeln!(
         md,
@@ -248,7 +277,8 @@ fn main() {
             let _ = writeln!(
                 md,
                 "\nOne `Counter` is {alone} bytes: one atomic, which does not stripe (a family of \
-                 counters spreads threads over its series' own lines)."
+                 counters spreads threads over its series' own lines), and a pointer to the \
+                 exemplar cell its first traced increment makes."
             );
         } else {
             let _ = writeln!(

@@ -57,7 +57,10 @@ fn a_traced_checkout_is_the_exemplar_of_its_buckets() {
     let text = scrape(shop, OPENMETRICS);
     let series: Vec<(&str, &str)> = [
         ("function_calls_duration_seconds_bucket", "charge_payment"),
-        ("function_calls_duration_seconds_bucket", "reserve_inventory"),
+        (
+            "function_calls_duration_seconds_bucket",
+            "reserve_inventory",
+        ),
         ("http_server_request_duration_seconds_bucket", "/checkout"),
     ]
     .to_vec();

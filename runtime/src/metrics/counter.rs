@@ -1,4 +1,4 @@
-use std::sync::OnceLock;
+use once_cell::race::OnceBox;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::exemplar;
@@ -39,7 +39,8 @@ use crate::sync::AtomicF64;
 #[derive(Default)]
 pub struct Counter {
     value: AtomicU64,
-    exemplar: OnceLock<Box<exemplar::Cell>>,
+    /// Made by the first traced increment: a pointer until then.
+    exemplar: OnceBox<exemplar::Cell>,
 }
 
 impl std::fmt::Debug for Counter {
@@ -55,7 +56,7 @@ impl Counter {
     pub const fn new() -> Self {
         Self {
             value: AtomicU64::new(0),
-            exemplar: OnceLock::new(),
+            exemplar: OnceBox::new(),
         }
     }
 

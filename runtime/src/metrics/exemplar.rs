@@ -130,7 +130,11 @@ mod tests {
         let after = clock::unix_ns();
         let e = cell.read().unwrap();
         assert_eq!((e.trace_context(), e.value()), (b, 1.5));
-        assert!((before..=after).contains(&e.unix_ns), "{before} {} {after}", e.unix_ns);
+        assert!(
+            (before..=after).contains(&e.unix_ns),
+            "{before} {} {after}",
+            e.unix_ns
+        );
     }
 
     /// Writers on two threads race a reader: every read is one writer's whole exemplar.

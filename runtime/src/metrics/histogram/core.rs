@@ -31,8 +31,8 @@ use std::sync::{OnceLock, PoisonError};
 
 use super::Buckets;
 use crate::metrics::exemplar;
-use crate::trace::{self, Exemplar};
 use crate::sync::{AtomicU64, Mutex, backoff};
+use crate::trace::{self, Exemplar};
 
 const HOT_BIT: u64 = 1 << 63;
 /// 2^64 nanoseconds, in seconds: what the integer sum loses when it wraps.
