@@ -1,5 +1,5 @@
-//! Exposition: the Prometheus text format 0.0.4 and OpenMetrics 1.0.0, and content negotiation
-//! between them.
+//! Exposition: the Prometheus text format 0.0.4, OpenMetrics 1.0.0 and the Prometheus protobuf
+//! format, and content negotiation between them.
 //!
 //! Metrics write their samples through a [`MetricEncoder`], which knows the family's name, the
 //! format and the constant labels, so one implementation serves both formats. The registry writes
@@ -8,6 +8,7 @@
 pub(crate) mod escape;
 mod negotiate;
 pub(crate) mod number;
+pub mod protobuf;
 
 pub use negotiate::{accepts_encoding, negotiate};
 
@@ -22,6 +23,9 @@ pub enum Format {
     Prometheus,
     /// OpenMetrics text format 1.0.0.
     OpenMetrics,
+    /// Length-delimited `io.prometheus.client.MetricFamily` protobuf messages: the format that
+    /// carries native histograms (see [`protobuf`]).
+    Protobuf,
 }
 
 impl Format {
@@ -39,6 +43,9 @@ impl Format {
         match self {
             Format::Prometheus => "text/plain; version=0.0.4; charset=utf-8",
             Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            Format::Protobuf => {
+                "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
+            }
         }
     }
 }
@@ -71,7 +78,7 @@ impl MetricType {
             (MetricType::Summary, _) => "summary",
             (MetricType::Info, Format::OpenMetrics) => "info",
             (MetricType::StateSet, Format::OpenMetrics) => "stateset",
-            (MetricType::Info | MetricType::StateSet, Format::Prometheus) => "gauge",
+            (MetricType::Info | MetricType::StateSet, _) => "gauge",
         }
     }
 
@@ -141,6 +148,14 @@ impl From<f64> for Value {
 }
 
 impl Value {
+    fn as_f64(self) -> f64 {
+        match self {
+            Value::U64(v) => v as f64,
+            Value::I64(v) => v as f64,
+            Value::F64(v) => v,
+        }
+    }
+
     #[inline]
     fn write(self, out: &mut Vec<u8>) {
         match self {
@@ -231,6 +246,8 @@ pub fn label_pairs(pairs: &[(&str, &str)]) -> String {
 pub struct MetricEncoder<'a> {
     pub(crate) out: &'a mut Vec<u8>,
     pub(crate) format: Format,
+    /// The family's type: what a sample is in protobuf, where samples are typed messages.
+    pub(crate) kind: MetricType,
     pub(crate) name: &'a str,
     pub(crate) const_labels: &'a str,
     pub(crate) created: Option<f64>,
@@ -262,10 +279,57 @@ impl MetricEncoder<'_> {
         value: Value,
         exemplar: Option<Exemplar>,
     ) {
+        if self.format == Format::Protobuf {
+            self.protobuf_sample(suffix, labels, extra, value, exemplar);
+            return;
+        }
         self.write_prefix_into_out(suffix, labels, extra);
         value.write(self.out);
         self.exemplar(exemplar);
         self.out.push(b'\n');
+    }
+
+    fn protobuf_labels(&self, labels: &str, extra: &str) -> Vec<protobuf::LabelPair> {
+        protobuf::label_pairs(&[self.const_labels, labels, extra])
+    }
+
+    /// One sample as the `Metric` message of the family's type: counters' `_total` lines are
+    /// counters, gauges', infos' and state sets' lines gauges. Histograms and summaries are
+    /// written whole by [`histogram`](Self::histogram) and [`summary`](Self::summary); other
+    /// sample lines (`_created`) have no message of their own.
+    fn protobuf_sample(
+        &mut self,
+        suffix: &str,
+        labels: &str,
+        extra: &str,
+        value: Value,
+        exemplar: Option<Exemplar>,
+    ) {
+        let mut metric = protobuf::Metric {
+            label: self.protobuf_labels(labels, extra),
+            ..Default::default()
+        };
+        let v = value.as_f64();
+        match (self.kind, suffix) {
+            (MetricType::Counter, "_total") => {
+                metric.counter = Some(protobuf::Counter {
+                    value: Some(v),
+                    exemplar: exemplar.as_ref().map(protobuf::exemplar),
+                    created_timestamp: None,
+                });
+            }
+            (MetricType::Gauge | MetricType::Info | MetricType::StateSet, _) => {
+                metric.gauge = Some(protobuf::Gauge { value: Some(v) });
+            }
+            _ => return,
+        }
+        protobuf::write_metric(self.out, &metric);
+    }
+
+    /// Whether families may write their series from line prefixes kept across scrapes (the
+    /// text formats).
+    pub(crate) fn writes_lines(&self) -> bool {
+        self.format != Format::Protobuf
     }
 
     #[inline]
@@ -352,6 +416,19 @@ impl MetricEncoder<'_> {
 
     /// A summary series without quantiles.
     pub fn summary(&mut self, labels: &str, count: u64, sum: f64) {
+        if self.format == Format::Protobuf {
+            let metric = protobuf::Metric {
+                label: self.protobuf_labels(labels, ""),
+                summary: Some(protobuf::Summary {
+                    sample_count: Some(count),
+                    sample_sum: Some(sum),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            };
+            protobuf::write_metric(self.out, &metric);
+            return;
+        }
         self.count_and_sum(labels, count, sum, false);
         self.created(labels);
     }
@@ -381,6 +458,59 @@ impl MetricEncoder<'_> {
         negative_bounds: bool,
         exemplar: impl Fn(usize) -> Option<Exemplar>,
     ) {
+        self.histogram_parts(labels, buckets, count, sum, negative_bounds, exemplar, None);
+    }
+
+    /// A histogram series with its classic buckets and, in protobuf, its native ones.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn histogram_parts<'l>(
+        &mut self,
+        labels: &str,
+        buckets: impl IntoIterator<Item = (&'l str, u64)>,
+        count: u64,
+        sum: f64,
+        negative_bounds: bool,
+        exemplar: impl Fn(usize) -> Option<Exemplar>,
+        native: Option<&crate::metrics::NativeSnapshot>,
+    ) {
+        if self.format == Format::Protobuf {
+            let mut h = protobuf::Histogram {
+                sample_count: Some(count),
+                sample_sum: Some(sum),
+                ..Default::default()
+            };
+            for (i, (le, cumulative)) in buckets.into_iter().enumerate() {
+                let bound = le
+                    .strip_prefix("le=\"")
+                    .and_then(|b| b.strip_suffix('"'))
+                    .and_then(|b| match b {
+                        "+Inf" => Some(f64::INFINITY),
+                        b => b.parse().ok(),
+                    });
+                let Some(bound) = bound else { continue };
+                let e = exemplar(i);
+                // The `+Inf` bucket is the count: written only to carry an exemplar.
+                if bound == f64::INFINITY && e.is_none() {
+                    continue;
+                }
+                h.bucket.push(protobuf::Bucket {
+                    cumulative_count: Some(cumulative),
+                    upper_bound: Some(bound),
+                    exemplar: e.as_ref().map(protobuf::exemplar),
+                    ..Default::default()
+                });
+            }
+            if let Some(native) = native {
+                native.write_protobuf(&mut h);
+            }
+            let metric = protobuf::Metric {
+                label: self.protobuf_labels(labels, ""),
+                histogram: Some(h),
+                ..Default::default()
+            };
+            protobuf::write_metric(self.out, &metric);
+            return;
+        }
         let om = self.format == Format::OpenMetrics;
         for (i, (le, cumulative)) in buckets.into_iter().enumerate() {
             let e = if om { exemplar(i) } else { None };

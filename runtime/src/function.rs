@@ -17,6 +17,7 @@ use crate::clock;
 use crate::encoding::{MetricEncoder, MetricType, Value, escape};
 use crate::error::Result;
 use crate::labels::LabelValue;
+use crate::metrics::NativeBuckets;
 use crate::metrics::{Buckets, Gauge, Histogram, Metric, Series};
 use crate::registry::{Descriptor, Registry};
 
@@ -207,7 +208,9 @@ impl FunctionMetrics {
         // Every outcome but `ok` (index 0) has a cell in each histogram.
         let cells = outcome_labels.len() - 1;
         let histograms: Arc<[Histogram]> = (0..combos.len())
-            .map(|_| Histogram::with_outcomes(buckets.clone(), cells))
+            .map(|_| {
+                Histogram::with_outcomes(buckets.clone(), cells, Some(NativeBuckets::default()))
+            })
             .collect();
         Self {
             calls: Calls {

@@ -74,8 +74,8 @@ pub use error::{Error, ErrorKind, Result};
 pub use labels::{LabelSet, LabelValue};
 pub use metrics::{
     Buckets, CallbackGauge, Counter, Family, FloatCounter, FloatGauge, Gauge, Histogram,
-    HistogramSnapshot, HistogramTimer, Info, MAX_DENSE_SERIES, Metric, OVERFLOW_VALUE, Series,
-    SparseFamily, StateSet, Summary,
+    HistogramSnapshot, HistogramTimer, Info, MAX_DENSE_SERIES, Metric, NativeBuckets,
+    NativeSnapshot, OVERFLOW_VALUE, Series, SparseFamily, StateSet, Summary,
 };
 pub use name::{is_valid_label_name, is_valid_metric_name};
 pub use objective::{Objective, RuleOptions, alert_rules};

@@ -17,7 +17,10 @@ pub use callback::CallbackGauge;
 pub use counter::{Counter, FloatCounter};
 pub use family::{Family, MAX_DENSE_SERIES};
 pub use gauge::{FloatGauge, Gauge};
-pub use histogram::{Buckets, Histogram, HistogramSnapshot, HistogramTimer};
+pub(crate) use histogram::native_key;
+pub use histogram::{
+    Buckets, Histogram, HistogramSnapshot, HistogramTimer, NativeBuckets, NativeSnapshot,
+};
 pub(crate) use histogram::{DEFAULT_LATENCY_BOUNDS, first_bad_bound};
 pub use info::Info;
 pub use sparse::{OVERFLOW_VALUE, SparseFamily};

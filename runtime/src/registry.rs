@@ -431,6 +431,7 @@ impl Registry {
                     let mut enc = MetricEncoder {
                         out: &mut *out,
                         format,
+                        kind: desc.kind,
                         name: &desc.name,
                         const_labels: &part.const_labels,
                         created: options.created.then_some(part.created),
@@ -441,6 +442,8 @@ impl Registry {
             if ok.is_err() {
                 out.truncate(mark);
                 self.count_collect_error(&desc.name);
+            } else {
+                desc.finish(out, mark, format);
             }
             // One series per family, however many of its parts overflowed.
             let n: u64 = family
@@ -465,7 +468,8 @@ impl Registry {
         }
     }
 
-    /// Encodes every family into a new `String`.
+    /// Encodes every family into a new `String`, in a text format. [`Format::Protobuf`] is
+    /// binary: this returns it as an empty string; [`encode`](Self::encode) it into bytes.
     pub fn render(&self, format: Format) -> String {
         let mut out = Vec::new();
         self.encode(&mut out, &EncodeOptions::new(format));
@@ -527,10 +531,12 @@ fn self_family<'a>(
     series: impl Iterator<Item = (&'a str, u64)>,
 ) {
     let desc = descriptor::Resolved::self_metric(name, help);
+    let mark = out.len();
     desc.write_header(out, format);
     let mut enc = MetricEncoder {
-        out,
+        out: &mut *out,
         format,
+        kind: MetricType::Counter,
         name,
         const_labels: "",
         created: None,
@@ -541,6 +547,7 @@ fn self_family<'a>(
         escape::write_label(&mut labels, "metric", metric);
         enc.counter(&labels, Value::U64(v));
     }
+    desc.finish(out, mark, format);
 }
 
 fn now() -> f64 {

@@ -3,9 +3,11 @@
 use super::Format;
 
 /// Picks the format to answer a scrape with, from the `Accept` header value as Prometheus (or
-/// anything else) sends it. OpenMetrics is chosen when it is acceptable with the highest quality;
-/// anything unparsable, absent or unsupported falls back to the Prometheus text format, which every
-/// scraper understands.
+/// anything else) sends it: the acceptable format with the highest quality, the first listed
+/// among equals. Prometheus 2.42 lists protobuf (delimited `MetricFamily` messages) first when
+/// its native-histograms feature is on, OpenMetrics first otherwise. Anything unparsable,
+/// absent or unsupported falls back to the Prometheus text format, which every scraper
+/// understands.
 ///
 /// ```
 /// use vitalsign::{Format, encoding::negotiate};
@@ -13,6 +15,14 @@ use super::Format;
 /// let prometheus = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;\
 ///                   version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 /// assert_eq!(negotiate(Some(prometheus)), Format::OpenMetrics);
+/// let native = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;\
+///               encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,\
+///               application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,\
+///               */*;q=0.1";
+/// assert_eq!(negotiate(Some(native)), Format::Protobuf);
+/// // Protobuf only as delimited `MetricFamily` messages.
+/// assert_eq!(negotiate(Some("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text")), Format::Prometheus);
+/// assert_eq!(negotiate(Some("application/vnd.google.protobuf")), Format::Prometheus);
 /// assert_eq!(negotiate(Some("text/plain;version=0.0.4")), Format::Prometheus);
 /// assert_eq!(negotiate(Some("text/plain;q=0.9, application/openmetrics-text;q=0.5")), Format::Prometheus);
 /// assert_eq!(negotiate(Some("application/openmetrics-text; version=2.0.0")), Format::Prometheus);
@@ -30,6 +40,7 @@ pub fn negotiate(accept: Option<&str>) -> Format {
         let media = parts.next().unwrap_or("").trim();
         let mut q = 1000u32;
         let mut version = None;
+        let (mut proto, mut encoding) = (None, None);
         for param in parts {
             let Some((k, v)) = param.split_once('=') else {
                 continue;
@@ -39,9 +50,18 @@ pub fn negotiate(accept: Option<&str>) -> Format {
                 q = parse_q(v).unwrap_or(0);
             } else if k.eq_ignore_ascii_case("version") {
                 version = Some(v);
+            } else if k.eq_ignore_ascii_case("proto") {
+                proto = Some(v);
+            } else if k.eq_ignore_ascii_case("encoding") {
+                encoding = Some(v);
             }
         }
-        let format = if media.eq_ignore_ascii_case("application/openmetrics-text") {
+        let format = if media.eq_ignore_ascii_case("application/vnd.google.protobuf") {
+            match (proto, encoding) {
+                (Some("io.prometheus.client.MetricFamily"), Some("delimited")) => Format::Protobuf,
+                _ => continue,
+            }
+        } else if media.eq_ignore_ascii_case("application/openmetrics-text") {
             match version {
                 None | Some("1.0.0" | "0.0.1") => Format::OpenMetrics,
                 Some(_) => continue,

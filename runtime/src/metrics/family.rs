@@ -158,7 +158,7 @@ impl<L: LabelSet, M: Series> Metric for Family<L, M> {
     fn encode(&self, encoder: &mut MetricEncoder<'_>) {
         let single = self.series.first().and_then(Series::single_sample);
         let created = M::TYPE == MetricType::Counter && encoder.writes_created();
-        let Some((suffix, _)) = single.filter(|_| !created) else {
+        let Some((suffix, _)) = single.filter(|_| !created && encoder.writes_lines()) else {
             for (labels, series) in self.iter() {
                 series.encode_series(labels, encoder);
             }

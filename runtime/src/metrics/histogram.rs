@@ -2,6 +2,10 @@
 //! every scrape a consistent snapshot and stripes itself under contention, is in `core`.
 
 mod core;
+mod native;
+
+pub(crate) use native::key as native_key;
+pub use native::{NativeBuckets, NativeSnapshot};
 
 pub(crate) use self::core::Core;
 
@@ -266,6 +270,49 @@ impl Histogram {
         }
     }
 
+    /// A histogram with these classic buckets and native ones: the text formats carry the
+    /// classic buckets, protobuf both (Prometheus with `--enable-feature=native-histograms`
+    /// stores the native ones).
+    ///
+    /// ```
+    /// use vitalsign::encoding::protobuf;
+    /// use vitalsign::{Buckets, EncodeOptions, Format, Histogram, NativeBuckets, Registry};
+    ///
+    /// let registry = Registry::new();
+    /// let h = registry.register(
+    ///     "payment_seconds",
+    ///     "Payment latency.",
+    ///     Histogram::with_native(Buckets::new([0.25, 1.0])?, NativeBuckets::new(1.1)?),
+    /// )?;
+    /// for v in [0.1, 0.11, 0.3, 2.0] {
+    ///     h.observe(v);
+    /// }
+    /// let mut bytes = Vec::new();
+    /// registry.encode(&mut bytes, &EncodeOptions::new(Format::Protobuf));
+    /// let families = protobuf::decode(&bytes).unwrap();
+    /// let native = families[0].metric[0].histogram.as_ref().unwrap();
+    /// assert_eq!((native.schema, native.sample_count), (Some(3), Some(4)));
+    /// // Bucket k ends at 2^(k/8): 0.1 is in bucket -26 (up to 0.1051), 0.11 in -25, 0.3 in -13
+    /// // and 2.0 in 8. Spans: buckets from -26 for 2, from 11 further for 1, 20 further for 1.
+    /// let spans: Vec<_> = native.positive_span.iter().map(|s| (s.offset.unwrap(), s.length.unwrap())).collect();
+    /// assert_eq!(spans, [(-26, 2), (11, 1), (20, 1)]);
+    /// assert_eq!(native.positive_delta, [1, 0, 0, 0]);
+    /// # Ok::<(), vitalsign::Error>(())
+    /// ```
+    pub fn with_native(buckets: Buckets, native: NativeBuckets) -> Self {
+        Self {
+            core: Core::with_native(buckets, 0, Some(native)),
+        }
+    }
+
+    /// A histogram with native buckets only: the text formats carry its count and sum (and the
+    /// `+Inf` bucket).
+    pub fn native(native: NativeBuckets) -> Self {
+        Self {
+            core: Core::with_native(Buckets::none(), 0, Some(native)),
+        }
+    }
+
     /// Records one observation. NaN lands in the `+Inf` bucket and makes the sum NaN, as in
     /// Prometheus' own clients. OpenMetrics cannot carry a NaN or negative `_sum`, nor any `_sum`
     /// beside negative bucket bounds: such a histogram is written with its buckets only in that
@@ -289,9 +336,13 @@ impl Histogram {
 
     /// A histogram that also counts `outcomes` kinds of observation, read with
     /// [`snapshot_outcomes`](Self::snapshot_outcomes).
-    pub(crate) fn with_outcomes(buckets: Buckets, outcomes: usize) -> Self {
+    pub(crate) fn with_outcomes(
+        buckets: Buckets,
+        outcomes: usize,
+        native: Option<NativeBuckets>,
+    ) -> Self {
         Self {
-            core: Core::with_outcomes(buckets, outcomes),
+            core: Core::with_native(buckets, outcomes, native),
         }
     }
 
@@ -364,13 +415,18 @@ impl Series for Histogram {
             .first()
             .is_some_and(|&b| b < 0.0);
         self.core.snapshot(|s| {
-            encoder.histogram_with_exemplars(
+            let native = match encoder.format() {
+                crate::Format::Protobuf => s.native(),
+                _ => None,
+            };
+            encoder.histogram_parts(
                 labels,
                 s.buckets(),
                 s.count,
                 s.sum,
                 negative_bounds,
                 |i| self.core.exemplar_of(i),
+                native.as_ref(),
             );
         });
     }

@@ -353,7 +353,7 @@ impl<M: Series, const N: usize> Metric for SparseFamily<M, N> {
         let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
         let single = state.series.first().and_then(|(_, s)| s.single_sample());
         let created = M::TYPE == MetricType::Counter && encoder.writes_created();
-        match single.filter(|_| !created) {
+        match single.filter(|_| !created && encoder.writes_lines()) {
             Some((suffix, _)) => self.encode_prefixed(&state.series, suffix, encoder),
             None => {
                 for (labels, series) in &state.series {

@@ -178,6 +178,7 @@ impl Collect<'_> {
         let mut enc = MetricEncoder {
             out: &mut self.buffers[i],
             format: self.format,
+            kind: desc.kind,
             name: &desc.name,
             const_labels: &desc.const_labels,
             created: None,
@@ -242,8 +243,10 @@ impl CollectorEntry {
         }
         for (desc, buf) in self.families.iter().zip(buffers.iter()) {
             if !buf.is_empty() && desc.selected(options.names) {
+                let mark = out.len();
                 desc.write_header(out, options.format);
                 out.extend_from_slice(buf);
+                desc.finish(out, mark, options.format);
             }
         }
         Ok(())

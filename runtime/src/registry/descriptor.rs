@@ -252,10 +252,13 @@ impl Resolved {
         })
     }
 
+    /// Writes the family's header in the text formats; in protobuf the family is framed at the
+    /// end, by [`finish`](Self::finish), around the metrics written after `mark`.
     pub(crate) fn write_header(&self, out: &mut Vec<u8>, format: Format) {
         let suffix = match format {
             Format::OpenMetrics => "",
             Format::Prometheus => self.kind.text_family_suffix(),
+            Format::Protobuf => return,
         };
         if !self.help.is_empty() {
             out.extend_from_slice(b"# HELP ");
@@ -277,6 +280,15 @@ impl Resolved {
             out.push(b' ');
             out.extend_from_slice(unit.as_bytes());
             out.push(b'\n');
+        }
+    }
+}
+
+impl Resolved {
+    /// Ends a family begun at `mark` (where its header was, or would be, written).
+    pub(crate) fn finish(&self, out: &mut Vec<u8>, mark: usize, format: Format) {
+        if format == Format::Protobuf {
+            crate::encoding::protobuf::frame_family(out, mark, &self.name, &self.help, self.kind);
         }
     }
 }

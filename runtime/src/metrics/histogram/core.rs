@@ -30,6 +30,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{OnceLock, PoisonError};
 
 use super::Buckets;
+use super::native::{Native, NativeBuckets, NativeSnapshot};
 use crate::metrics::exemplar;
 use crate::sync::{AtomicU64, Mutex, backoff};
 use crate::trace::{self, Exemplar};
@@ -83,6 +84,8 @@ pub(crate) struct Core {
     more: OnceLock<Box<[Stripe]>>,
     scrape: Mutex<()>,
     exemplars: exemplar::Cells,
+    /// Native buckets, if the histogram keeps them.
+    native: Option<Native>,
 }
 
 /// A consistent view of every stripe's cold shard during a scrape.
@@ -103,6 +106,15 @@ impl Core {
 
     /// A core whose shards also count `outcomes` kinds of observation.
     pub(crate) fn with_outcomes(buckets: Buckets, outcomes: usize) -> Self {
+        Self::with_native(buckets, outcomes, None)
+    }
+
+    /// A core that also keeps native buckets, if `native` is given.
+    pub(crate) fn with_native(
+        buckets: Buckets,
+        outcomes: usize,
+        native: Option<NativeBuckets>,
+    ) -> Self {
         let outcomes_at = BUCKETS + buckets.0.le.len();
         let stride = outcomes_at + outcomes;
         Self {
@@ -113,6 +125,7 @@ impl Core {
             more: OnceLock::new(),
             scrape: Mutex::new(()),
             exemplars: exemplar::Cells::default(),
+            native: native.map(|n| Native::new(n, 1 + MAX_STRIPES)),
         }
     }
 
@@ -136,14 +149,14 @@ impl Core {
         1 + self.more.get().map_or(0, |m| m.len())
     }
 
-    /// Starts an observation: the stripe and shard it must go to.
+    /// Starts an observation: the stripe (and its index) and shard it must go to.
     #[inline]
-    fn begin(&self) -> (&Stripe, usize) {
-        let (stripe, striped) = match self.more.get() {
-            None => (&self.base, false),
+    fn begin(&self) -> (usize, &Stripe, usize) {
+        let (index, stripe, striped) = match self.more.get() {
+            None => (0, &self.base, false),
             Some(more) => {
                 let i = slot::get() % (more.len() + 1);
-                (if i == 0 { &self.base } else { &more[i - 1] }, true)
+                (i, if i == 0 { &self.base } else { &more[i - 1] }, true)
             }
         };
         let state = stripe.state();
@@ -160,7 +173,7 @@ impl Core {
                 state.fetch_add(1, Ordering::Relaxed)
             }
         };
-        (stripe, (before >> 63) as usize)
+        (index, stripe, (before >> 63) as usize)
     }
 
     /// Another thread changed the state between this one's load and its swap.
@@ -203,9 +216,16 @@ impl Core {
         } else {
             0
         };
-        let (stripe, shard) = self.begin();
+        let (index, stripe, shard) = self.begin();
         add_f64(self.cell(stripe, shard, SUM_F64), v);
+        let reduce = self
+            .native
+            .as_ref()
+            .is_some_and(|n| n.observe(index, shard, v));
         self.finish(stripe, shard, bucket);
+        if reduce {
+            self.limit();
+        }
         if has_buckets && let Some(cx) = trace::sampled() {
             self.exemplar(bucket, &cx, v);
         }
@@ -237,7 +257,7 @@ impl Core {
         } else {
             0
         };
-        let (stripe, shard) = self.begin();
+        let (index, stripe, shard) = self.begin();
         if let Some(o) = outcome.filter(|&o| self.outcomes_at + o < self.stride) {
             self.cell(stripe, shard, self.outcomes_at + o)
                 .fetch_add(1, Ordering::Relaxed);
@@ -250,7 +270,14 @@ impl Core {
             // sum takes the 2^64 ns it lost, before `finish` publishes the observation.
             add_f64(self.cell(stripe, shard, SUM_F64), WRAP_SECONDS);
         }
+        let reduce = self
+            .native
+            .as_ref()
+            .is_some_and(|n| n.observe(index, shard, ns as f64 / 1e9));
         self.finish(stripe, shard, bucket);
+        if reduce {
+            self.limit();
+        }
         if has_buckets && let Some(cx) = trace::sampled() {
             self.exemplar(bucket, &cx, ns as f64 / 1e9);
         }
@@ -302,7 +329,84 @@ impl Core {
                     + self.cell(stripe, cold, SUM_NS).load(Ordering::Relaxed) as f64 / 1e9;
         }
         snapshot.stripes = stripes;
-        f(&snapshot)
+        let result = f(&snapshot);
+        drop(merge);
+        self.reduce_if_needed();
+        result
+    }
+
+    /// A table went past the most native buckets: reduce now, unless a scrape or another
+    /// reduction holds the lock (it reduces when it is done).
+    #[cold]
+    #[inline(never)]
+    fn limit(&self) {
+        if let Ok(_serial) = self.scrape.try_lock() {
+            self.reduce_if_needed();
+        }
+    }
+
+    /// Reduces the native buckets while a table holds more than the maximum. The scrape lock
+    /// must be held.
+    fn reduce_if_needed(&self) {
+        let Some(native) = &self.native else { return };
+        let stripes = self.stripe_count().min(MAX_STRIPES);
+        // Each round halves the resolution (or widens the zero bucket): bounded by the schemas.
+        for _ in 0..16 {
+            if !native.over_limit(stripes) {
+                return;
+            }
+            let Some(reset) = native.plan_reduction(stripes) else {
+                return;
+            };
+            for i in 0..stripes {
+                self.rotate(i, reset);
+            }
+        }
+    }
+
+    /// Makes stripe `i`'s cold shard hot under the native settings just planned, waits for the
+    /// formerly hot one, and folds it in (or, for a reset, discards it).
+    fn rotate(&self, i: usize, reset: bool) {
+        let Some(native) = &self.native else { return };
+        let stripe = self.stripe(i);
+        let cold = ((stripe.state().load(Ordering::Acquire) >> 63) ^ 1) as usize;
+        native.prepare(i, cold);
+        let state = stripe.state().fetch_add(HOT_BIT, Ordering::AcqRel);
+        let started = state & !HOT_BIT;
+        let old = (state >> 63) as usize;
+        let mut spins = 0u32;
+        while self.completed(stripe, old) != started {
+            spins += 1;
+            backoff(spins);
+        }
+        if reset {
+            for offset in 0..self.stride {
+                self.cell(stripe, old, offset).store(0, Ordering::Relaxed);
+            }
+            native.discard(i, old);
+            // The observations discarded are no longer started.
+            stripe.state().fetch_sub(started, Ordering::AcqRel);
+        } else {
+            self.fold(i, old);
+        }
+    }
+
+    /// Moves a quiescent shard's counts into the other shard of its stripe.
+    fn fold(&self, i: usize, cold: usize) {
+        let stripe = self.stripe(i);
+        let hot = cold ^ 1;
+        let ns = self.cell(stripe, cold, SUM_NS).swap(0, Ordering::Relaxed);
+        let f = f64::from_bits(self.cell(stripe, cold, SUM_F64).swap(0, Ordering::Relaxed));
+        // Nanosecond sums move into the float sum at every scrape, so the integer never wraps.
+        add_f64(self.cell(stripe, hot, SUM_F64), f + ns as f64 / 1e9);
+        if let Some(native) = &self.native {
+            native.fold(i, cold);
+        }
+        for offset in BUCKETS..self.stride {
+            let n = self.cell(stripe, cold, offset).swap(0, Ordering::Relaxed);
+            self.cell(stripe, hot, offset)
+                .fetch_add(n, Ordering::Release);
+        }
     }
 }
 
@@ -314,25 +418,19 @@ struct Merge<'a> {
 
 impl Drop for Merge<'_> {
     fn drop(&mut self) {
-        let core = self.core;
         for i in 0..self.stripes {
-            let stripe = core.stripe(i);
-            let cold = usize::from(self.cold[i]);
-            let hot = cold ^ 1;
-            let ns = core.cell(stripe, cold, SUM_NS).swap(0, Ordering::Relaxed);
-            let f = f64::from_bits(core.cell(stripe, cold, SUM_F64).swap(0, Ordering::Relaxed));
-            // Nanosecond sums move into the float sum at every scrape, so the integer never wraps.
-            add_f64(core.cell(stripe, hot, SUM_F64), f + ns as f64 / 1e9);
-            for offset in BUCKETS..core.stride {
-                let n = core.cell(stripe, cold, offset).swap(0, Ordering::Relaxed);
-                core.cell(stripe, hot, offset)
-                    .fetch_add(n, Ordering::Release);
-            }
+            self.core.fold(i, usize::from(self.cold[i]));
         }
     }
 }
 
 impl Snapshot<'_> {
+    /// The native buckets of the observations counted, if the histogram keeps them.
+    pub(crate) fn native(&self) -> Option<NativeSnapshot> {
+        let native = self.core.native.as_ref()?;
+        Some(native.snapshot(&self.cold[..self.stripes]))
+    }
+
     /// How many of the observations counted had outcome `o`.
     pub(crate) fn outcome(&self, o: usize) -> u64 {
         let offset = self.core.outcomes_at + o;

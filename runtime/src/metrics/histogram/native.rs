@@ -1,0 +1,734 @@
+//! Native histograms: sparse exponential buckets, as Prometheus' Go client keeps them.
+//!
+//! At schema `s`, bucket `k` holds the values in `(2^((k-1)/2^s), 2^(k/2^s)]` (and their
+//! negatives, in the negative buckets); values within the zero threshold go to the zero bucket.
+//! A bucket's key is computed as Go computes it: `frexp` splits `|v|` into a fraction in
+//! `[0.5, 1)` and an exponent; above schema 0 the key is the fraction's place among the octave's
+//! bounds plus the exponent's octaves, at schema 0 and below the exponent, less one for an exact
+//! power of two, shifted right by `-s` (rounding up). `±Inf` counts one bucket past the largest
+//! finite value's; NaN is counted in the histogram's count and in no bucket.
+//!
+//! Each shard of each stripe of the histogram core has its own table of buckets: an
+//! open-addressing table of `(key, count)` atomics, made the first time the shard is observed
+//! into and never allocating again. An observation adds to its bucket before it completes (the
+//! classic bucket increment), so a scrape's snapshot has the native buckets of exactly the
+//! observations it counts; the scrape folds a cold table into the hot one as it does the other
+//! cells.
+//!
+//! When a table holds more buckets than the maximum, the histogram reduces them, in Go's order:
+//! it resets (once at least the minimum reset duration has passed since the last reset), or it
+//! widens the zero bucket to take the bucket closest to zero (up to the maximum zero threshold),
+//! or it halves the resolution (schema one lower, pairs of buckets merged). A reduction rotates
+//! every stripe: the cold shard takes the new schema, becomes hot, and the formerly hot one is
+//! folded into it with its keys translated.
+
+use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
+use std::time::Duration;
+
+use once_cell::race::OnceBox;
+
+use crate::encoding::protobuf;
+use crate::error::{Error, ErrorKind, Result};
+
+#[path = "native_bounds.rs"]
+mod bounds;
+use bounds::BOUNDS;
+
+/// The lowest and highest schemas Prometheus accepts.
+pub(crate) const MIN_SCHEMA: i32 = -4;
+pub(crate) const MAX_SCHEMA: i32 = 8;
+
+/// How a histogram keeps native buckets: their resolution (schema), the zero bucket, and how many
+/// buckets it may hold before it reduces them.
+///
+/// ```
+/// use std::time::Duration;
+/// use vitalsign::NativeBuckets;
+///
+/// // Each bucket at most 10% wider than the last: schema 3 (a factor of 2^(1/8), 1.0905).
+/// assert_eq!(NativeBuckets::new(1.1)?.schema(), 3);
+/// assert_eq!(NativeBuckets::new(2.0)?.schema(), 0);
+/// assert!(NativeBuckets::new(1.0).is_err());
+/// let custom = NativeBuckets::with_schema(5)?
+///     .zero_threshold(1e-9)?
+///     .max_buckets(200)
+///     .min_reset_duration(Duration::from_secs(3600))
+///     .max_zero_threshold(1e-6)?;
+/// assert_eq!(custom.schema(), 5);
+/// # Ok::<(), vitalsign::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NativeBuckets {
+    schema: i32,
+    zero_threshold: f64,
+    max_buckets: u32,
+    min_reset: Duration,
+    max_zero_threshold: f64,
+}
+
+/// 2^-128, Go's default zero threshold.
+const DEFAULT_ZERO_THRESHOLD: f64 = 2.938_735_877_055_719e-39;
+
+impl Default for NativeBuckets {
+    /// Factor 1.1 (schema 3), zero threshold 2^-128, at most 100 buckets, then halving the
+    /// resolution (no resets, no zero-bucket widening): what `#[instrument_metrics]` and the
+    /// HTTP layer use.
+    fn default() -> Self {
+        Self {
+            schema: 3,
+            zero_threshold: DEFAULT_ZERO_THRESHOLD,
+            max_buckets: 100,
+            min_reset: Duration::ZERO,
+            max_zero_threshold: 0.0,
+        }
+    }
+}
+
+impl NativeBuckets {
+    /// The highest resolution whose bucket growth factor, `2^(2^-schema)`, is at most `factor`
+    /// (Go's `NativeHistogramBucketFactor`): 1.1 gives schema 3. Factors below 2^(2^-8) give
+    /// schema 8, above 2^16 schema -4. `factor` must be a finite number above 1.
+    pub fn new(factor: f64) -> Result<Self> {
+        if !(factor > 1.0 && factor.is_finite()) {
+            return Err(Error::new(
+                ErrorKind::InvalidBuckets,
+                format!(
+                    "invalid native histogram buckets: factor {factor}: a finite number above 1 is needed"
+                ),
+            ));
+        }
+        let floor = factor.log2().log2().floor();
+        let schema = if floor <= -8.0 {
+            MAX_SCHEMA
+        } else if floor >= 4.0 {
+            MIN_SCHEMA
+        } else {
+            -(floor as i32)
+        };
+        Ok(Self {
+            schema,
+            ..Self::default()
+        })
+    }
+
+    /// A schema given directly, from -4 to 8.
+    pub fn with_schema(schema: i32) -> Result<Self> {
+        if !(MIN_SCHEMA..=MAX_SCHEMA).contains(&schema) {
+            return Err(Error::new(
+                ErrorKind::InvalidBuckets,
+                format!("invalid native histogram buckets: schema {schema}: from -4 to 8"),
+            ));
+        }
+        Ok(Self {
+            schema,
+            ..Self::default()
+        })
+    }
+
+    /// The schema.
+    pub fn schema(&self) -> i32 {
+        self.schema
+    }
+
+    /// Values whose magnitude is at most `threshold` count in the zero bucket (default 2^-128).
+    pub fn zero_threshold(mut self, threshold: f64) -> Result<Self> {
+        self.zero_threshold = check_threshold("zero threshold", threshold)?;
+        Ok(self)
+    }
+
+    /// The most buckets kept before reducing them (default 100, at least 1).
+    pub fn max_buckets(mut self, max: u32) -> Self {
+        self.max_buckets = max.clamp(1, 4096);
+        self
+    }
+
+    /// A reduction resets the histogram instead when this long has passed since the last reset
+    /// (default zero: never). A reset starts every count at zero, as a restart would.
+    pub fn min_reset_duration(mut self, d: Duration) -> Self {
+        self.min_reset = d;
+        self
+    }
+
+    /// A reduction may widen the zero bucket up to this threshold before it lowers the schema
+    /// (default zero: never).
+    pub fn max_zero_threshold(mut self, threshold: f64) -> Result<Self> {
+        self.max_zero_threshold = check_threshold("maximum zero threshold", threshold)?;
+        Ok(self)
+    }
+
+    /// Slots per table: room for the maximum and the observations that arrive while a reduction
+    /// is under way.
+    fn capacity(&self) -> usize {
+        (self.max_buckets as usize * 2).next_power_of_two().max(16)
+    }
+}
+
+fn check_threshold(what: &str, t: f64) -> Result<f64> {
+    if t >= 0.0 && t.is_finite() {
+        Ok(t)
+    } else {
+        Err(Error::new(
+            ErrorKind::InvalidBuckets,
+            format!(
+                "invalid native histogram buckets: {what} {t}: a finite number from 0 is needed"
+            ),
+        ))
+    }
+}
+
+/// `(fraction, exponent)` with `v = fraction * 2^exponent`, fraction in `[0.5, 1)`: Go's and C's
+/// `frexp`, for finite `v > 0`.
+pub(crate) fn frexp(v: f64) -> (f64, i32) {
+    let bits = v.to_bits();
+    let exp = ((bits >> 52) & 0x7ff) as i32;
+    if v == 0.0 {
+        return (0.0, 0);
+    }
+    if exp == 0 {
+        // Subnormal: scale into the normal range first.
+        let (f, e) = frexp(v * f64::from_bits((1023 + 54) << 52));
+        return (f, e - 54);
+    }
+    (
+        f64::from_bits((bits & !(0x7ff << 52)) | (1022 << 52)),
+        exp - 1022,
+    )
+}
+
+/// The key of the bucket `v` falls in at `schema`, for `v` not zero and not NaN.
+pub(crate) fn key(v: f64, schema: i32) -> i32 {
+    let (v, past) = if v.is_infinite() {
+        (f64::MAX, 1)
+    } else {
+        (v.abs(), 0)
+    };
+    let (frac, exp) = frexp(v);
+    let key = if schema > 0 {
+        let n = 1usize << schema;
+        let step = 256 >> schema;
+        // The first bound not below the fraction (Go's `sort.SearchFloat64s`).
+        let (mut lo, mut hi) = (0, n);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if BOUNDS[mid * step] < frac {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo as i32 + (exp - 1) * n as i32
+    } else {
+        let k = if frac == 0.5 { exp - 1 } else { exp };
+        let offset = (1 << -schema) - 1;
+        (k + offset) >> -schema
+    };
+    key + past
+}
+
+/// The upper bound of bucket `key` at `schema` (Go's `getLe`).
+pub(crate) fn upper_bound(key: i32, schema: i32) -> f64 {
+    if schema <= 0 {
+        let exp = i64::from(key) << -schema;
+        if exp >= 1024 {
+            return f64::MAX;
+        }
+        return ldexp(1.0, exp);
+    }
+    let n = 1i32 << schema;
+    let frac = BOUNDS[(key.rem_euclid(n) as usize) * (256 >> schema)];
+    let exp = i64::from(key.div_euclid(n)) + 1;
+    if frac == 0.5 && exp == 1025 {
+        return f64::MAX;
+    }
+    ldexp(frac, exp)
+}
+
+fn ldexp(frac: f64, exp: i64) -> f64 {
+    let exp = exp.clamp(-1100, 1100) as i32;
+    let half = exp / 2;
+    frac * 2f64.powi(half) * 2f64.powi(exp - half)
+}
+
+/// A key at `from` translated to the wider bucket holding it at `to` (`to <= from`).
+fn widen(key: i32, from: i32, to: i32) -> i32 {
+    let mut key = key;
+    for _ in to..from {
+        if key > 0 {
+            key += 1;
+        }
+        key = key.div_euclid(2);
+    }
+    key
+}
+
+/// A slot's key: the bucket key offset to stay positive, the sign above it. Zero is an empty slot.
+fn code(negative: bool, key: i32) -> u32 {
+    (key + (1 << 28)) as u32 | (u32::from(negative) << 30)
+}
+
+fn decode(code: u32) -> (bool, i32) {
+    (
+        code >> 30 & 1 == 1,
+        (code & ((1 << 30) - 1)) as i32 - (1 << 28),
+    )
+}
+
+/// One shard's native buckets.
+pub(crate) struct Table {
+    schema: AtomicI32,
+    zero_threshold: AtomicU64,
+    zero: AtomicU64,
+    occupied: AtomicU32,
+    keys: Box<[AtomicU32]>,
+    counts: Box<[AtomicU64]>,
+}
+
+impl Table {
+    fn new(capacity: usize, schema: i32, zero_threshold: f64) -> Self {
+        Self {
+            schema: AtomicI32::new(schema),
+            zero_threshold: AtomicU64::new(zero_threshold.to_bits()),
+            zero: AtomicU64::new(0),
+            occupied: AtomicU32::new(0),
+            keys: (0..capacity).map(|_| AtomicU32::new(0)).collect(),
+            counts: (0..capacity).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+
+    fn schema(&self) -> i32 {
+        self.schema.load(Ordering::Relaxed)
+    }
+
+    fn threshold(&self) -> f64 {
+        f64::from_bits(self.zero_threshold.load(Ordering::Relaxed))
+    }
+
+    /// Counts `v`; true when that took the table past `max` buckets.
+    #[inline]
+    fn observe(&self, v: f64, max: u32) -> bool {
+        if v.is_nan() {
+            return false;
+        }
+        let t = self.threshold();
+        if v > t {
+            self.add(code(false, key(v, self.schema())), 1, max)
+        } else if v < -t {
+            self.add(code(true, key(v, self.schema())), 1, max)
+        } else {
+            self.zero.fetch_add(1, Ordering::Relaxed);
+            false
+        }
+    }
+
+    /// Adds `n` to the bucket `code`, making it if new; true when that took the table past `max`
+    /// buckets, or when the table is full (the observation is then in the count only).
+    fn add(&self, code: u32, n: u64, max: u32) -> bool {
+        let mask = self.keys.len() - 1;
+        let start = (code.wrapping_mul(0x9E37_79B9) >> 7) as usize;
+        for probe in 0..self.keys.len() {
+            let slot = (start + probe) & mask;
+            let found = self.keys[slot].load(Ordering::Relaxed);
+            if found == code {
+                self.counts[slot].fetch_add(n, Ordering::Relaxed);
+                return false;
+            }
+            if found != 0 {
+                continue;
+            }
+            match self.keys[slot].compare_exchange(0, code, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => {
+                    self.counts[slot].fetch_add(n, Ordering::Relaxed);
+                    return self.occupied.fetch_add(1, Ordering::Relaxed) + 1 > max;
+                }
+                Err(other) if other == code => {
+                    self.counts[slot].fetch_add(n, Ordering::Relaxed);
+                    return false;
+                }
+                Err(_) => {}
+            }
+        }
+        true
+    }
+
+    /// Empties a quiescent table and gives it a new schema and zero threshold.
+    fn reset(&self, schema: i32, zero_threshold: f64) {
+        for (k, c) in self.keys.iter().zip(self.counts.iter()) {
+            k.store(0, Ordering::Relaxed);
+            c.store(0, Ordering::Relaxed);
+        }
+        self.zero.store(0, Ordering::Relaxed);
+        self.occupied.store(0, Ordering::Relaxed);
+        self.schema.store(schema, Ordering::Relaxed);
+        self.zero_threshold
+            .store(zero_threshold.to_bits(), Ordering::Relaxed);
+    }
+
+    /// Moves every count of this quiescent table into `hot`, translating keys to its schema and
+    /// zero bucket. Buckets stay in place (at zero) when the two agree, so the next time this
+    /// table is hot they need not be made again.
+    fn fold_into(&self, hot: &Table, max: u32) {
+        let (schema, threshold) = (self.schema(), self.threshold());
+        let (hot_schema, hot_threshold) = (hot.schema(), hot.threshold());
+        let same = schema == hot_schema && threshold == hot_threshold;
+        hot.zero
+            .fetch_add(self.zero.swap(0, Ordering::Relaxed), Ordering::Relaxed);
+        for (k, c) in self.keys.iter().zip(self.counts.iter()) {
+            let found = k.load(Ordering::Relaxed);
+            if found == 0 {
+                continue;
+            }
+            let n = c.swap(0, Ordering::Relaxed);
+            if n > 0 {
+                if same {
+                    hot.add(found, n, max);
+                } else {
+                    let (negative, key) = decode(found);
+                    let key = widen(key, schema, hot_schema.min(schema));
+                    if upper_bound(key, hot_schema) <= hot_threshold {
+                        hot.zero.fetch_add(n, Ordering::Relaxed);
+                    } else {
+                        hot.add(code(negative, key), n, max);
+                    }
+                }
+            }
+            if !same {
+                k.store(0, Ordering::Relaxed);
+            }
+        }
+        if !same {
+            self.reset(hot_schema, hot_threshold);
+        }
+    }
+
+    /// The smallest key holding a count, of either sign.
+    fn smallest_key(&self) -> Option<i32> {
+        self.keys
+            .iter()
+            .zip(self.counts.iter())
+            .filter(|(k, c)| k.load(Ordering::Relaxed) != 0 && c.load(Ordering::Relaxed) > 0)
+            .map(|(k, _)| decode(k.load(Ordering::Relaxed)).1)
+            .min()
+    }
+}
+
+/// A histogram core's native buckets: one table per shard of each stripe, and the schema and
+/// zero threshold new tables start with.
+pub(crate) struct Native {
+    pub(crate) config: NativeBuckets,
+    schema: AtomicI32,
+    zero_threshold: AtomicU64,
+    tables: Box<[[OnceBox<Table>; 2]]>,
+    /// When the histogram was last reset, as the core's clock reads (only read under the
+    /// scrape lock).
+    last_reset: AtomicU64,
+}
+
+impl Native {
+    pub(crate) fn new(config: NativeBuckets, stripes: usize) -> Self {
+        Self {
+            schema: AtomicI32::new(config.schema),
+            zero_threshold: AtomicU64::new(config.zero_threshold.to_bits()),
+            config,
+            tables: (0..stripes)
+                .map(|_| [OnceBox::new(), OnceBox::new()])
+                .collect(),
+            last_reset: AtomicU64::new(crate::clock::now()),
+        }
+    }
+
+    pub(crate) fn table(&self, stripe: usize, shard: usize) -> &Table {
+        self.tables[stripe.min(self.tables.len() - 1)][shard & 1].get_or_init(|| {
+            Box::new(Table::new(
+                self.config.capacity(),
+                self.schema.load(Ordering::Relaxed),
+                f64::from_bits(self.zero_threshold.load(Ordering::Relaxed)),
+            ))
+        })
+    }
+
+    /// Counts `v` in a shard; true when the histogram should reduce its buckets.
+    #[inline]
+    pub(crate) fn observe(&self, stripe: usize, shard: usize, v: f64) -> bool {
+        self.table(stripe, shard)
+            .observe(v, self.config.max_buckets)
+    }
+
+    /// Folds a quiescent shard's table into the other shard's.
+    pub(crate) fn fold(&self, stripe: usize, cold: usize) {
+        let slots = &self.tables[stripe.min(self.tables.len() - 1)];
+        if let Some(table) = slots[cold & 1].get() {
+            table.fold_into(self.table(stripe, cold ^ 1), self.config.max_buckets);
+        }
+    }
+
+    /// Empties a quiescent shard's table.
+    pub(crate) fn discard(&self, stripe: usize, shard: usize) {
+        self.table(stripe, shard).reset(
+            self.schema.load(Ordering::Relaxed),
+            f64::from_bits(self.zero_threshold.load(Ordering::Relaxed)),
+        );
+    }
+
+    /// Readies a quiescent (cold) shard's table to become hot under the current settings.
+    pub(crate) fn prepare(&self, stripe: usize, shard: usize) {
+        let table = self.table(stripe, shard);
+        let (schema, threshold) = (
+            self.schema.load(Ordering::Relaxed),
+            f64::from_bits(self.zero_threshold.load(Ordering::Relaxed)),
+        );
+        if table.schema() != schema || table.threshold() != threshold {
+            table.reset(schema, threshold);
+        }
+    }
+
+    /// Whether any table holds more buckets than the maximum.
+    pub(crate) fn over_limit(&self, stripes: usize) -> bool {
+        self.tables[..stripes.min(self.tables.len())]
+            .iter()
+            .flatten()
+            .filter_map(OnceBox::get)
+            .any(|t| t.occupied.load(Ordering::Relaxed) > self.config.max_buckets)
+    }
+
+    /// Chooses the next reduction and sets it as the current settings: `Some(true)` to reset,
+    /// `Some(false)` to move to the new schema or zero threshold, `None` when nothing can be
+    /// reduced.
+    pub(crate) fn plan_reduction(&self, stripes: usize) -> Option<bool> {
+        let c = &self.config;
+        let now = crate::clock::now();
+        let since = crate::clock::elapsed_ns(self.last_reset.load(Ordering::Relaxed));
+        if !c.min_reset.is_zero() && u128::from(since) >= c.min_reset.as_nanos() {
+            self.schema.store(c.schema, Ordering::Relaxed);
+            self.zero_threshold
+                .store(c.zero_threshold.to_bits(), Ordering::Relaxed);
+            self.last_reset.store(now, Ordering::Relaxed);
+            return Some(true);
+        }
+        let schema = self.schema.load(Ordering::Relaxed);
+        let threshold = f64::from_bits(self.zero_threshold.load(Ordering::Relaxed));
+        if c.max_zero_threshold > threshold {
+            let smallest = self.tables[..stripes.min(self.tables.len())]
+                .iter()
+                .flatten()
+                .filter_map(OnceBox::get)
+                .filter_map(Table::smallest_key)
+                .min();
+            if let Some(key) = smallest {
+                let wider = upper_bound(key, schema);
+                if wider <= c.max_zero_threshold {
+                    self.zero_threshold
+                        .store(wider.to_bits(), Ordering::Relaxed);
+                    return Some(false);
+                }
+            }
+        }
+        if schema > MIN_SCHEMA {
+            self.schema.store(schema - 1, Ordering::Relaxed);
+            return Some(false);
+        }
+        None
+    }
+
+    /// The native buckets of the cold shards `cold[..stripes]`, summed.
+    pub(crate) fn snapshot(&self, cold: &[u8]) -> NativeSnapshot {
+        let tables: Vec<&Table> = cold
+            .iter()
+            .enumerate()
+            .filter_map(|(i, &c)| self.tables.get(i)?[usize::from(c) & 1].get())
+            .collect();
+        let schema = tables
+            .iter()
+            .map(|t| t.schema())
+            .min()
+            .unwrap_or_else(|| self.schema.load(Ordering::Relaxed));
+        let zero_threshold = tables.iter().map(|t| t.threshold()).fold(
+            f64::from_bits(self.zero_threshold.load(Ordering::Relaxed)),
+            f64::max,
+        );
+        let mut snapshot = NativeSnapshot {
+            schema,
+            zero_threshold,
+            zero: 0,
+            positive: Vec::new(),
+            negative: Vec::new(),
+        };
+        for t in tables {
+            snapshot.zero += t.zero.load(Ordering::Relaxed);
+            for (k, c) in t.keys.iter().zip(t.counts.iter()) {
+                let (code, n) = (k.load(Ordering::Relaxed), c.load(Ordering::Relaxed));
+                if code == 0 || n == 0 {
+                    continue;
+                }
+                let (negative, key) = decode(code);
+                let key = widen(key, t.schema(), schema);
+                if upper_bound(key, schema) <= zero_threshold {
+                    snapshot.zero += n;
+                } else if negative {
+                    snapshot.negative.push((key, n));
+                } else {
+                    snapshot.positive.push((key, n));
+                }
+            }
+        }
+        for side in [&mut snapshot.positive, &mut snapshot.negative] {
+            side.sort_unstable();
+            side.dedup_by(|b, a| {
+                let same = a.0 == b.0;
+                if same {
+                    a.1 += b.1;
+                }
+                same
+            });
+        }
+        snapshot
+    }
+}
+
+/// The native buckets of one scrape.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NativeSnapshot {
+    /// The schema of every bucket below.
+    pub schema: i32,
+    /// The zero bucket's threshold.
+    pub zero_threshold: f64,
+    /// Observations in the zero bucket.
+    pub zero: u64,
+    /// `(key, count)` of each positive bucket holding observations, by key.
+    pub positive: Vec<(i32, u64)>,
+    /// `(key, count)` of each negative bucket holding observations, by key.
+    pub negative: Vec<(i32, u64)>,
+}
+
+impl NativeSnapshot {
+    pub(crate) fn write_protobuf(&self, h: &mut protobuf::Histogram) {
+        h.schema = Some(self.schema);
+        h.zero_threshold = Some(self.zero_threshold);
+        h.zero_count = Some(self.zero);
+        (h.positive_span, h.positive_delta) = spans(&self.positive);
+        (h.negative_span, h.negative_delta) = spans(&self.negative);
+        // Without a threshold, zero count or bucket, a native histogram would read as a
+        // classic one: an empty span says it is native (as Go's client does).
+        if self.zero_threshold == 0.0
+            && self.zero == 0
+            && h.positive_span.is_empty()
+            && h.negative_span.is_empty()
+        {
+            h.positive_span.push(protobuf::BucketSpan {
+                offset: Some(0),
+                length: Some(0),
+            });
+        }
+    }
+}
+
+/// Spans and deltas of sorted `(key, count)` buckets as Prometheus reads them: a span starts at
+/// an offset from where the last one ended (from zero for the first); gaps of one or two
+/// buckets are written as empty buckets rather than a new span; each count is written as the
+/// difference from the bucket before.
+pub(crate) fn spans(buckets: &[(i32, u64)]) -> (Vec<protobuf::BucketSpan>, Vec<i64>) {
+    let mut spans: Vec<protobuf::BucketSpan> = Vec::new();
+    let mut deltas = Vec::with_capacity(buckets.len());
+    let (mut previous, mut next_key) = (0i64, 0i32);
+    let mut push = |spans: &mut Vec<protobuf::BucketSpan>, deltas: &mut Vec<i64>, count: i64| {
+        if let Some(span) = spans.last_mut() {
+            span.length = Some(span.length.unwrap_or(0) + 1);
+        }
+        deltas.push(count - previous);
+        previous = count;
+    };
+    for (i, &(key, count)) in buckets.iter().enumerate() {
+        let gap = key - next_key;
+        if i == 0 || gap > 2 {
+            spans.push(protobuf::BucketSpan {
+                offset: Some(gap),
+                length: Some(0),
+            });
+        } else {
+            for _ in 0..gap {
+                push(&mut spans, &mut deltas, 0);
+            }
+        }
+        push(
+            &mut spans,
+            &mut deltas,
+            i64::try_from(count).unwrap_or(i64::MAX),
+        );
+        next_key = key + 1;
+    }
+    (spans, deltas)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn factors_pick_go_schemas() {
+        let schema = |f: f64| NativeBuckets::new(f).map(|n| n.schema());
+        assert_eq!(schema(1.1), Ok(3));
+        assert_eq!(schema(1.0905077326652577), Ok(3));
+        assert_eq!(schema(1.09), Ok(4));
+        assert_eq!(schema(2.0), Ok(0));
+        assert_eq!(schema(4.0), Ok(-1));
+        assert_eq!(schema(1.000001), Ok(8));
+        assert_eq!(schema(1e300), Ok(-4));
+        assert_eq!(
+            NativeBuckets::new(f64::NAN).unwrap_err().to_string(),
+            "invalid native histogram buckets: factor NaN: a finite number above 1 is needed"
+        );
+        assert_eq!(
+            NativeBuckets::with_schema(9).unwrap_err().to_string(),
+            "invalid native histogram buckets: schema 9: from -4 to 8"
+        );
+        assert_eq!(
+            NativeBuckets::default()
+                .zero_threshold(-1.0)
+                .unwrap_err()
+                .to_string(),
+            "invalid native histogram buckets: zero threshold -1: a finite number from 0 is needed"
+        );
+    }
+
+    #[test]
+    fn keys_at_powers_of_two_and_extremes() {
+        // Bucket k ends at 2^(k/2^s): a power of two is the top of its bucket.
+        assert_eq!(key(1.0, 0), 0);
+        assert_eq!(key(2.0, 0), 1);
+        assert_eq!(key(1.5, 0), 1);
+        assert_eq!(key(1.0, 3), 0);
+        assert_eq!(key(1.0000001, 3), 1);
+        assert_eq!(key(2.0, 3), 8);
+        assert_eq!(key(0.5, 3), -8);
+        assert_eq!(key(-4.0, 2), 8);
+        assert_eq!(key(4.0, -1), 1);
+        assert_eq!(key(5.0, -1), 2);
+        assert_eq!(key(f64::MAX, 0), 1024);
+        assert_eq!(key(f64::INFINITY, 0), 1025);
+        assert_eq!(key(f64::NEG_INFINITY, 3), key(f64::MAX, 3) + 1);
+        assert_eq!(key(f64::from_bits(1), 0), -1074);
+        for s in MIN_SCHEMA..=MAX_SCHEMA {
+            for k in [-300, -8, -1, 0, 1, 7, 8, 300] {
+                let le = upper_bound(k, s);
+                if le == 0.0 || le >= f64::MAX / 2.0 {
+                    continue;
+                }
+                assert_eq!(key(le, s), k, "schema {s} key {k} le {le}");
+                assert_eq!(key(le * (1.0 + 1e-12), s), k + 1, "schema {s} key {k}");
+            }
+        }
+        assert_eq!(widen(3, 3, 2), 2);
+        assert_eq!(widen(-3, 3, 2), -2);
+        assert_eq!(widen(4, 3, 1), 1);
+    }
+
+    #[test]
+    fn spans_fill_small_gaps_and_start_new_ones_past_two() {
+        let (spans, deltas) = spans(&[(-2, 3), (-1, 1), (1, 4), (5, 2)]);
+        let spans: Vec<(i32, u32)> = spans
+            .iter()
+            .map(|s| (s.offset.unwrap(), s.length.unwrap()))
+            .collect();
+        assert_eq!(spans, [(-2, 4), (3, 1)]);
+        assert_eq!(deltas, [3, -2, -1, 4, -2]);
+    }
+}
