@@ -9,7 +9,8 @@ use std::sync::{Arc, LazyLock};
 use http::StatusCode;
 use vitalsign::trace::TraceContext;
 use vitalsign::{
-    Buckets, Descriptor, Gauge, Histogram, Registry, SparseFamily, Stopwatch, default_registry,
+    Buckets, Descriptor, Gauge, Histogram, NativeBuckets, Registry, SparseFamily, Stopwatch,
+    default_registry,
 };
 
 use crate::route::{ExtraLabel, Route};
@@ -45,15 +46,22 @@ impl<const D: usize, const A: usize> Families<D, A> {
         body_sizes: bool,
         max_series: usize,
     ) -> Self {
-        let histograms = |buckets: &Buckets| {
+        let histograms = |buckets: &Buckets, native: Option<NativeBuckets>| {
             let buckets = buckets.clone();
-            let family =
-                SparseFamily::new_with(names, max_series, move || Histogram::new(buckets.clone()));
+            let family = SparseFamily::new_with(names, max_series, move || match native {
+                Some(n) => Histogram::with_native(buckets.clone(), n),
+                None => Histogram::new(buckets.clone()),
+            });
             Arc::new(family.expect(VALID))
         };
         let sizes = Buckets::exponential(64.0, 4.0, 10).unwrap_or_else(|_| Buckets::latency());
+        let histograms_native =
+            |buckets: &Buckets| histograms(buckets, Some(NativeBuckets::default()));
+        let histograms = |buckets: &Buckets| histograms(buckets, None);
         Self {
-            duration: histograms(buckets),
+            // Durations are classic and native: a Prometheus with native histograms turned on
+            // gets them with no code.
+            duration: histograms_native(buckets),
             active: Arc::new(SparseFamily::new(active_names, max_series).expect(VALID)),
             request_size: body_sizes.then(|| histograms(&sizes)),
             response_size: body_sizes.then(|| histograms(&sizes)),
