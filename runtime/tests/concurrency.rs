@@ -317,3 +317,138 @@ fn series_values(text: &str) -> std::collections::HashMap<&str, f64> {
         })
         .collect()
 }
+
+/// Native buckets under threads and scrapes, with a bucket limit small enough that reductions
+/// (halving the resolution) run while other threads observe: in every scrape the zero bucket and
+/// the native buckets hold exactly the count, as the classic buckets do; at the end nothing is
+/// lost.
+#[test]
+fn native_buckets_stay_consistent_through_reductions() {
+    use vitalsign::encoding::protobuf;
+    use vitalsign::{EncodeOptions, NativeBuckets};
+
+    let registry = Arc::new(Registry::new());
+    let h = registry
+        .register(
+            "h",
+            "h",
+            Histogram::with_native(
+                Buckets::new([1.0]).unwrap(),
+                NativeBuckets::with_schema(8).unwrap().max_buckets(8),
+            ),
+        )
+        .unwrap();
+    let done = Arc::new(AtomicBool::new(false));
+    let handles: Vec<_> = (0..4u64)
+        .map(|t| {
+            let h = h.clone();
+            thread::spawn(move || {
+                for i in 0..PER_THREAD {
+                    // Magnitudes over six orders, both signs, some zeros.
+                    let v = match i % 7 {
+                        0 => 0.0,
+                        k => {
+                            let m = 10f64.powf(((i * 31 + t * 17) % 600) as f64 / 100.0 - 3.0);
+                            if k % 2 == 0 { -m } else { m }
+                        }
+                    };
+                    h.observe(v);
+                }
+            })
+        })
+        .collect();
+    let scraper = {
+        let (registry, done) = (registry.clone(), done.clone());
+        thread::spawn(move || {
+            let mut scrapes = 0u64;
+            let mut schemas = Vec::new();
+            while !done.load(Ordering::Relaxed) || scrapes == 0 {
+                let mut bytes = Vec::new();
+                registry.encode(&mut bytes, &EncodeOptions::new(Format::Protobuf));
+                let families = protobuf::decode(&bytes).unwrap();
+                let m = families[0].metric[0].histogram.as_ref().unwrap();
+                let in_buckets = m.zero_count()
+                    + m.positive_delta
+                        .iter()
+                        .scan(0, |c, d| {
+                            *c += d;
+                            Some(*c)
+                        })
+                        .sum::<i64>() as u64
+                    + m.negative_delta
+                        .iter()
+                        .scan(0, |c, d| {
+                            *c += d;
+                            Some(*c)
+                        })
+                        .sum::<i64>() as u64;
+                assert_eq!(in_buckets, m.sample_count(), "scrape {scrapes}");
+                schemas.push(m.schema());
+                scrapes += 1;
+            }
+            (scrapes, schemas)
+        })
+    };
+    for handle in handles {
+        handle.join().unwrap();
+    }
+    done.store(true, Ordering::Relaxed);
+    let (scrapes, schemas) = scraper.join().unwrap();
+    assert!(scrapes > 0);
+    // Resolution only ever goes down, and it went down from 8.
+    assert!(schemas.windows(2).all(|w| w[1] <= w[0]), "{schemas:?}");
+    let mut bytes = Vec::new();
+    registry.encode(&mut bytes, &EncodeOptions::new(Format::Protobuf));
+    let families = protobuf::decode(&bytes).unwrap();
+    let m = families[0].metric[0].histogram.as_ref().unwrap();
+    assert_eq!(m.sample_count(), 4 * PER_THREAD);
+    let positive: i64 = m
+        .positive_delta
+        .iter()
+        .scan(0, |c, d| {
+            *c += d;
+            Some(*c)
+        })
+        .sum();
+    let negative: i64 = m
+        .negative_delta
+        .iter()
+        .scan(0, |c, d| {
+            *c += d;
+            Some(*c)
+        })
+        .sum();
+    assert_eq!(
+        m.zero_count() + positive as u64 + negative as u64,
+        4 * PER_THREAD
+    );
+    assert_eq!(
+        m.zero_count(),
+        (0..4 * PER_THREAD)
+            .filter(|i| i % PER_THREAD % 7 == 0)
+            .count() as u64
+    );
+    // Reductions stop at the highest schema whose buckets for all the values are at most 8
+    // (a subset of the values never needs more buckets than all of them).
+    let values: Vec<f64> = (0..4u64)
+        .flat_map(|t| (0..PER_THREAD).map(move |i| (t, i)))
+        .filter(|(_, i)| i % 7 != 0)
+        .map(|(t, i)| {
+            let m = 10f64.powf(((i * 31 + t * 17) % 600) as f64 / 100.0 - 3.0);
+            if (i % 7) % 2 == 0 { -m } else { m }
+        })
+        .collect();
+    let expected = (-4..=8)
+        .rev()
+        .find(|&s| {
+            let mut keys: Vec<(bool, i32)> = values
+                .iter()
+                .map(|&v| (v < 0.0, vitalsign::__private::native_key(v, s)))
+                .collect();
+            keys.sort_unstable();
+            keys.dedup();
+            keys.len() <= 8
+        })
+        .unwrap();
+    assert_eq!(m.schema(), expected);
+}

@@ -251,12 +251,13 @@ fn ldexp(frac: f64, exp: i64) -> f64 {
 
 /// A key at `from` translated to the wider bucket holding it at `to` (`to <= from`).
 fn widen(key: i32, from: i32, to: i32) -> i32 {
+    // Bucket k of the finer schema lies in bucket ceil(k / 2) of the next coarser one.
     let mut key = key;
     for _ in to..from {
         if key > 0 {
             key += 1;
         }
-        key = key.div_euclid(2);
+        key /= 2;
     }
     key
 }
@@ -717,7 +718,12 @@ mod tests {
             }
         }
         assert_eq!(widen(3, 3, 2), 2);
-        assert_eq!(widen(-3, 3, 2), -2);
+        assert_eq!(widen(-3, 3, 2), -1);
+        assert_eq!(widen(-4, 3, 2), -2);
+        // Every key, widened, is the key its upper bound has at the coarser schema.
+        for k in -40..40 {
+            assert_eq!(widen(k, 3, 1), key(upper_bound(k, 3), 1), "key {k}");
+        }
         assert_eq!(widen(4, 3, 1), 1);
     }
 
