@@ -30,7 +30,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{OnceLock, PoisonError};
 
 use super::Buckets;
-use super::native::{Native, NativeBuckets, NativeSnapshot};
+use super::native::{Native, NativeBuckets, NativeSnapshot, Placed};
 use crate::metrics::exemplar;
 use crate::sync::{AtomicU64, Mutex, backoff};
 use crate::trace::{self, Exemplar};
@@ -79,6 +79,8 @@ pub(crate) struct Core {
     stride: usize,
     /// Where the outcome cells start in a shard.
     outcomes_at: usize,
+    /// The cell of voided observations (`stride` when there is none).
+    void_at: usize,
     base: Stripe,
     /// The stripes besides `base`, made the first time two threads collide on it.
     more: OnceLock<Box<[Stripe]>>,
@@ -116,11 +118,14 @@ impl Core {
         native: Option<NativeBuckets>,
     ) -> Self {
         let outcomes_at = BUCKETS + buckets.0.le.len();
-        let stride = outcomes_at + outcomes;
+        // The last cell counts voided observations (native histograms only; see `void`).
+        let void_at = outcomes_at + outcomes;
+        let stride = void_at + usize::from(native.is_some());
         Self {
             base: Stripe::new(1 + 2 * stride),
             stride,
             outcomes_at,
+            void_at,
             buckets,
             more: OnceLock::new(),
             scrape: Mutex::new(()),
@@ -202,6 +207,40 @@ impl Core {
         core
     }
 
+    /// Starts an observation of `v` and counts it in its native bucket, if the histogram keeps
+    /// them: the stripe and shard to complete it in, and whether the native buckets are now past
+    /// their maximum. An observation whose bucket finds its shard's table full is voided (it
+    /// completes without counting), the buckets are reduced, and it starts again; after three
+    /// tries it is counted without a native bucket, as NaN is.
+    #[inline]
+    fn begin_native(&self, v: f64) -> (&Stripe, usize, bool) {
+        let mut tries = 0;
+        loop {
+            let (index, stripe, shard) = self.begin();
+            let Some(native) = &self.native else {
+                return (stripe, shard, false);
+            };
+            match native.observe(index, shard, v) {
+                Placed::Full if tries < 3 => {
+                    tries += 1;
+                    self.void(stripe, shard);
+                }
+                placed => return (stripe, shard, placed != Placed::Counted),
+            }
+        }
+    }
+
+    /// Completes a started observation without counting it, then reduces the native buckets,
+    /// waiting for the lock: the observation no longer holds up a scrape or a reduction.
+    #[cold]
+    #[inline(never)]
+    fn void(&self, stripe: &Stripe, shard: usize) {
+        self.cell(stripe, shard, self.void_at)
+            .fetch_add(1, Ordering::Release);
+        let _serial = self.scrape.lock().unwrap_or_else(PoisonError::into_inner);
+        self.reduce_if_needed();
+    }
+
     /// Completes an observation: its bucket increment releases the sum written before it.
     #[inline]
     fn finish(&self, stripe: &Stripe, shard: usize, bucket: usize) {
@@ -216,12 +255,8 @@ impl Core {
         } else {
             0
         };
-        let (index, stripe, shard) = self.begin();
+        let (stripe, shard, reduce) = self.begin_native(v);
         add_f64(self.cell(stripe, shard, SUM_F64), v);
-        let reduce = self
-            .native
-            .as_ref()
-            .is_some_and(|n| n.observe(index, shard, v));
         self.finish(stripe, shard, bucket);
         if reduce {
             self.limit();
@@ -257,8 +292,8 @@ impl Core {
         } else {
             0
         };
-        let (index, stripe, shard) = self.begin();
-        if let Some(o) = outcome.filter(|&o| self.outcomes_at + o < self.stride) {
+        let (stripe, shard, reduce) = self.begin_native(ns as f64 / 1e9);
+        if let Some(o) = outcome.filter(|&o| self.outcomes_at + o < self.void_at) {
             self.cell(stripe, shard, self.outcomes_at + o)
                 .fetch_add(1, Ordering::Relaxed);
         }
@@ -270,10 +305,6 @@ impl Core {
             // sum takes the 2^64 ns it lost, before `finish` publishes the observation.
             add_f64(self.cell(stripe, shard, SUM_F64), WRAP_SECONDS);
         }
-        let reduce = self
-            .native
-            .as_ref()
-            .is_some_and(|n| n.observe(index, shard, ns as f64 / 1e9));
         self.finish(stripe, shard, bucket);
         if reduce {
             self.limit();
@@ -286,6 +317,7 @@ impl Core {
     /// Observations completed in one shard of `stripe`: the total of its buckets.
     fn completed(&self, stripe: &Stripe, shard: usize) -> u64 {
         (BUCKETS..self.outcomes_at)
+            .chain(self.void_at..self.stride)
             .map(|offset| self.cell(stripe, shard, offset).load(Ordering::Acquire))
             .sum()
     }
@@ -294,6 +326,8 @@ impl Core {
     /// never blocked.
     pub(crate) fn snapshot<R>(&self, f: impl FnOnce(&Snapshot<'_>) -> R) -> R {
         let _serial = self.scrape.lock().unwrap_or_else(PoisonError::into_inner);
+        // Buckets past the maximum are reduced before they are read.
+        self.reduce_if_needed();
         let stripes = self.stripe_count().min(MAX_STRIPES);
         let mut snapshot = Snapshot {
             core: self,
@@ -323,7 +357,10 @@ impl Core {
                 backoff(spins);
             }
             snapshot.cold[i] = cold as u8;
-            snapshot.count += started;
+            let voided: u64 = (self.void_at..self.stride)
+                .map(|v| self.cell(stripe, cold, v).load(Ordering::Relaxed))
+                .sum();
+            snapshot.count += started - voided;
             snapshot.sum +=
                 f64::from_bits(self.cell(stripe, cold, SUM_F64).load(Ordering::Relaxed))
                     + self.cell(stripe, cold, SUM_NS).load(Ordering::Relaxed) as f64 / 1e9;
@@ -434,7 +471,7 @@ impl Snapshot<'_> {
     /// How many of the observations counted had outcome `o`.
     pub(crate) fn outcome(&self, o: usize) -> u64 {
         let offset = self.core.outcomes_at + o;
-        if offset >= self.core.stride {
+        if offset >= self.core.void_at {
             return 0;
         }
         (0..self.stripes)

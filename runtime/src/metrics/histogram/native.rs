@@ -156,10 +156,11 @@ impl NativeBuckets {
         Ok(self)
     }
 
-    /// Slots per table: room for the maximum and the observations that arrive while a reduction
-    /// is under way.
+    /// Slots per table: observers fill at most half (twice the maximum, room for what arrives
+    /// while a reduction is under way), so a scrape folding one shard's buckets into the other's
+    /// always finds room.
     fn capacity(&self) -> usize {
-        (self.max_buckets as usize * 2).next_power_of_two().max(16)
+        (self.max_buckets as usize * 4).next_power_of_two().max(16)
     }
 }
 
@@ -274,6 +275,17 @@ fn decode(code: u32) -> (bool, i32) {
     )
 }
 
+/// Where an observation went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Placed {
+    /// Into its bucket (or nowhere, for NaN).
+    Counted,
+    /// Into a new bucket that took the table past the maximum: the buckets need reducing.
+    OverLimit,
+    /// Nowhere: the table is full.
+    Full,
+}
+
 /// One shard's native buckets.
 pub(crate) struct Table {
     schema: AtomicI32,
@@ -304,26 +316,35 @@ impl Table {
         f64::from_bits(self.zero_threshold.load(Ordering::Relaxed))
     }
 
-    /// Counts `v`; true when that took the table past `max` buckets.
+    /// Counts `v`.
     #[inline]
-    fn observe(&self, v: f64, max: u32) -> bool {
+    fn observe(&self, v: f64, max: u32) -> Placed {
         if v.is_nan() {
-            return false;
+            return Placed::Counted;
         }
         let t = self.threshold();
         if v > t {
-            self.add(code(false, key(v, self.schema())), 1, max)
+            self.add(
+                code(false, key(v, self.schema())),
+                1,
+                max,
+                self.keys.len() / 2,
+            )
         } else if v < -t {
-            self.add(code(true, key(v, self.schema())), 1, max)
+            self.add(
+                code(true, key(v, self.schema())),
+                1,
+                max,
+                self.keys.len() / 2,
+            )
         } else {
             self.zero.fetch_add(1, Ordering::Relaxed);
-            false
+            Placed::Counted
         }
     }
 
-    /// Adds `n` to the bucket `code`, making it if new; true when that took the table past `max`
-    /// buckets, or when the table is full (the observation is then in the count only).
-    fn add(&self, code: u32, n: u64, max: u32) -> bool {
+    /// Adds `n` to the bucket `code`, making it if new and fewer than `room` buckets are taken.
+    fn add(&self, code: u32, n: u64, max: u32, room: usize) -> Placed {
         let mask = self.keys.len() - 1;
         let start = (code.wrapping_mul(0x9E37_79B9) >> 7) as usize;
         for probe in 0..self.keys.len() {
@@ -331,24 +352,31 @@ impl Table {
             let found = self.keys[slot].load(Ordering::Relaxed);
             if found == code {
                 self.counts[slot].fetch_add(n, Ordering::Relaxed);
-                return false;
+                return Placed::Counted;
             }
             if found != 0 {
                 continue;
             }
+            if self.occupied.load(Ordering::Relaxed) as usize >= room {
+                return Placed::Full;
+            }
             match self.keys[slot].compare_exchange(0, code, Ordering::Relaxed, Ordering::Relaxed) {
                 Ok(_) => {
                     self.counts[slot].fetch_add(n, Ordering::Relaxed);
-                    return self.occupied.fetch_add(1, Ordering::Relaxed) + 1 > max;
+                    return if self.occupied.fetch_add(1, Ordering::Relaxed) + 1 > max {
+                        Placed::OverLimit
+                    } else {
+                        Placed::Counted
+                    };
                 }
                 Err(other) if other == code => {
                     self.counts[slot].fetch_add(n, Ordering::Relaxed);
-                    return false;
+                    return Placed::Counted;
                 }
                 Err(_) => {}
             }
         }
-        true
+        Placed::Full
     }
 
     /// Empties a quiescent table and gives it a new schema and zero threshold.
@@ -380,15 +408,16 @@ impl Table {
             }
             let n = c.swap(0, Ordering::Relaxed);
             if n > 0 {
+                let room = hot.keys.len();
                 if same {
-                    hot.add(found, n, max);
+                    hot.add(found, n, max, room);
                 } else {
                     let (negative, key) = decode(found);
                     let key = widen(key, schema, hot_schema.min(schema));
                     if upper_bound(key, hot_schema) <= hot_threshold {
                         hot.zero.fetch_add(n, Ordering::Relaxed);
                     } else {
-                        hot.add(code(negative, key), n, max);
+                        hot.add(code(negative, key), n, max, room);
                     }
                 }
             }
@@ -447,9 +476,9 @@ impl Native {
         })
     }
 
-    /// Counts `v` in a shard; true when the histogram should reduce its buckets.
+    /// Counts `v` in a shard.
     #[inline]
-    pub(crate) fn observe(&self, stripe: usize, shard: usize, v: f64) -> bool {
+    pub(crate) fn observe(&self, stripe: usize, shard: usize, v: f64) -> Placed {
         self.table(stripe, shard)
             .observe(v, self.config.max_buckets)
     }
