@@ -226,6 +226,56 @@ mod exemplar_observe {
     }
 }
 
+/// The native rows: one histogram of 11 classic buckets observed as the histogram row does,
+/// the same with native buckets too (factor 1.1, schema 3: what instrumented functions and the
+/// HTTP layer keep), and native buckets alone; prometheus-client 0.25's the same two ways.
+mod native_observe {
+    use super::*;
+
+    #[divan::bench]
+    fn classic(b: Bencher<'_, '_>) {
+        let h = vs_histogram();
+        b.with_inputs(value).bench_local_values(|v| h.observe(v));
+    }
+
+    #[divan::bench]
+    fn classic_and_native(b: Bencher<'_, '_>) {
+        let h = vitalsign::Histogram::with_native(
+            vitalsign::Buckets::latency(),
+            vitalsign::NativeBuckets::default(),
+        );
+        // Its bucket table is made by the first observation, not timed here.
+        h.observe(0.1);
+        b.with_inputs(value).bench_local_values(|v| h.observe(v));
+    }
+
+    #[divan::bench]
+    fn native_only(b: Bencher<'_, '_>) {
+        let h = vitalsign::Histogram::native(vitalsign::NativeBuckets::default());
+        h.observe(0.1);
+        b.with_inputs(value).bench_local_values(|v| h.observe(v));
+    }
+
+    #[divan::bench]
+    fn prometheus_client_classic_and_native(b: Bencher<'_, '_>) {
+        use prometheus_client::metrics::histogram::{Histogram, NativeHistogramConfig};
+        let h = Histogram::new_classic_and_native(
+            LATENCY.iter().copied(),
+            NativeHistogramConfig::new(1.1),
+        );
+        h.observe(0.1);
+        b.with_inputs(value).bench_local_values(|v| h.observe(v));
+    }
+
+    #[divan::bench]
+    fn prometheus_client_native_only(b: Bencher<'_, '_>) {
+        use prometheus_client::metrics::histogram::{Histogram, NativeHistogramConfig};
+        let h = Histogram::new_native(NativeHistogramConfig::new(1.1));
+        h.observe(0.1);
+        b.with_inputs(value).bench_local_values(|v| h.observe(v));
+    }
+}
+
 mod histogram_observe {
     use super::*;
 

@@ -222,6 +222,51 @@ fn main() {
         at_least: false,
     });
 
+    let _ = writeln!(md, "\n## Native histograms\n");
+    let _ = writeln!(
+        md,
+        "One histogram observed with the values of the histogram row: 11 classic buckets; the \
+         same with native buckets too (factor 1.1, schema 3, what instrumented functions and the \
+         HTTP layer keep by default); native buckets alone; prometheus-client 0.25's native \
+         histograms (a mutex per histogram) the same two ways. The ratio column divides by \
+         vitalsign's classic row.\n"
+    );
+    let _ = writeln!(md, "| row | time | / classic |");
+    let _ = writeln!(md, "|---|---|---|");
+    let classic = get("native_observe/classic");
+    for (row, title) in [
+        ("classic", "vitalsign, classic buckets"),
+        (
+            "classic_and_native",
+            "vitalsign, classic and native buckets",
+        ),
+        ("native_only", "vitalsign, native buckets only"),
+        (
+            "prometheus_client_classic_and_native",
+            "prometheus-client, classic and native buckets",
+        ),
+        (
+            "prometheus_client_native_only",
+            "prometheus-client, native buckets only",
+        ),
+    ] {
+        let t = get(&format!("native_observe/{row}"));
+        let _ = writeln!(md, "| {title} | {} | {:.2}x |", fmt_ns(t), t / classic);
+    }
+    targets.push(Target {
+        what: "classic and native observe vs prometheus-client's".into(),
+        value: get("native_observe/classic_and_native")
+            / get("native_observe/prometheus_client_classic_and_native"),
+        limit: 1.0,
+        at_least: false,
+    });
+    targets.push(Target {
+        what: "classic and native observe vs classic".into(),
+        value: get("native_observe/classic_and_native") / classic,
+        limit: 1.5,
+        at_least: false,
+    });
+
     let _ = writeln!(md, "\n## Threads on one series\n");
     let _ = writeln!(
         md,

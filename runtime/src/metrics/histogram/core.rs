@@ -210,35 +210,46 @@ impl Core {
     /// Starts an observation of `v` and counts it in its native bucket, if the histogram keeps
     /// them: the stripe and shard to complete it in, and whether the native buckets are now past
     /// their maximum. An observation whose bucket finds its shard's table full is voided (it
-    /// completes without counting), the buckets are reduced, and it starts again; after three
-    /// tries it is counted without a native bucket, as NaN is.
+    /// completes without counting), the buckets are reduced (unless another thread just did),
+    /// and it starts again. Every reduction halves the resolution, so this ends; should the
+    /// lowest resolution still not fit (values over more octaves than the table has slots), the
+    /// observation is counted without a native bucket, as NaN is.
     #[inline]
     fn begin_native(&self, v: f64) -> (&Stripe, usize, bool) {
+        let Some(native) = &self.native else {
+            let (_, stripe, shard) = self.begin();
+            return (stripe, shard, false);
+        };
         let mut tries = 0;
         loop {
+            // Read before the observation starts: a reduction that starts after this waits for
+            // the observation, and is then seen as done.
+            let generation = native.generation();
             let (index, stripe, shard) = self.begin();
-            let Some(native) = &self.native else {
-                return (stripe, shard, false);
-            };
             match native.observe(index, shard, v) {
-                Placed::Full if tries < 3 => {
+                Placed::Full if tries < 32 => {
                     tries += 1;
-                    self.void(stripe, shard);
+                    self.void(stripe, shard, generation);
                 }
-                placed => return (stripe, shard, placed != Placed::Counted),
+                placed => return (stripe, shard, placed == Placed::OverLimit),
             }
         }
     }
 
-    /// Completes a started observation without counting it, then reduces the native buckets,
-    /// waiting for the lock: the observation no longer holds up a scrape or a reduction.
+    /// Completes a started observation without counting it, then reduces the native buckets
+    /// (waiting for the lock) unless a reduction happened since the observation looked: the
+    /// observation no longer holds up a scrape or a reduction.
     #[cold]
     #[inline(never)]
-    fn void(&self, stripe: &Stripe, shard: usize) {
+    fn void(&self, stripe: &Stripe, shard: usize, generation: u64) {
         self.cell(stripe, shard, self.void_at)
             .fetch_add(1, Ordering::Release);
         let _serial = self.scrape.lock().unwrap_or_else(PoisonError::into_inner);
-        self.reduce_if_needed();
+        let full = self
+            .native
+            .as_ref()
+            .is_some_and(|n| n.generation() == generation);
+        self.reduce(full);
     }
 
     /// Completes an observation: its bucket increment releases the sum written before it.
@@ -385,18 +396,37 @@ impl Core {
     /// Reduces the native buckets while a table holds more than the maximum. The scrape lock
     /// must be held.
     fn reduce_if_needed(&self) {
+        self.reduce(false);
+    }
+
+    /// Reduces the native buckets while a table holds more than the maximum, and at least once
+    /// if `full` (an observation found its table full). The scrape lock must be held.
+    fn reduce(&self, full: bool) {
         let Some(native) = &self.native else { return };
         let stripes = self.stripe_count().min(MAX_STRIPES);
         // Each round halves the resolution (or widens the zero bucket): bounded by the schemas.
-        for _ in 0..16 {
-            if !native.over_limit(stripes) {
-                return;
+        let mut reduced = false;
+        for round in 0..16 {
+            if !(round == 0 && full) && !native.over_limit(stripes) {
+                break;
             }
             let Some(reset) = native.plan_reduction(stripes) else {
-                return;
+                break;
             };
+            reduced = true;
             for i in 0..stripes {
                 self.rotate(i, reset);
+            }
+        }
+        if !reduced {
+            return;
+        }
+        // A fold during the reduction may have left counts in a cold table (the hot one was
+        // full): rotate once more, now that both fit, so every scrape reads them.
+        for i in 0..stripes {
+            let cold = ((self.stripe(i).state().load(Ordering::Acquire) >> 63) ^ 1) as usize;
+            if native.holds_counts(i, cold) {
+                self.rotate(i, false);
             }
         }
     }

@@ -156,11 +156,10 @@ impl NativeBuckets {
         Ok(self)
     }
 
-    /// Slots per table: observers fill at most half (twice the maximum, room for what arrives
-    /// while a reduction is under way), so a scrape folding one shard's buckets into the other's
-    /// always finds room.
+    /// Slots per table: twice the maximum (room for what arrives while a reduction is under
+    /// way), 12 bytes each; 256 (3 KiB) for the default maximum.
     fn capacity(&self) -> usize {
-        (self.max_buckets as usize * 4).next_power_of_two().max(16)
+        (self.max_buckets as usize * 2).next_power_of_two().max(16)
     }
 }
 
@@ -288,6 +287,7 @@ pub(crate) enum Placed {
 
 /// One shard's native buckets.
 pub(crate) struct Table {
+    max: u32,
     schema: AtomicI32,
     zero_threshold: AtomicU64,
     zero: AtomicU64,
@@ -297,8 +297,9 @@ pub(crate) struct Table {
 }
 
 impl Table {
-    fn new(capacity: usize, schema: i32, zero_threshold: f64) -> Self {
+    fn new(capacity: usize, max: u32, schema: i32, zero_threshold: f64) -> Self {
         Self {
+            max,
             schema: AtomicI32::new(schema),
             zero_threshold: AtomicU64::new(zero_threshold.to_bits()),
             zero: AtomicU64::new(0),
@@ -306,6 +307,12 @@ impl Table {
             keys: (0..capacity).map(|_| AtomicU32::new(0)).collect(),
             counts: (0..capacity).map(|_| AtomicU64::new(0)).collect(),
         }
+    }
+
+    /// The buckets observers may make: the maximum. A table is at least twice that, so a
+    /// scrape folding one shard (reduced to the maximum first) into the other always has room.
+    fn room(&self) -> usize {
+        self.max as usize
     }
 
     fn schema(&self) -> i32 {
@@ -324,19 +331,9 @@ impl Table {
         }
         let t = self.threshold();
         if v > t {
-            self.add(
-                code(false, key(v, self.schema())),
-                1,
-                max,
-                self.keys.len() / 2,
-            )
+            self.add(code(false, key(v, self.schema())), 1, max, self.room())
         } else if v < -t {
-            self.add(
-                code(true, key(v, self.schema())),
-                1,
-                max,
-                self.keys.len() / 2,
-            )
+            self.add(code(true, key(v, self.schema())), 1, max, self.room())
         } else {
             self.zero.fetch_add(1, Ordering::Relaxed);
             Placed::Counted
@@ -344,9 +341,24 @@ impl Table {
     }
 
     /// Adds `n` to the bucket `code`, making it if new and fewer than `room` buckets are taken.
+    #[inline]
     fn add(&self, code: u32, n: u64, max: u32, room: usize) -> Placed {
+        let keys = &self.keys[..];
+        // One length for both: the compiler checks one bound.
+        let counts = &self.counts[..keys.len()];
+        let mask = keys.len() - 1;
+        let start = (code.wrapping_mul(0x9E37_79B9) >> 7) as usize & mask;
+        if keys[start].load(Ordering::Relaxed) == code {
+            counts[start].fetch_add(n, Ordering::Relaxed);
+            return Placed::Counted;
+        }
+        self.add_probing(code, n, max, room, start)
+    }
+
+    /// `add` past the first slot tried.
+    #[cold]
+    fn add_probing(&self, code: u32, n: u64, max: u32, room: usize, start: usize) -> Placed {
         let mask = self.keys.len() - 1;
-        let start = (code.wrapping_mul(0x9E37_79B9) >> 7) as usize;
         for probe in 0..self.keys.len() {
             let slot = (start + probe) & mask;
             let found = self.keys[slot].load(Ordering::Relaxed);
@@ -392,42 +404,72 @@ impl Table {
             .store(zero_threshold.to_bits(), Ordering::Relaxed);
     }
 
-    /// Moves every count of this quiescent table into `hot`, translating keys to its schema and
-    /// zero bucket. Buckets stay in place (at zero) when the two agree, so the next time this
-    /// table is hot they need not be made again.
-    fn fold_into(&self, hot: &Table, max: u32) {
-        let (schema, threshold) = (self.schema(), self.threshold());
-        let (hot_schema, hot_threshold) = (hot.schema(), hot.threshold());
-        let same = schema == hot_schema && threshold == hot_threshold;
-        hot.zero
-            .fetch_add(self.zero.swap(0, Ordering::Relaxed), Ordering::Relaxed);
-        for (k, c) in self.keys.iter().zip(self.counts.iter()) {
-            let found = k.load(Ordering::Relaxed);
-            if found == 0 {
-                continue;
+    /// The buckets holding counts, as `(code, count)`.
+    fn entries(&self) -> Vec<(u32, u64)> {
+        self.keys
+            .iter()
+            .zip(self.counts.iter())
+            .map(|(k, c)| (k.load(Ordering::Relaxed), c.load(Ordering::Relaxed)))
+            .filter(|&(k, n)| k != 0 && n > 0)
+            .collect()
+    }
+
+    /// Adds the count of bucket `found` (at `schema`) to this table, translated to this
+    /// table's schema and zero bucket, using every slot; `false` if the table is full.
+    fn add_translated(&self, found: u32, schema: i32, n: u64, max: u32) -> bool {
+        let (to_schema, threshold) = (self.schema(), self.threshold());
+        let (negative, key) = decode(found);
+        let key = widen(key, schema, to_schema.min(schema));
+        if upper_bound(key, to_schema) <= threshold {
+            self.zero.fetch_add(n, Ordering::Relaxed);
+            return true;
+        }
+        self.add(code(negative, key), n, max, self.keys.len()) != Placed::Full
+    }
+
+    /// Gives a quiescent table a new schema and zero threshold, keeping its counts (translated).
+    /// Counts that cannot fit even so (values over more octaves than the table has slots at
+    /// schema -4) go to the zero bucket rather than nowhere.
+    fn rekey(&self, schema: i32, zero_threshold: f64, max: u32) {
+        let (from, entries, zero) = (
+            self.schema(),
+            self.entries(),
+            self.zero.load(Ordering::Relaxed),
+        );
+        self.reset(schema, zero_threshold);
+        self.zero.store(zero, Ordering::Relaxed);
+        for (found, n) in entries {
+            if !self.add_translated(found, from, n, max) {
+                self.zero.fetch_add(n, Ordering::Relaxed);
             }
-            let n = c.swap(0, Ordering::Relaxed);
-            if n > 0 {
-                let room = hot.keys.len();
-                if same {
-                    hot.add(found, n, max, room);
-                } else {
-                    let (negative, key) = decode(found);
-                    let key = widen(key, schema, hot_schema.min(schema));
-                    if upper_bound(key, hot_schema) <= hot_threshold {
-                        hot.zero.fetch_add(n, Ordering::Relaxed);
-                    } else {
-                        hot.add(code(negative, key), n, max, room);
-                    }
+        }
+    }
+
+    /// Moves every count of this quiescent table into `hot`, translating keys to its schema and
+    /// zero bucket, and leaves this table empty under `hot`'s schema. Counts that find `hot`
+    /// full stay here (translated); `true` when some did.
+    fn fold_into(&self, hot: &Table, max: u32) -> bool {
+        let schema = self.schema();
+        let entries = self.entries();
+        let zero = self.zero.load(Ordering::Relaxed);
+        self.reset(hot.schema(), hot.threshold());
+        hot.zero.fetch_add(zero, Ordering::Relaxed);
+        let mut left = false;
+        for (found, n) in entries {
+            if !hot.add_translated(found, schema, n, max) {
+                left = true;
+                if !self.add_translated(found, schema, n, max) {
+                    self.zero.fetch_add(n, Ordering::Relaxed);
                 }
             }
-            if !same {
-                k.store(0, Ordering::Relaxed);
-            }
         }
-        if !same {
-            self.reset(hot_schema, hot_threshold);
-        }
+        left
+    }
+
+    /// Whether this table holds any count.
+    fn holds_counts(&self) -> bool {
+        self.zero.load(Ordering::Relaxed) > 0
+            || self.counts.iter().any(|c| c.load(Ordering::Relaxed) > 0)
     }
 
     /// The smallest key holding a count, of either sign.
@@ -448,6 +490,9 @@ pub(crate) struct Native {
     schema: AtomicI32,
     zero_threshold: AtomicU64,
     tables: Box<[[OnceBox<Table>; 2]]>,
+    /// Reductions so far: an observer that found its table full reduces only if none happened
+    /// since it looked.
+    generation: AtomicU64,
     /// When the histogram was last reset, as the core's clock reads (only read under the
     /// scrape lock).
     last_reset: AtomicU64,
@@ -463,13 +508,20 @@ impl Native {
                 .map(|_| [OnceBox::new(), OnceBox::new()])
                 .collect(),
             last_reset: AtomicU64::new(crate::clock::now()),
+            generation: AtomicU64::new(0),
         }
+    }
+
+    #[inline]
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     pub(crate) fn table(&self, stripe: usize, shard: usize) -> &Table {
         self.tables[stripe.min(self.tables.len() - 1)][shard & 1].get_or_init(|| {
             Box::new(Table::new(
                 self.config.capacity(),
+                self.config.max_buckets,
                 self.schema.load(Ordering::Relaxed),
                 f64::from_bits(self.zero_threshold.load(Ordering::Relaxed)),
             ))
@@ -483,11 +535,13 @@ impl Native {
             .observe(v, self.config.max_buckets)
     }
 
-    /// Folds a quiescent shard's table into the other shard's.
-    pub(crate) fn fold(&self, stripe: usize, cold: usize) {
+    /// Folds a quiescent shard's table into the other shard's; `true` if some counts found
+    /// no room and stayed.
+    pub(crate) fn fold(&self, stripe: usize, cold: usize) -> bool {
         let slots = &self.tables[stripe.min(self.tables.len() - 1)];
-        if let Some(table) = slots[cold & 1].get() {
-            table.fold_into(self.table(stripe, cold ^ 1), self.config.max_buckets);
+        match slots[cold & 1].get() {
+            Some(table) => table.fold_into(self.table(stripe, cold ^ 1), self.config.max_buckets),
+            None => false,
         }
     }
 
@@ -507,8 +561,15 @@ impl Native {
             f64::from_bits(self.zero_threshold.load(Ordering::Relaxed)),
         );
         if table.schema() != schema || table.threshold() != threshold {
-            table.reset(schema, threshold);
+            table.rekey(schema, threshold, self.config.max_buckets);
         }
+    }
+
+    /// Whether a quiescent (cold) shard's table still holds counts a fold could not place.
+    pub(crate) fn holds_counts(&self, stripe: usize, shard: usize) -> bool {
+        self.tables[stripe.min(self.tables.len() - 1)][shard & 1]
+            .get()
+            .is_some_and(Table::holds_counts)
     }
 
     /// Whether any table holds more buckets than the maximum.
@@ -524,6 +585,7 @@ impl Native {
     /// `Some(false)` to move to the new schema or zero threshold, `None` when nothing can be
     /// reduced.
     pub(crate) fn plan_reduction(&self, stripes: usize) -> Option<bool> {
+        self.generation.fetch_add(1, Ordering::AcqRel);
         let c = &self.config;
         let now = crate::clock::now();
         let since = crate::clock::elapsed_ns(self.last_reset.load(Ordering::Relaxed));
