@@ -407,7 +407,8 @@ impl Core {
         // Each round halves the resolution (or widens the zero bucket): bounded by the schemas.
         let mut reduced = false;
         for round in 0..16 {
-            if !(round == 0 && full) && !native.over_limit(stripes) {
+            let forced = round == 0 && full;
+            if !forced && !native.over_limit(stripes) {
                 break;
             }
             let Some(reset) = native.plan_reduction(stripes) else {
