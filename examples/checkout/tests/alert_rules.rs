@@ -41,7 +41,8 @@ fn scaled_rules_shrink_every_window() {
                 .strip_prefix("- record: vitalsign:objective_error_ratio:rate")
         })
         .collect();
-    assert_eq!(windows, ["5s", "1m", "2m", "24m"]);
+    // 5m, 30m, 1h, 2h, 6h, 1d and 3d; the 1m threshold window clamps to 5s, the floor.
+    assert_eq!(windows, ["5s", "30s", "1m", "2m", "6m", "24m", "72m"]);
     assert_eq!(scaled.matches("        for: 2s\n").count(), 2);
     let out = Command::new(BIN)
         .args(["alert-rules", "--time-scale", "0.5"])

@@ -1,16 +1,24 @@
 //! The rules an objective becomes, as a typed model (`yaml::Group`) the YAML writer renders:
 //! recording rules for its error and slow ratios over every alert window and its p95, then
-//! multi-window burn-rate alerts (page and ticket) and plain threshold alerts.
+//! multi-window burn-rate alerts and plain threshold alerts.
+//!
+//! The burn-rate alerts have four tiers, as Sloth and Pyrra generate them for a 30-day
+//! objective (the Google SRE workbook's): a page when the budget burns 14.4 times too fast over
+//! 1 h (and still over 5 m) or 6 times over 6 h (and 30 m), a ticket at 3 times over 1 d (and
+//! 2 h) or once over 3 d (and 6 h). The short window makes an alert stop soon after the burn does.
+//!
+//! Latency ratios read the classic buckets, or the native histogram where Prometheus keeps that
+//! instead (2.42 with `--enable-feature=native-histograms` stores a histogram with native
+//! buckets as native only).
 
 use super::yaml::{Group, Rule};
 use super::{Attached, Objective, RuleOptions};
 use crate::encoding::number::{canonical_f64, write_f64};
 
-/// Windows in seconds: the page pair, the ticket pair, the threshold alert's.
-const PAGE: (u64, u64) = (3600, 300);
-const TICKET: (u64, u64) = (86_400, 7200);
-const PAGE_BURN: f64 = 14.4;
-const TICKET_BURN: f64 = 3.0;
+/// A burn-rate tier: long window, short window (seconds), how many times too fast.
+type Tier = (u64, u64, f64);
+const PAGE: [Tier; 2] = [(3600, 300, 14.4), (21_600, 1800, 6.0)];
+const TICKET: [Tier; 2] = [(86_400, 7200, 3.0), (259_200, 21_600, 1.0)];
 const THRESHOLD_WINDOW: u64 = 60;
 const PAGE_FOR: u64 = 120;
 const TICKET_FOR: u64 = 900;
@@ -77,7 +85,12 @@ fn recording_rules(o: &Objective, functions: &[Attached], options: &RuleOptions)
     let name = o.name;
     let rates = |metric: &str, extra: &str, w: &str| rates(functions, metric, extra, w);
     let window = |s| duration(s, options, 5);
-    let mut windows = vec![PAGE.0, PAGE.1, TICKET.0, TICKET.1, THRESHOLD_WINDOW];
+    let mut windows: Vec<u64> = PAGE
+        .iter()
+        .chain(&TICKET)
+        .flat_map(|&(long, short, _)| [long, short])
+        .chain([THRESHOLD_WINDOW])
+        .collect();
     windows.sort_unstable();
     // Scaled down, two windows can clamp to the same floor: record each duration once.
     windows.dedup_by_key(|w| window(*w));
@@ -108,13 +121,14 @@ fn recording_rules(o: &Objective, functions: &[Attached], options: &RuleOptions)
                 &mut rules,
                 &format!("vitalsign:objective_slow_ratio:rate{w}"),
                 format!(
-                    "1 - sum({}) / sum({})",
+                    "(1 - sum({}) / sum({})) or (1 - histogram_fraction(0, {le}, sum({})))",
                     rates(
                         "function_calls_duration_seconds_bucket",
                         &format!(",le=\"{le}\""),
                         &w
                     ),
-                    rates("function_calls_duration_seconds_count", "", &w)
+                    rates("function_calls_duration_seconds_count", "", &w),
+                    rates("function_calls_duration_seconds", "", &w)
                 ),
             );
         }
@@ -123,8 +137,9 @@ fn recording_rules(o: &Objective, functions: &[Attached], options: &RuleOptions)
             &mut rules,
             &format!("vitalsign:objective_latency_p95_seconds:rate{w}"),
             format!(
-                "histogram_quantile(0.95, sum by (le) ({}))",
-                rates("function_calls_duration_seconds_bucket", "", &w)
+                "histogram_quantile(0.95, sum by (le) ({})) or histogram_quantile(0.95, sum({}))",
+                rates("function_calls_duration_seconds_bucket", "", &w),
+                rates("function_calls_duration_seconds", "", &w)
             ),
         );
     }
@@ -180,14 +195,38 @@ impl AlertCx<'_> {
         );
     }
 
-    /// `ratio` over both windows above `factor` times the budget.
-    fn burn(&self, ratio: &str, budget: f64, factor: f64, (long, short): (u64, u64)) -> String {
-        let (name, limit) = (self.name, num(factor * budget));
-        format!(
-            "{ratio}:rate{}{{objective=\"{name}\"}} > {limit} and {ratio}:rate{}{{objective=\"{name}\"}} > {limit}",
-            self.window(long),
-            self.window(short)
-        )
+    /// For each tier, `ratio` over both its windows above its factor times the budget; the
+    /// tiers joined with `or`.
+    fn burn(&self, ratio: &str, budget: f64, tiers: &[Tier]) -> String {
+        let name = self.name;
+        tiers
+            .iter()
+            .map(|&(long, short, factor)| {
+                let limit = num(factor * budget);
+                format!(
+                    "({ratio}:rate{}{{objective=\"{name}\"}} > {limit} and {ratio}:rate{}{{objective=\"{name}\"}} > {limit})",
+                    self.window(long),
+                    self.window(short)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" or ")
+    }
+
+    /// `14.4x over 1h and 5m, or 6x over 6h and 30m`.
+    fn tiers(&self, tiers: &[Tier]) -> String {
+        tiers
+            .iter()
+            .map(|&(long, short, factor)| {
+                format!(
+                    "{}x over {} and {}",
+                    num(factor),
+                    self.window(long),
+                    self.window(short)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", or ")
     }
 }
 
@@ -199,18 +238,24 @@ fn success_alerts(cx: &AlertCx<'_>, rules: &mut Vec<Rule>, target: f64) {
     cx.rule(
         rules,
         "ErrorBudgetBurn",
-        cx.burn(ratio, budget, PAGE_BURN, PAGE),
+        cx.burn(ratio, budget, &PAGE),
         PAGE_FOR,
         "page",
-        format!("{fnames}: errors are burning the {pct}% success budget {PAGE_BURN}x too fast"),
+        format!(
+            "{fnames}: errors are burning the {pct}% success budget too fast ({})",
+            cx.tiers(&PAGE)
+        ),
     );
     cx.rule(
         rules,
         "ErrorBudgetBurnSlow",
-        cx.burn(ratio, budget, TICKET_BURN, TICKET),
+        cx.burn(ratio, budget, &TICKET),
         TICKET_FOR,
         "ticket",
-        format!("{fnames}: errors are burning the {pct}% success budget {TICKET_BURN}x too fast"),
+        format!(
+            "{fnames}: errors are burning the {pct}% success budget ({})",
+            cx.tiers(&TICKET)
+        ),
     );
     let limit = num(cx.options.error_ratio_limit);
     cx.rule(
@@ -238,21 +283,23 @@ fn latency_alerts(cx: &AlertCx<'_>, rules: &mut Vec<Rule>, percentile: f64, thre
     cx.rule(
         rules,
         "LatencyBudgetBurn",
-        cx.burn(ratio, budget, PAGE_BURN, PAGE),
+        cx.burn(ratio, budget, &PAGE),
         PAGE_FOR,
         "page",
         format!(
-            "{fnames}: calls over {ms} ms are burning the {pct}% latency budget {PAGE_BURN}x too fast"
+            "{fnames}: calls over {ms} ms are burning the {pct}% latency budget too fast ({})",
+            cx.tiers(&PAGE)
         ),
     );
     cx.rule(
         rules,
         "LatencyBudgetBurnSlow",
-        cx.burn(ratio, budget, TICKET_BURN, TICKET),
+        cx.burn(ratio, budget, &TICKET),
         TICKET_FOR,
         "ticket",
         format!(
-            "{fnames}: calls over {ms} ms are burning the {pct}% latency budget {TICKET_BURN}x too fast"
+            "{fnames}: calls over {ms} ms are burning the {pct}% latency budget ({})",
+            cx.tiers(&TICKET)
         ),
     );
     let limit = num(cx.options.latency_factor * threshold);
