@@ -1,7 +1,12 @@
-//! Ready-made collectors: the process' own resource usage, and build information.
+//! Ready-made collectors: the process' own resource usage, build information, and (with the
+//! `tokio` feature) a tokio runtime's metrics.
 
 mod build;
 mod process;
+#[cfg(feature = "tokio")]
+mod tokio;
 
 pub use build::BuildInfo;
 pub use process::ProcessCollector;
+#[cfg(feature = "tokio")]
+pub use tokio::TokioRuntimeCollector;

@@ -68,6 +68,8 @@ mod registry;
 mod sync;
 pub mod trace;
 
+#[cfg(feature = "tokio")]
+pub use collectors::TokioRuntimeCollector;
 pub use collectors::{BuildInfo, ProcessCollector};
 pub use encoding::{Format, MetricEncoder, MetricType, Value};
 pub use error::{Error, ErrorKind, Result};

@@ -18,7 +18,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use vitalsign::{ProcessCollector, RuleOptions, default_registry};
+use vitalsign::{ProcessCollector, RuleOptions, TokioRuntimeCollector, default_registry};
 
 /// The vitalsign demo shop: checkout, orders, a payment provider you can slow down, and a live
 /// scoreboard at /metrics.
@@ -84,6 +84,8 @@ async fn serve(listen: SocketAddr, traffic: u32) -> Result<(), Box<dyn std::erro
     random::seed();
     let registry = default_registry();
     registry.register_collector(ProcessCollector::new())?;
+    // The runtime's workers, tasks and queues, read at every scrape.
+    registry.register_collector(TokioRuntimeCollector::new(tokio::runtime::Handle::current()))?;
     registry.register(
         "checkout_build",
         "Build information.",

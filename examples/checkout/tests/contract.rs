@@ -31,6 +31,19 @@ fn http_contract() {
         (404, r#"{"error":"no order `2`"}"#.to_owned())
     );
     assert_eq!(call("GET", "/healthz", ""), (200, "ok\n".to_owned()));
+    // The runtime's metrics: one worker per CPU, each with its busy seconds and parks.
+    let metrics = call("GET", "/metrics", "").1;
+    let workers = std::thread::available_parallelism().unwrap().get();
+    assert!(
+        metrics.contains(&format!("\ntokio_runtime_workers {workers}\n")),
+        "{metrics}"
+    );
+    for w in 0..workers {
+        for family in ["busy_seconds_total", "parks_total"] {
+            let series = format!("\ntokio_runtime_worker_{family}{{worker=\"{w}\"}} ");
+            assert_eq!(metrics.matches(&series).count(), 1, "{series}");
+        }
+    }
 
     assert_eq!(
         call(

@@ -161,7 +161,10 @@ fn prometheus_stores_payment_latency_as_a_native_histogram() {
     // over 250 ms (at most 133 ms), on either server; the native one computes it from the native
     // histogram, as it has no classic buckets for it.
     for p in [native, classic] {
-        let slow = query(p, r#"vitalsign:objective_slow_ratio:rate1m{objective="payments"}"#);
+        let slow = query(
+            p,
+            r#"vitalsign:objective_slow_ratio:rate1m{objective="payments"}"#,
+        );
         assert_eq!(number(&slow["value"][1]), 0.0, "{slow}");
     }
 }
