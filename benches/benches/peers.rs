@@ -276,6 +276,55 @@ mod native_observe {
     }
 }
 
+/// The `metrics` facade: a counter increment through a handle held by the caller, and through
+/// `counter!` with one label (the recorder looks the handle up at every call), with vitalsign's
+/// recorder and with `metrics-exporter-prometheus`'.
+mod facade {
+    use super::*;
+
+    fn recorder() -> vitalsign_metrics::VitalsignRecorder {
+        let registry: &'static vitalsign::Registry =
+            Box::leak(Box::new(vitalsign::Registry::new()));
+        vitalsign_metrics::VitalsignRecorder::builder()
+            .registry(registry)
+            .build()
+    }
+
+    #[divan::bench]
+    fn vitalsign_handle(b: Bencher<'_, '_>) {
+        let recorder = recorder();
+        let c = metrics::with_local_recorder(&recorder, || metrics::counter!("facade_handle"));
+        b.bench_local(|| c.increment(1));
+    }
+
+    #[divan::bench]
+    fn exporter_handle(b: Bencher<'_, '_>) {
+        let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+        let c = metrics::with_local_recorder(&recorder, || metrics::counter!("facade_handle"));
+        b.bench_local(|| c.increment(1));
+    }
+
+    #[divan::bench]
+    fn vitalsign_macro(b: Bencher<'_, '_>) {
+        let recorder = recorder();
+        metrics::with_local_recorder(&recorder, || {
+            // The first call registers the series: not timed.
+            metrics::counter!("facade_macro", "route" => "/a").increment(1);
+            b.bench_local(|| metrics::counter!("facade_macro", "route" => "/a").increment(1));
+        });
+    }
+
+    #[divan::bench]
+    fn exporter_macro(b: Bencher<'_, '_>) {
+        let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+        metrics::with_local_recorder(&recorder, || {
+            // The first call registers the series: not timed.
+            metrics::counter!("facade_macro", "route" => "/a").increment(1);
+            b.bench_local(|| metrics::counter!("facade_macro", "route" => "/a").increment(1));
+        });
+    }
+}
+
 mod histogram_observe {
     use super::*;
 

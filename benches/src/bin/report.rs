@@ -267,6 +267,37 @@ fn main() {
         at_least: false,
     });
 
+    let _ = writeln!(md, "\n## The metrics facade\n");
+    let _ = writeln!(
+        md,
+        "A counter increment from a crate that records through the `metrics` facade: through a \
+         handle the caller keeps, and through `counter!` with one label (the recorder looks the \
+         handle up at every call), into vitalsign's recorder (`vitalsign-metrics`) and into \
+         `metrics-exporter-prometheus`'.\n"
+    );
+    let _ = writeln!(
+        md,
+        "| row | vitalsign-metrics | metrics-exporter-prometheus | ratio |"
+    );
+    let _ = writeln!(md, "|---|---|---|---|");
+    for (row, title) in [("handle", "held handle"), ("macro", "`counter!` each call")] {
+        let v = get(&format!("facade/vitalsign_{row}"));
+        let e = get(&format!("facade/exporter_{row}"));
+        let _ = writeln!(
+            md,
+            "| {title} | {} | {} | {:.2}x |",
+            fmt_ns(v),
+            fmt_ns(e),
+            v / e
+        );
+    }
+    targets.push(Target {
+        what: "facade handle vs vitalsign's own counter".into(),
+        value: get("facade/vitalsign_handle") / get("counter_unlabelled/vitalsign"),
+        limit: 1.5,
+        at_least: false,
+    });
+
     let _ = writeln!(md, "\n## Threads on one series\n");
     let _ = writeln!(
         md,

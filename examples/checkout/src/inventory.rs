@@ -14,10 +14,12 @@ pub(crate) const CATALOGUE: &[(&str, u64)] = &[
     ("beans", 900),
 ];
 
-/// Stock per sku, refilled whenever it runs low so the simulation runs forever.
+/// Stock per sku, refilled whenever it runs low so the simulation runs forever. Stock levels
+/// are reported as a library would, through the `metrics` facade: `checkout_stock_items{sku}`.
 #[derive(Debug)]
 pub(crate) struct Inventory {
     stock: Vec<AtomicU64>,
+    levels: Vec<metrics::Gauge>,
 }
 
 const STOCK: u64 = 1_000_000;
@@ -37,9 +39,21 @@ pub(crate) enum InventoryError {
 
 impl Inventory {
     pub(crate) fn new() -> Self {
-        Self {
+        metrics::describe_gauge!("checkout_stock_items", "Items in stock, by sku.");
+        let inventory = Self {
             stock: CATALOGUE.iter().map(|_| AtomicU64::new(STOCK)).collect(),
-        }
+            levels: CATALOGUE
+                .iter()
+                .map(|(sku, _)| metrics::gauge!("checkout_stock_items", "sku" => *sku))
+                .collect(),
+        };
+        (0..CATALOGUE.len()).for_each(|i| inventory.publish(i));
+        inventory
+    }
+
+    /// Reports sku `i`'s stock level.
+    fn publish(&self, i: usize) {
+        self.levels[i].set(self.stock[i].load(Ordering::Relaxed) as f64);
     }
 
     fn index(sku: &str) -> Option<usize> {
@@ -51,6 +65,7 @@ impl Inventory {
         for line in lines {
             if let Some(i) = Self::index(&line.sku) {
                 self.stock[i].fetch_add(u64::from(line.quantity), Ordering::Relaxed);
+                self.publish(i);
             }
         }
     }
@@ -79,6 +94,7 @@ pub(crate) fn reserve_inventory(
         if inventory.stock[i].load(Ordering::Relaxed) < STOCK / 2 {
             inventory.stock[i].fetch_add(STOCK / 2, Ordering::Relaxed);
         }
+        inventory.publish(i);
         lines.push(Line {
             sku: sku.clone(),
             quantity: *quantity,

@@ -84,6 +84,9 @@ async fn serve(listen: SocketAddr, traffic: u32) -> Result<(), Box<dyn std::erro
     random::seed();
     let registry = default_registry();
     registry.register_collector(ProcessCollector::new())?;
+    // Libraries' `metrics::counter!`/`gauge!`/`histogram!` (and the shop's stock levels) go
+    // into the same registry.
+    vitalsign_metrics::install()?;
     // The runtime's workers, tasks and queues, read at every scrape.
     registry.register_collector(TokioRuntimeCollector::new(tokio::runtime::Handle::current()))?;
     registry.register(

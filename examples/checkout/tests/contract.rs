@@ -33,6 +33,23 @@ fn http_contract() {
     assert_eq!(call("GET", "/healthz", ""), (200, "ok\n".to_owned()));
     // The runtime's metrics: one worker per CPU, each with its busy seconds and parks.
     let metrics = call("GET", "/metrics", "").1;
+    // Stock levels through the `metrics` facade: tea is 2 down from a million, after the first
+    // order (the declined one put its tea back).
+    let stock: Vec<&str> = metrics
+        .lines()
+        .filter(|l| l.starts_with("checkout_stock_items"))
+        .collect();
+    assert_eq!(
+        stock,
+        [
+            "checkout_stock_items{sku=\"tea\"} 999998",
+            "checkout_stock_items{sku=\"coffee\"} 1e+06",
+            "checkout_stock_items{sku=\"cake\"} 1e+06",
+            "checkout_stock_items{sku=\"mug\"} 1e+06",
+            "checkout_stock_items{sku=\"beans\"} 1e+06",
+        ]
+    );
+    assert!(metrics.contains("# TYPE checkout_stock_items gauge\n"));
     let workers = std::thread::available_parallelism().unwrap().get();
     assert!(
         metrics.contains(&format!("\ntokio_runtime_workers {workers}\n")),
