@@ -36,6 +36,7 @@
 mod endpoint;
 mod layer;
 mod metrics;
+mod push;
 mod route;
 mod serve;
 
@@ -43,5 +44,6 @@ pub use endpoint::MetricsHandler;
 #[cfg(feature = "axum")]
 pub use endpoint::metrics_handler;
 pub use layer::{MetricsBody, MetricsLayer, MetricsLayerBuilder, MetricsService, ResponseFuture};
+pub use push::{PushError, PushOnDrop, Pushgateway};
 pub use route::{ClassifyExtra, ClassifyRoute, DefaultRoute, ExtraLabel, Route, UNMATCHED};
 pub use serve::{Exporter, ServeError, serve, serve_handler, serve_with_shutdown};
