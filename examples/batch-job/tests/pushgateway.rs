@@ -41,8 +41,11 @@ fn start_pushgateway() -> (Process, SocketAddr, TempDir) {
     (process, addr, dir)
 }
 
-/// The gateway's groups: each group's labels and, per metric name, its samples' values.
-fn groups(gateway: SocketAddr) -> Vec<(Vec<(String, String)>, Vec<(String, Vec<String>)>)> {
+/// A group: its labels, and per metric name its samples' values.
+type Group = (Vec<(String, String)>, Vec<(String, Vec<String>)>);
+
+/// The gateway's groups.
+fn groups(gateway: SocketAddr) -> Vec<Group> {
     let (status, body) = http_get(gateway, "/api/v1/metrics");
     assert_eq!(status, 200, "{body}");
     let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
