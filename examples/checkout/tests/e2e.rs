@@ -373,3 +373,112 @@ fn three_shops_aggregate_in_one_prometheus() {
         );
     }
 }
+
+/// Starts Prometheus in agent mode: scrapes `config`'s targets and remote-writes them, stores
+/// nothing it could query.
+fn start_agent(config: &str) -> (Process, SocketAddr, TempDir) {
+    let prometheus = support::require("prometheus", "the Debian package `prometheus`");
+    let dir = TempDir::new("agent");
+    let config_path = dir.0.join("agent.yml");
+    std::fs::write(&config_path, config).unwrap();
+    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let log = std::fs::File::create(dir.0.join("agent.log")).unwrap();
+    let child = Command::new(prometheus)
+        .arg("--enable-feature=agent")
+        .arg(format!("--config.file={}", config_path.display()))
+        .arg(format!(
+            "--storage.agent.path={}",
+            dir.0.join("wal").display()
+        ))
+        .arg(format!("--web.listen-address={addr}"))
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start prometheus --enable-feature=agent");
+    let process = Process(child);
+    let ready = wait_for(Duration::from_secs(30), || {
+        (http_get(addr, "/-/ready").0 == 200).then_some(())
+    });
+    if ready.is_none() {
+        let log = std::fs::read_to_string(dir.0.join("agent.log")).unwrap_or_default();
+        panic!("the agent did not become ready on {addr}:\n{log}");
+    }
+    (process, addr, dir)
+}
+
+/// Scale-out as DESIGN.md describes it: two Prometheus agents each scrape a shop and
+/// remote-write to a central Prometheus, which evaluates the objective's rules (windows scaled
+/// 60x) over both. One shop's provider slows down; the latency alert fires centrally.
+#[test]
+#[ignore = "needs prometheus (Debian package)"]
+fn agents_remote_write_and_the_central_prometheus_alerts() {
+    let shops: Vec<_> = (0..2).map(|_| support::start_checkout(BIN, 20)).collect();
+    let dir = TempDir::new("central-rules");
+    let rules = Command::new(BIN)
+        .args(["alert-rules", "--time-scale", "60"])
+        .output()
+        .unwrap();
+    assert!(rules.status.success());
+    let rules_path = dir.0.join("alerts.yml");
+    std::fs::write(&rules_path, rules.stdout).unwrap();
+    let central_config = format!(
+        "global:\n  evaluation_interval: 1s\nrule_files:\n  - {}\n",
+        rules_path.display()
+    );
+    let (_central, central, _cdir) =
+        support::start_prometheus(&central_config, &["--web.enable-remote-write-receiver"]);
+    let agents: Vec<_> = shops
+        .iter()
+        .enumerate()
+        .map(|(i, (_, shop))| {
+            start_agent(&format!(
+                "global:\n  scrape_interval: 1s\n  external_labels:\n    agent: a{i}\n\
+                 scrape_configs:\n  - job_name: checkout\n    static_configs:\n      - targets: ['{shop}']\n\
+                 remote_write:\n  - url: http://{central}/api/v1/write\n    queue_config:\n      batch_send_deadline: 1s\n"
+            ))
+        })
+        .collect();
+    // Both agents' series arrive: `up` from each.
+    let both = wait_for(Duration::from_secs(60), || {
+        http_get(central, "/api/v1/query?query=count(up%20%3D%3D%201)")
+            .1
+            .contains(r#","2"]"#)
+            .then_some(())
+    });
+    assert!(
+        both.is_some(),
+        "both agents' `up` reached the central Prometheus"
+    );
+    // The recorded ratios exist centrally, over both shops' calls.
+    let recorded = wait_for(Duration::from_secs(60), || {
+        http_get(
+            central,
+            "/api/v1/query?query=vitalsign%3Aobjective_slow_ratio%3Arate1m",
+        )
+        .1
+        .contains(r#""objective":"payments""#)
+        .then_some(())
+    });
+    assert!(
+        recorded.is_some(),
+        "the central Prometheus records the slow ratio"
+    );
+    assert_eq!(firing_alerts(central), Vec::<String>::new(), "at baseline");
+
+    // One shop's provider slows to 600 ms: half of all payments are over 250 ms.
+    set_provider(shops[0].1, 600, 0.0);
+    let start = Instant::now();
+    let fired = wait_for(Duration::from_secs(120), || {
+        alert_state(central, "PaymentsLatencyBudgetBurn", "firing").then_some(())
+    });
+    assert!(
+        fired.is_some(),
+        "PaymentsLatencyBudgetBurn fired centrally; firing: {:?}",
+        firing_alerts(central)
+    );
+    println!(
+        "one of two shops slowed: the central Prometheus fired after {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
+    drop(agents);
+}
