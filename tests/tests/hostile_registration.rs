@@ -865,6 +865,7 @@ fn promtool_accepts_every_case() {
 #[test]
 #[ignore = "needs prometheus (Debian package prometheus)"]
 fn prometheus_scrapes_every_case() {
+    // OpenMetrics and 0.0.4 by one Prometheus, protobuf by another with native histograms on.
     let run = run_cases();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -946,6 +947,35 @@ fn prometheus_scrapes_every_case() {
         .filter_map(|l| l.rsplit(" ").next()?.parse::<f64>().ok())
         .sum();
     assert_eq!(invalid, 0.0);
+
+    // A Prometheus with native histograms on asks the same handlers for protobuf: every case
+    // is read, every sample stored.
+    let protobuf_config = format!(
+        "global:\n  scrape_interval: 1s\nscrape_configs:\n\
+         \x20 - job_name: protobuf\n    static_configs:\n      - targets: [{}]\n",
+        targets[0]
+    );
+    let (_native, native, _ndir) =
+        support::start_prometheus(&protobuf_config, &["--enable-feature=native-histograms"]);
+    let want = run.len();
+    let up = support::wait_for(Duration::from_secs(60), || {
+        let (_, body) = support::http_get(native, "/api/v1/query?query=count(up%3D%3D1)");
+        body.contains(&format!(",\"{want}\"]")).then_some(())
+    });
+    assert!(
+        up.is_some(),
+        "not every protobuf target is up: {}",
+        support::http_get(native, "/api/v1/targets").1
+    );
+    let stored = support::wait_for(Duration::from_secs(30), || {
+        let (_, body) = support::http_get(native, query);
+        body.contains(&format!(",\"{expected_samples}\"]")).then_some(())
+    });
+    assert!(
+        stored.is_some(),
+        "expected {expected_samples} samples over protobuf: {}",
+        support::http_get(native, query).1
+    );
     runtime.block_on(async {
         for exporter in exporters {
             exporter.shutdown().await;
