@@ -969,7 +969,8 @@ fn prometheus_scrapes_every_case() {
     );
     let stored = support::wait_for(Duration::from_secs(30), || {
         let (_, body) = support::http_get(native, query);
-        body.contains(&format!(",\"{expected_samples}\"]")).then_some(())
+        body.contains(&format!(",\"{expected_samples}\"]"))
+            .then_some(())
     });
     assert!(
         stored.is_some(),

@@ -34,6 +34,23 @@ use crate::error::{Error, ErrorKind, Result};
 mod bounds;
 use bounds::BOUNDS;
 
+/// For each 1/512-wide cell of fractions `[0.5 + c/512, 0.5 + (c+1)/512)`, how many schema-8
+/// bounds lie below its start.
+const BELOW_CELL: [u16; 256] = {
+    let mut table = [0u16; 256];
+    let mut cell = 0;
+    let mut below = 0;
+    while cell < 256 {
+        let start = 0.5 + cell as f64 / 512.0;
+        while below < 256 && BOUNDS[below] < start {
+            below += 1;
+        }
+        table[cell] = below as u16;
+        cell += 1;
+    }
+    table
+};
+
 /// The lowest and highest schemas Prometheus accepts.
 pub(crate) const MIN_SCHEMA: i32 = -4;
 pub(crate) const MAX_SCHEMA: i32 = 8;
@@ -204,19 +221,18 @@ pub(crate) fn key(v: f64, schema: i32) -> i32 {
     };
     let (frac, exp) = frexp(v);
     let key = if schema > 0 {
-        let n = 1usize << schema;
-        let step = 256 >> schema;
-        // The first bound not below the fraction (Go's `sort.SearchFloat64s`).
-        let (mut lo, mut hi) = (0, n);
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            if BOUNDS[mid * step] < frac {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
+        // How many schema-8 bounds lie below the fraction: those below the start of its
+        // 1/512-wide cell (from the table), then the one or two inside it.
+        let cell = ((frac.to_bits() >> 44) & 0xff) as usize;
+        let mut below = usize::from(BELOW_CELL[cell]);
+        while below < 256 && BOUNDS[below] < frac {
+            below += 1;
         }
-        lo as i32 + (exp - 1) * n as i32
+        // Schema s keeps every 2^(8-s)th bound: the bounds below at s are ceil(below / 2^(8-s))
+        // (Go's `sort.SearchFloat64s` over that schema's bounds).
+        let shift = 8 - schema;
+        let place = (below + (1 << shift) - 1) >> shift;
+        place as i32 + (exp - 1) * (1i32 << schema)
     } else {
         let k = if frac == 0.5 { exp - 1 } else { exp };
         let offset = (1 << -schema) - 1;
@@ -517,8 +533,21 @@ impl Native {
         self.generation.load(Ordering::Acquire)
     }
 
+    #[inline]
     pub(crate) fn table(&self, stripe: usize, shard: usize) -> &Table {
-        self.tables[stripe.min(self.tables.len() - 1)][shard & 1].get_or_init(|| {
+        let slot = &self.tables[stripe.min(self.tables.len() - 1)][shard & 1];
+        match slot.get() {
+            Some(table) => table,
+            None => self.make_table(slot),
+        }
+    }
+
+    /// A shard's table, made on its first use (the one allocation of a native histogram's
+    /// observations).
+    #[cold]
+    #[inline(never)]
+    fn make_table<'s>(&self, slot: &'s OnceBox<Table>) -> &'s Table {
+        slot.get_or_init(|| {
             Box::new(Table::new(
                 self.config.capacity(),
                 self.config.max_buckets,
