@@ -17,7 +17,10 @@
 //! - with the `opentelemetry` feature, OpenTelemetry's current context
 //!   (`opentelemetry::Context::current()`), when no scope is current;
 //! - a function of your own, given once to [`set_source`] (for a tracing stack that keeps its
-//!   context elsewhere), asked last.
+//!   context elsewhere), asked last. With `tracing-opentelemetry`, whose spans keep their
+//!   OpenTelemetry context inside `tracing`, that function reads
+//!   `tracing::Span::current().context()` (its `OpenTelemetrySpanExt`) and returns the span
+//!   context's ids and sampled flag through [`TraceContext::new`].
 //!
 //! A context whose sampled flag is off is never recorded: its trace was not kept, so an exemplar
 //! would point nowhere. In a program that never makes a context current, an observation's check
