@@ -86,6 +86,8 @@ pub struct FunctionSpec {
     pub buckets: Option<&'static [f64]>,
     /// Whether to keep `function_calls_concurrent`.
     pub concurrency: bool,
+    /// Whether the duration histogram keeps classic buckets only (no native ones).
+    pub classic_only: bool,
     /// Whether `ok_if`/`error_if` decides the result, so a value that is not an `Err` may be an
     /// error (with `error=""`).
     pub classified: bool,
@@ -205,12 +207,11 @@ impl FunctionMetrics {
             Some(Ok(b)) => (b, None),
             Some(Err(e)) => (Buckets::latency(), Some(e)),
         };
+        let native = (!spec.classic_only).then(NativeBuckets::default);
         // Every outcome but `ok` (index 0) has a cell in each histogram.
         let cells = outcome_labels.len() - 1;
         let histograms: Arc<[Histogram]> = (0..combos.len())
-            .map(|_| {
-                Histogram::with_outcomes(buckets.clone(), cells, Some(NativeBuckets::default()))
-            })
+            .map(|_| Histogram::with_outcomes(buckets.clone(), cells, native))
             .collect();
         Self {
             calls: Calls {

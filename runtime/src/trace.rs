@@ -299,6 +299,13 @@ pub fn current() -> Option<TraceContext> {
 /// program that traces nothing, an observation's check for a context is one load of this flag.
 static IN_USE: AtomicBool = AtomicBool::new(cfg!(feature = "opentelemetry"));
 
+/// Whether a context may be current: false in a program that never made one current nor set
+/// a source, so its observations skip the look-up.
+#[inline]
+pub(crate) fn in_use() -> bool {
+    IN_USE.load(Ordering::Relaxed)
+}
+
 /// The current context if it is sampled: what an observation records as its exemplar.
 #[inline]
 pub(crate) fn sampled() -> Option<TraceContext> {

@@ -323,3 +323,41 @@ fn serde_like_pairs(body: &str) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+static FUNCTIONS: std::sync::LazyLock<Registry> = std::sync::LazyLock::new(Registry::new);
+
+#[vitalsign::instrument_metrics(registry = FUNCTIONS)]
+fn with_native() {}
+
+#[vitalsign::instrument_metrics(registry = FUNCTIONS, classic_only)]
+fn without_native() {}
+
+/// Instrumented functions keep native buckets unless told `classic_only`.
+#[test]
+fn instrumented_durations_are_native_unless_classic_only() {
+    with_native();
+    without_native();
+    let mut bytes = Vec::new();
+    FUNCTIONS.encode(&mut bytes, &EncodeOptions::new(Format::Protobuf));
+    let families = protobuf::decode(&bytes).unwrap();
+    let durations = families
+        .iter()
+        .find(|f| f.name() == "function_calls_duration_seconds")
+        .unwrap();
+    let schemas: Vec<(String, Option<i32>, u64)> = durations
+        .metric
+        .iter()
+        .map(|m| {
+            let function = m.label.iter().find(|l| l.name() == "function").unwrap();
+            let h = m.histogram.as_ref().unwrap();
+            (function.value().to_owned(), h.schema, h.sample_count())
+        })
+        .collect();
+    assert_eq!(
+        schemas,
+        [
+            ("with_native".to_owned(), Some(3), 1),
+            ("without_native".to_owned(), None, 1),
+        ]
+    );
+}

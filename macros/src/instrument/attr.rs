@@ -13,6 +13,7 @@ pub(super) const OPTIONS: &[&str] = &[
     "buckets",
     "labels",
     "concurrency",
+    "classic_only",
     "registry",
     "ok_if",
     "error_if",
@@ -28,6 +29,7 @@ pub(super) struct Options {
     pub(super) buckets: Option<BucketsOpt>,
     pub(super) labels: Option<Vec<LabelOpt>>,
     pub(super) concurrency: Option<Path>,
+    pub(super) classic_only: Option<Path>,
     pub(super) registry: Option<Path>,
     pub(super) ok_if: Option<Path>,
     pub(super) error_if: Option<Path>,
@@ -102,6 +104,7 @@ pub(super) fn parse(args: TokenStream, cx: &mut Ctxt) -> Options {
                 set_once(cx, &mut o.labels, labels, &meta.path);
             }
             "concurrency" => set_once(cx, &mut o.concurrency, meta.path.clone(), &meta.path),
+            "classic_only" => set_once(cx, &mut o.classic_only, meta.path.clone(), &meta.path),
             "skip" => set_once(cx, &mut o.skip, meta.path.clone(), &meta.path),
             "registry" | "ok_if" | "error_if" | "error_label" | "crate" | "objective" => {
                 let v: Path = meta.value()?.parse()?;
@@ -188,6 +191,7 @@ impl Options {
             buckets: inner.buckets.or_else(|| self.buckets.clone()),
             labels,
             concurrency: inner.concurrency.or_else(|| self.concurrency.clone()),
+            classic_only: inner.classic_only.or_else(|| self.classic_only.clone()),
             registry: inner.registry.or_else(|| self.registry.clone()),
             ok_if: inner.ok_if.or_else(|| self.ok_if.clone()),
             error_if: inner.error_if.or_else(|| self.error_if.clone()),

@@ -163,6 +163,7 @@ fn statics(a: &Analysis, options: &Options, krate: &TokenStream) -> TokenStream 
         }
     };
     let concurrency = options.concurrency.is_some();
+    let classic_only = options.classic_only.is_some();
     let classified = a.classifier.is_some();
     let registry = match &options.registry {
         Some(path) => quote! {
@@ -190,6 +191,7 @@ fn statics(a: &Analysis, options: &Options, krate: &TokenStream) -> TokenStream 
                 static_labels: STATIC_LABELS,
                 buckets: __VITALSIGN_BUCKETS,
                 concurrency: #concurrency,
+                classic_only: #classic_only,
                 classified: #classified,
             })
         });

@@ -7,8 +7,9 @@
 //! moment is just as recent). A reader retries while the sequence number moves under it.
 //! Writing allocates nothing; a series allocates its cells the first time it records one.
 
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering, fence};
+
+use once_cell::race::OnceBox;
 
 use crate::clock;
 use crate::trace::{Exemplar, TraceContext};
@@ -87,10 +88,10 @@ impl Cell {
     }
 }
 
-/// One cell per bucket, made on first use.
+/// One cell per bucket, made on first use (one word until then).
 #[derive(Default)]
 pub(crate) struct Cells {
-    cells: OnceLock<Box<[Cell]>>,
+    cells: OnceBox<Box<[Cell]>>,
 }
 
 impl Cells {
@@ -98,7 +99,7 @@ impl Cells {
     pub(crate) fn record(&self, n: usize, i: usize, cx: &TraceContext, value: f64) {
         let cells = self
             .cells
-            .get_or_init(|| (0..n).map(|_| Cell::default()).collect());
+            .get_or_init(|| Box::new((0..n).map(|_| Cell::default()).collect()));
         if let Some(cell) = cells.get(i) {
             cell.record(cx, value);
         }
