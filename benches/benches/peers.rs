@@ -394,6 +394,17 @@ fn with_vitalsign(amount: u32) -> Result<u32, PayError> {
     }
 }
 
+/// The same with classic buckets only (no native buckets).
+#[inline(never)]
+#[vitalsign::instrument_metrics(classic_only)]
+fn with_vitalsign_classic(amount: u32) -> Result<u32, PayError> {
+    if amount == 0 {
+        Err(PayError::Declined)
+    } else {
+        Ok(amount)
+    }
+}
+
 #[inline(never)]
 #[autometrics::autometrics]
 fn with_autometrics(amount: u32) -> Result<u32, PayError> {
@@ -459,6 +470,12 @@ mod function_sync {
     fn vitalsign(b: Bencher<'_, '_>) {
         let _ = with_vitalsign(1);
         b.bench_local(|| with_vitalsign(black_box(7)));
+    }
+
+    #[divan::bench]
+    fn vitalsign_classic_only(b: Bencher<'_, '_>) {
+        let _ = with_vitalsign_classic(1);
+        b.bench_local(|| with_vitalsign_classic(black_box(7)));
     }
 
     #[divan::bench]
