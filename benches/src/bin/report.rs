@@ -199,9 +199,10 @@ fn main() {
         "One histogram of 11 buckets observed with no trace context, inside a sampled one (the \
          observation also keeps its trace as its bucket's exemplar, with a timestamp), inside an \
          unsampled one (not recorded); prometheus-client's histogram with exemplars, given one \
-         exemplar and a timestamp per observation. The first row is the histogram observe row \
-         again: it includes the check for a context, made once any context has been current in \
-         the process.\n"
+         exemplar and a timestamp per observation. These rows run in a process of their own. \
+         The first runs before any context has been current in it, so its check for one is a \
+         load of a global flag; after that, every observation also reads the thread's context \
+         (the unsampled row).\n"
     );
     let _ = writeln!(md, "| row | time | added to no context |");
     let _ = writeln!(md, "|---|---|---|");
