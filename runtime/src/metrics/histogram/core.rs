@@ -131,7 +131,7 @@ impl Core {
             more: OnceLock::new(),
             scrape: Mutex::new(()),
             exemplars: exemplar::Cells::default(),
-            native: native.map(|n| Box::new(Native::new(n, 1 + MAX_STRIPES))),
+            native: native.map(|n| Box::new(Native::new(n))),
         }
     }
 
@@ -226,8 +226,9 @@ impl Core {
             // Read before the observation starts: a reduction that starts after this waits for
             // the observation, and is then seen as done.
             let generation = native.generation();
+            let planned = native.plan(v);
             let (index, stripe, shard) = self.begin();
-            match native.observe(index, shard, v) {
+            match native.observe(index, shard, v, &planned) {
                 Placed::Full if tries < 32 => {
                     tries += 1;
                     self.void(stripe, shard, generation);

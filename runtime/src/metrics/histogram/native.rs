@@ -301,6 +301,39 @@ pub(crate) enum Placed {
     Full,
 }
 
+/// Where an observation goes in a table of given settings.
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    /// NaN: counted, in no bucket.
+    Nowhere,
+    Zero,
+    Bucket(u32),
+}
+
+impl Target {
+    #[inline]
+    fn of(v: f64, schema: i32, threshold: f64) -> Self {
+        if v.is_nan() {
+            Target::Nowhere
+        } else if v > threshold {
+            Target::Bucket(code(false, key(v, schema)))
+        } else if v < -threshold {
+            Target::Bucket(code(true, key(v, schema)))
+        } else {
+            Target::Zero
+        }
+    }
+}
+
+/// An observation's bucket, found under the histogram's current settings before the
+/// observation starts (its first atomic read-modify-write orders everything after it).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Planned {
+    schema: i32,
+    threshold_bits: u64,
+    target: Target,
+}
+
 /// One shard's native buckets.
 pub(crate) struct Table {
     max: u32,
@@ -339,20 +372,24 @@ impl Table {
         f64::from_bits(self.zero_threshold.load(Ordering::Relaxed))
     }
 
-    /// Counts `v`.
+    /// Counts `v`, whose bucket under `planned` settings was found before the observation
+    /// started (the usual case: the table has those settings).
     #[inline]
-    fn observe(&self, v: f64, max: u32) -> Placed {
-        if v.is_nan() {
-            return Placed::Counted;
-        }
-        let t = self.threshold();
-        if v > t {
-            self.add(code(false, key(v, self.schema())), 1, max, self.room())
-        } else if v < -t {
-            self.add(code(true, key(v, self.schema())), 1, max, self.room())
+    fn observe(&self, v: f64, max: u32, planned: &Planned) -> Placed {
+        let target = if self.schema() == planned.schema
+            && self.zero_threshold.load(Ordering::Relaxed) == planned.threshold_bits
+        {
+            planned.target
         } else {
-            self.zero.fetch_add(1, Ordering::Relaxed);
-            Placed::Counted
+            Target::of(v, self.schema(), self.threshold())
+        };
+        match target {
+            Target::Nowhere => Placed::Counted,
+            Target::Zero => {
+                self.zero.fetch_add(1, Ordering::Relaxed);
+                Placed::Counted
+            }
+            Target::Bucket(code) => self.add(code, 1, max, self.room()),
         }
     }
 
@@ -499,13 +536,16 @@ impl Table {
     }
 }
 
+/// Table slots: one per stripe a core can grow (its first and at most 16 more).
+const TABLE_SLOTS: usize = 17;
+
 /// A histogram core's native buckets: one table per shard of each stripe, and the schema and
 /// zero threshold new tables start with.
 pub(crate) struct Native {
     pub(crate) config: NativeBuckets,
     schema: AtomicI32,
     zero_threshold: AtomicU64,
-    tables: Box<[[OnceBox<Table>; 2]]>,
+    tables: [[OnceBox<Table>; 2]; TABLE_SLOTS],
     /// Reductions so far: an observer that found its table full reduces only if none happened
     /// since it looked.
     generation: AtomicU64,
@@ -515,14 +555,12 @@ pub(crate) struct Native {
 }
 
 impl Native {
-    pub(crate) fn new(config: NativeBuckets, stripes: usize) -> Self {
+    pub(crate) fn new(config: NativeBuckets) -> Self {
         Self {
             schema: AtomicI32::new(config.schema),
             zero_threshold: AtomicU64::new(config.zero_threshold.to_bits()),
             config,
-            tables: (0..stripes)
-                .map(|_| [OnceBox::new(), OnceBox::new()])
-                .collect(),
+            tables: std::array::from_fn(|_| [OnceBox::new(), OnceBox::new()]),
             last_reset: AtomicU64::new(crate::clock::now()),
             generation: AtomicU64::new(0),
         }
@@ -557,11 +595,23 @@ impl Native {
         })
     }
 
+    /// Finds `v`'s bucket under the current settings, before its observation starts.
+    #[inline]
+    pub(crate) fn plan(&self, v: f64) -> Planned {
+        let schema = self.schema.load(Ordering::Relaxed);
+        let threshold_bits = self.zero_threshold.load(Ordering::Relaxed);
+        Planned {
+            schema,
+            threshold_bits,
+            target: Target::of(v, schema, f64::from_bits(threshold_bits)),
+        }
+    }
+
     /// Counts `v` in a shard.
     #[inline]
-    pub(crate) fn observe(&self, stripe: usize, shard: usize, v: f64) -> Placed {
+    pub(crate) fn observe(&self, stripe: usize, shard: usize, v: f64, planned: &Planned) -> Placed {
         self.table(stripe, shard)
-            .observe(v, self.config.max_buckets)
+            .observe(v, self.config.max_buckets, planned)
     }
 
     /// Folds a quiescent shard's table into the other shard's; `true` if some counts found
