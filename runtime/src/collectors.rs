@@ -10,3 +10,13 @@ pub use build::BuildInfo;
 pub use process::ProcessCollector;
 #[cfg(feature = "tokio")]
 pub use tokio::TokioRuntimeCollector;
+
+/// The descriptors of a collector's fixed families.
+fn describe(
+    families: &[(crate::MetricType, &'static str, &'static str)],
+) -> Vec<(crate::MetricType, crate::Descriptor)> {
+    families
+        .iter()
+        .map(|&(kind, name, help)| (kind, crate::Descriptor::new(name, help)))
+        .collect()
+}

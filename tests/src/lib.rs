@@ -343,3 +343,36 @@ pub fn start_checkout(binary: &str, traffic: u32) -> (Process, std::net::SocketA
     );
     (process, addr)
 }
+
+/// `s` percent-encoded for a URL's query string (everything but letters, digits and `_`).
+pub fn query_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The answer body of the instant query `query` to the Prometheus at `addr`.
+pub fn prometheus_query(addr: std::net::SocketAddr, query: &str) -> String {
+    http_get(
+        addr,
+        &format!("/api/v1/query?query={}", query_encode(query)),
+    )
+    .1
+}
+
+/// The checkout `binary`'s alert rules with windows scaled `time_scale` times, written to a
+/// file in a new temporary folder: the folder (removed when dropped) and the file's path.
+pub fn checkout_rules(binary: &str, time_scale: &str) -> (TempDir, PathBuf) {
+    let dir = TempDir::new("rules");
+    let rules = Command::new(binary)
+        .args(["alert-rules", "--time-scale", time_scale])
+        .output()
+        .expect("run alert-rules");
+    assert!(rules.status.success(), "alert-rules failed");
+    let path = dir.0.join("alerts.yml");
+    std::fs::write(&path, rules.stdout).expect("write the rules");
+    (dir, path)
+}

@@ -267,16 +267,7 @@ fn prometheus_reads_every_type_over_protobuf() {
     );
     let (_p, prometheus, _dir) =
         support::start_prometheus(&config, &["--enable-feature=native-histograms"]);
-    let query = |q: &str| {
-        let encoded: String = q
-            .bytes()
-            .map(|b| match b {
-                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' => (b as char).to_string(),
-                _ => format!("%{b:02X}"),
-            })
-            .collect();
-        support::http_get(prometheus, &format!("/api/v1/query?query={encoded}")).1
-    };
+    let query = |q: &str| support::prometheus_query(prometheus, q);
     let scraped = support::wait_for(std::time::Duration::from_secs(30), || {
         query(r#"up{job="pb"}"#).contains(r#""1"]"#).then_some(())
     });

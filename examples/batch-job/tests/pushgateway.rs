@@ -225,16 +225,7 @@ fn the_batch_job_pushes_and_prometheus_keeps_its_labels() {
         "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: pushgateway\n    honor_labels: true\n    static_configs:\n      - targets: ['{gateway}']\n"
     );
     let (_p, prometheus, _pdir) = support::start_prometheus(&config, &[]);
-    let query = |q: &str| {
-        let encoded: String = q
-            .bytes()
-            .map(|b| match b {
-                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' => (b as char).to_string(),
-                _ => format!("%{b:02X}"),
-            })
-            .collect();
-        http_get(prometheus, &format!("/api/v1/query?query={encoded}")).1
-    };
+    let query = |q: &str| support::prometheus_query(prometheus, q);
     let processed = wait_for(Duration::from_secs(30), || {
         let body = query(r#"batch_records_processed_total{job="nightly",instance="db/1"}"#);
         body.contains(r#","990"]"#).then_some(body)

@@ -211,14 +211,7 @@ fn seconds_until_resolved(
 #[ignore = "needs prometheus and prometheus-alertmanager (Debian packages)"]
 fn slow_payments_page_and_recover() {
     let (_shop, shop) = support::start_checkout(BIN, 20);
-    let dir = TempDir::new("e2e-rules");
-    let rules = Command::new(BIN)
-        .args(["alert-rules", "--time-scale", "60"])
-        .output()
-        .unwrap();
-    assert!(rules.status.success());
-    let rules_path = dir.0.join("alerts.yml");
-    std::fs::write(&rules_path, rules.stdout).unwrap();
+    let (_rules, rules_path) = support::checkout_rules(BIN, "60");
 
     let hook = Webhook::start();
     let (_alertmanager, alertmanager, _amdir) = start_alertmanager(hook.addr);
@@ -413,14 +406,7 @@ fn start_agent(config: &str) -> (Process, SocketAddr, TempDir) {
 #[ignore = "needs prometheus (Debian package)"]
 fn agents_remote_write_and_the_central_prometheus_alerts() {
     let shops: Vec<_> = (0..2).map(|_| support::start_checkout(BIN, 20)).collect();
-    let dir = TempDir::new("central-rules");
-    let rules = Command::new(BIN)
-        .args(["alert-rules", "--time-scale", "60"])
-        .output()
-        .unwrap();
-    assert!(rules.status.success());
-    let rules_path = dir.0.join("alerts.yml");
-    std::fs::write(&rules_path, rules.stdout).unwrap();
+    let (_rules, rules_path) = support::checkout_rules(BIN, "60");
     let central_config = format!(
         "global:\n  evaluation_interval: 1s\nrule_files:\n  - {}\n",
         rules_path.display()

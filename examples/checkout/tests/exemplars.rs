@@ -95,7 +95,7 @@ fn the_strict_openmetrics_parser_reads_the_shops_exemplars() {
 fn stored_trace_ids(prometheus: SocketAddr, series: &str) -> BTreeSet<String> {
     let path = format!(
         "/api/v1/query_exemplars?query={}&start=0&end=4102444800",
-        encode(series)
+        support::query_encode(series)
     );
     let (status, body) = http_get(prometheus, &path);
     assert_eq!(status, 200, "{body}");
@@ -106,16 +106,6 @@ fn stored_trace_ids(prometheus: SocketAddr, series: &str) -> BTreeSet<String> {
         .flatten()
         .flat_map(|s| s["exemplars"].as_array().into_iter().flatten())
         .filter_map(|e| e["labels"]["trace_id"].as_str().map(str::to_owned))
-        .collect()
-}
-
-fn encode(query: &str) -> String {
-    query
-        .bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
         .collect()
 }
 

@@ -13,20 +13,9 @@ use support::{http_get, http_request, wait_for};
 const BIN: &str = env!("CARGO_BIN_EXE_checkout");
 const ORDER: &str = r#"{"customer": "c1", "items": [{"sku": "tea", "quantity": 1}]}"#;
 
-fn encode(query: &str) -> String {
-    query
-        .bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// The one result of an instant query.
 fn query(prometheus: SocketAddr, q: &str) -> serde_json::Value {
-    let (status, body) = http_get(prometheus, &format!("/api/v1/query?query={}", encode(q)));
-    assert_eq!(status, 200, "{body}");
+    let body = support::prometheus_query(prometheus, q);
     let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
     let results = answer["data"]["result"]
         .as_array()
@@ -52,14 +41,7 @@ fn prometheus_stores_payment_latency_as_a_native_histogram() {
     );
     assert_eq!(status, 200);
     // The objective's rules, windows scaled 60x (1 h is 1 m), evaluated every second.
-    let dir = support::TempDir::new("native-rules");
-    let rules = std::process::Command::new(BIN)
-        .args(["alert-rules", "--time-scale", "60"])
-        .output()
-        .unwrap();
-    assert!(rules.status.success());
-    let rules_path = dir.0.join("alerts.yml");
-    std::fs::write(&rules_path, rules.stdout).unwrap();
+    let (_rules, rules_path) = support::checkout_rules(BIN, "60");
     let config = format!(
         "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n  - {}\n\
          scrape_configs:\n  - job_name: checkout\n    static_configs:\n      - targets: ['{shop}']\n",
@@ -114,12 +96,9 @@ fn prometheus_stores_payment_latency_as_a_native_histogram() {
     assert_eq!(histogram["count"], "400", "{sample}");
     let buckets = histogram["buckets"].as_array().unwrap();
     assert!(buckets.len() >= 5, "{sample}");
-    let (_, body) = http_get(
+    let body = support::prometheus_query(
         native,
-        &format!(
-            "/api/v1/query?query={}",
-            encode(r#"count(function_calls_duration_seconds_bucket{function="charge_payment"})"#)
-        ),
+        r#"count(function_calls_duration_seconds_bucket{function="charge_payment"})"#,
     );
     assert!(body.contains(r#""result":[]"#), "{body}");
     // Bucket bounds are powers of 2^(1/8): schema 3.

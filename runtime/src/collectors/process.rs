@@ -77,10 +77,7 @@ impl Collector for ProcessCollector {
         if !cfg!(target_os = "linux") {
             return Vec::new();
         }
-        FAMILIES
-            .iter()
-            .map(|&(kind, name, help)| (kind, Descriptor::new(name, help)))
-            .collect()
+        super::describe(FAMILIES)
     }
 
     fn collect(

@@ -112,10 +112,7 @@ const FAMILIES: &[(MetricType, &str, &str)] = &[
 
 impl Collector for TokioRuntimeCollector {
     fn describe(&self) -> Vec<(MetricType, Descriptor)> {
-        FAMILIES
-            .iter()
-            .map(|&(kind, name, help)| (kind, Descriptor::new(name, help)))
-            .collect()
+        super::describe(FAMILIES)
     }
 
     fn collect(
