@@ -143,11 +143,10 @@ impl TraceContext {
     pub fn instrument<F: Future>(self, future: F) -> Traced<F> {
         Traced { future, cx: self }
     }
+}
 
-    fn write_hex(&self, f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
-        let _ = self;
-        bytes.iter().try_for_each(|b| write!(f, "{b:02x}"))
-    }
+fn write_hex(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
+    bytes.iter().try_for_each(|b| write!(f, "{b:02x}"))
 }
 
 /// `00-{trace_id}-{span_id}-{flags}`: the `traceparent` header value that propagates this
@@ -155,9 +154,9 @@ impl TraceContext {
 impl fmt::Display for TraceContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("00-")?;
-        self.write_hex(f, &self.trace_id)?;
+        write_hex(f, &self.trace_id)?;
         f.write_str("-")?;
-        self.write_hex(f, &self.span_id)?;
+        write_hex(f, &self.span_id)?;
         f.write_str(if self.sampled { "-01" } else { "-00" })
     }
 }

@@ -175,6 +175,22 @@ fn put_post_delete_gzip_and_errors() {
     assert_eq!(groups(gateway), []);
 }
 
+/// Runs the example as job `nightly`, instance `db/1`, with `extra` arguments.
+fn batch_job(gateway: &str, extra: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .args([
+            "--pushgateway",
+            gateway,
+            "--job",
+            "nightly",
+            "--instance",
+            "db/1",
+        ])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
 #[test]
 #[ignore = "needs prometheus-pushgateway and prometheus (Debian packages)"]
 fn the_batch_job_pushes_and_prometheus_keeps_its_labels() {
@@ -184,17 +200,7 @@ fn the_batch_job_pushes_and_prometheus_keeps_its_labels() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs_f64();
-    let out = Command::new(BIN)
-        .args([
-            "--pushgateway",
-            &url,
-            "--job",
-            "nightly",
-            "--instance",
-            "db/1",
-        ])
-        .output()
-        .unwrap();
+    let out = batch_job(&url, &[]);
     assert!(
         out.status.success(),
         "{}",
@@ -245,18 +251,7 @@ fn the_batch_job_pushes_and_prometheus_keeps_its_labels() {
         .unwrap_or(0.0);
     assert!(value >= before.floor() && value <= before + 60.0, "{last}");
 
-    let out = Command::new(BIN)
-        .args([
-            "--pushgateway",
-            &url,
-            "--job",
-            "nightly",
-            "--instance",
-            "db/1",
-            "--delete",
-        ])
-        .output()
-        .unwrap();
+    let out = batch_job(&url, &["--delete"]);
     assert!(out.status.success());
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),

@@ -155,10 +155,13 @@ impl Pushgateway {
         if let Some(r) = registry {
             r.encode(&mut body, &EncodeOptions::new(Format::Prometheus));
         }
-        let mut headers = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}:{}\r\nConnection: close\r\nContent-Length: ",
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}:{}\r\nConnection: close\r\n",
             self.host, self.port
         );
+        if registry.is_some() {
+            head.push_str("Content-Type: text/plain; version=0.0.4\r\n");
+        }
         #[cfg(feature = "gzip")]
         if self.gzip && registry.is_some() {
             let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -166,18 +169,9 @@ impl Pushgateway {
                 .and_then(|()| gz.finish())
                 .map(|b| body = b)
                 .map_err(|e| fail(format!("cannot compress: {e}")))?;
-            headers = headers.replace(
-                "Content-Length: ",
-                "Content-Encoding: gzip\r\nContent-Length: ",
-            );
+            head.push_str("Content-Encoding: gzip\r\n");
         }
-        if registry.is_some() {
-            headers = headers.replace(
-                "Content-Length: ",
-                "Content-Type: text/plain; version=0.0.4\r\nContent-Length: ",
-            );
-        }
-        let request_head = format!("{headers}{}\r\n\r\n", body.len());
+        let request_head = format!("{head}Content-Length: {}\r\n\r\n", body.len());
 
         let addr = (self.host.as_str(), self.port)
             .to_socket_addrs()
