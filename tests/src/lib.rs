@@ -8,6 +8,7 @@
 // Test support: each item is documented where it is not obvious from its name.
 #![allow(missing_docs)]
 
+pub mod echo;
 pub mod model;
 
 use std::io::Write;

@@ -34,6 +34,7 @@
 #![forbid(unsafe_code)]
 
 mod endpoint;
+pub mod grpc;
 mod layer;
 mod metrics;
 mod push;

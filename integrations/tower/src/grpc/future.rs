@@ -1,0 +1,80 @@
+//! The response future of both gRPC services: reads a Trailers-Only status from the response
+//! headers, hands the call to the response body, or ends it if the service fails.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use http::{Response, StatusCode};
+use pin_project_lite::pin_project;
+use vitalsign::trace::TraceContext;
+
+use super::body::GrpcResponseBody;
+use super::code::Code;
+use super::metrics::Call;
+
+pin_project! {
+    /// The response future of [`GrpcServerService`](super::GrpcServerService) and
+    /// [`GrpcClientService`](super::GrpcClientService). Dropped before it completes, its call is
+    /// `Canceled` (or `DeadlineExceeded` past the caller's deadline).
+    pub struct GrpcResponseFuture<F> {
+        #[pin]
+        inner: F,
+        call: Option<Call>,
+        // Current while the service's future is polled (the server's request context).
+        trace: Option<TraceContext>,
+    }
+}
+
+impl<F> GrpcResponseFuture<F> {
+    pub(crate) fn new(inner: F, call: Call, trace: Option<TraceContext>) -> Self {
+        Self {
+            inner,
+            call: Some(call),
+            trace,
+        }
+    }
+}
+
+impl<F> std::fmt::Debug for GrpcResponseFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GrpcResponseFuture").finish_non_exhaustive()
+    }
+}
+
+impl<F, B, E> Future for GrpcResponseFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<GrpcResponseBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = ready!(match *this.trace {
+            Some(trace) => trace.scope(|| this.inner.poll(cx)),
+            None => this.inner.poll(cx),
+        });
+        let mut call = this.call.take();
+        Poll::Ready(match result {
+            Ok(response) => {
+                // A status in the headers is a Trailers-Only response: nothing follows it.
+                // Without one, a status other than 200 says what the client will read.
+                let code = Code::from_headers(response.headers()).or_else(|| {
+                    (response.status() != StatusCode::OK)
+                        .then(|| Code::from_http_status(response.status()))
+                });
+                if let (Some(code), Some(c)) = (code, call.as_mut()) {
+                    c.finish(code);
+                    call = None;
+                }
+                Ok(response.map(|body| GrpcResponseBody::new(body, call, code)))
+            }
+            Err(e) => {
+                if let Some(c) = call.as_mut() {
+                    c.failed();
+                }
+                Err(e)
+            }
+        })
+    }
+}

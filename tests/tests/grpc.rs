@@ -1,0 +1,361 @@
+//! The gRPC layers between a tonic server and a tonic client over loopback: every status case
+//! the peer can see, message counts on every kind of stream, unknown paths, the trace context,
+//! each asserting the exact series both sides write. With `--ignored`, Python's `grpcio` (a
+//! foreign gRPC implementation) is the client.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use tonic::codegen::http::uri::PathAndQuery;
+use tonic::transport::{Channel, Endpoint, Server};
+use tonic_prost::ProstCodec;
+use vitalsign::{Format, Registry};
+use vitalsign_tests::echo::{self, EchoReply, EchoRequest, EchoServer};
+use vitalsign_tower::grpc::{GrpcClientLayer, GrpcClientService, GrpcServerLayer};
+
+/// The non-zero series of one side, compact: `handled Unary OK 1`, `msg_sent Bidi 3`, ...
+/// (`_OTHER` for undeclared paths, durations by their `_count`).
+fn nonzero(registry: &Registry) -> Vec<String> {
+    let text = registry.render(Format::Prometheus);
+    let mut out = Vec::new();
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let (series, value) = line.rsplit_once(' ').unwrap();
+        if value == "0" || series.contains("_bucket") || series.contains("_sum") {
+            continue;
+        }
+        let (name, labels) = series.split_once('{').unwrap();
+        let labels: BTreeMap<&str, &str> = labels
+            .trim_end_matches('}')
+            .split(',')
+            .map(|kv| {
+                let (k, v) = kv.split_once('=').unwrap();
+                (k, v.trim_matches('"'))
+            })
+            .collect();
+        let family = name
+            .trim_start_matches("grpc_server_")
+            .trim_start_matches("grpc_client_")
+            .trim_end_matches("_total");
+        let mut compact = format!("{family} {}", labels["grpc_method"]);
+        if let Some(code) = labels.get("grpc_code") {
+            compact = format!("{compact} {code}");
+        }
+        out.push(format!("{compact} {value}"));
+    }
+    out.sort();
+    out
+}
+
+/// Waits (at most 5 s) until `registry` shows exactly `expected`, then asserts it.
+async fn expect(registry: &Registry, expected: &[&str]) {
+    let mut expected: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
+    expected.sort();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while nonzero(registry) != expected && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(nonzero(registry), expected);
+}
+
+struct Peers {
+    server: Registry,
+    client: Registry,
+    addr: SocketAddr,
+    grpc: tonic::client::Grpc<GrpcClientService<Channel>>,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+async fn peers() -> Peers {
+    let server = Registry::new();
+    let client = Registry::new();
+    let layer = GrpcServerLayer::builder(echo::methods())
+        .registry(&server)
+        .build()
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(
+        Server::builder()
+            .layer(layer)
+            .add_service(EchoServer)
+            .serve_with_incoming_shutdown(
+                tonic::transport::server::TcpIncoming::from(listener),
+                async {
+                    let _ = stopped.await;
+                },
+            ),
+    );
+    let channel = Endpoint::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let layer = GrpcClientLayer::builder(echo::methods())
+        .registry(&client)
+        .build()
+        .unwrap();
+    let grpc = tonic::client::Grpc::new(tower::Layer::layer(&layer, channel));
+    Peers {
+        server,
+        client,
+        addr,
+        grpc,
+        _stop: stop,
+    }
+}
+
+fn path(method: &str) -> PathAndQuery {
+    PathAndQuery::try_from(format!("/{}/{method}", echo::SERVICE)).unwrap()
+}
+
+fn codec() -> ProstCodec<EchoRequest, EchoReply> {
+    ProstCodec::default()
+}
+
+fn request(text: &str, count: u32, fail_code: i32, delay_ms: u32) -> EchoRequest {
+    EchoRequest {
+        text: text.into(),
+        count,
+        fail_code,
+        delay_ms,
+    }
+}
+
+impl Peers {
+    async fn unary(&mut self, method: &str, r: EchoRequest) -> Result<String, tonic::Status> {
+        self.unary_request(method, tonic::Request::new(r)).await
+    }
+
+    async fn unary_request(
+        &mut self,
+        method: &str,
+        r: tonic::Request<EchoRequest>,
+    ) -> Result<String, tonic::Status> {
+        self.grpc.ready().await.unwrap();
+        let reply = self.grpc.unary(r, path(method), codec()).await?;
+        Ok(reply.into_inner().text)
+    }
+}
+
+#[tokio::test]
+async fn unary_ok_and_a_trailers_only_error() {
+    let mut p = peers().await;
+    assert_eq!(
+        p.unary("Unary", request("hi", 0, 0, 0)).await.unwrap(),
+        "hi"
+    );
+    let err = p.unary("Unary", request("", 0, 5, 0)).await.unwrap_err();
+    assert_eq!(err.code(), tonic::Code::NotFound);
+    // The error is a Trailers-Only response: no message sent back.
+    let both = [
+        "started Unary 2",
+        "handled Unary OK 1",
+        "handled Unary NotFound 1",
+        "handling_seconds_count Unary 2",
+    ];
+    let mut server = both.to_vec();
+    server.extend(["msg_received Unary 2", "msg_sent Unary 1"]);
+    let mut client = both.to_vec();
+    client.extend(["msg_sent Unary 2", "msg_received Unary 1"]);
+    expect(&p.server, &server).await;
+    expect(&p.client, &client).await;
+}
+
+#[tokio::test]
+async fn a_server_stream_that_fails_after_three_messages() {
+    let mut p = peers().await;
+    p.grpc.ready().await.unwrap();
+    let response = p
+        .grpc
+        .server_streaming(
+            tonic::Request::new(request("s", 3, 10, 0)),
+            path("ServerStream"),
+            codec(),
+        )
+        .await
+        .unwrap();
+    let mut stream = response.into_inner();
+    let mut received = 0;
+    let status = loop {
+        match stream.message().await {
+            Ok(Some(_)) => received += 1,
+            Ok(None) => panic!("the stream ended without its error"),
+            Err(status) => break status,
+        }
+    };
+    assert_eq!((received, status.code()), (3, tonic::Code::Aborted));
+    let both = [
+        "started ServerStream 1",
+        "handled ServerStream Aborted 1",
+        "handling_seconds_count ServerStream 1",
+    ];
+    let mut server = both.to_vec();
+    server.extend(["msg_received ServerStream 1", "msg_sent ServerStream 3"]);
+    let mut client = both.to_vec();
+    client.extend(["msg_sent ServerStream 1", "msg_received ServerStream 3"]);
+    expect(&p.server, &server).await;
+    expect(&p.client, &client).await;
+}
+
+#[tokio::test]
+async fn a_stream_the_client_cancels() {
+    let mut p = peers().await;
+    p.grpc.ready().await.unwrap();
+    // 100 replies, 200 ms apart: the client reads two and hangs up long before the third.
+    let response = p
+        .grpc
+        .server_streaming(
+            tonic::Request::new(request("s", 100, 0, 200)),
+            path("ServerStream"),
+            codec(),
+        )
+        .await
+        .unwrap();
+    let mut stream = response.into_inner();
+    stream.message().await.unwrap().unwrap();
+    stream.message().await.unwrap().unwrap();
+    drop(stream);
+    let both = [
+        "started ServerStream 1",
+        "handled ServerStream Canceled 1",
+        "handling_seconds_count ServerStream 1",
+    ];
+    let mut server = both.to_vec();
+    server.extend(["msg_received ServerStream 1", "msg_sent ServerStream 2"]);
+    let mut client = both.to_vec();
+    client.extend(["msg_sent ServerStream 1", "msg_received ServerStream 2"]);
+    expect(&p.server, &server).await;
+    expect(&p.client, &client).await;
+}
+
+#[tokio::test]
+async fn a_deadline_that_expires() {
+    let mut p = peers().await;
+    let mut r = tonic::Request::new(request("slow", 0, 0, 600));
+    r.set_timeout(Duration::from_millis(100));
+    let err = p.unary_request("Unary", r).await.unwrap_err();
+    // tonic reports its own deadline as `Cancelled`; the layers count it as what it is.
+    assert_eq!(err.code(), tonic::Code::Cancelled, "{err:?}");
+    let both = [
+        "started Unary 1",
+        "handled Unary DeadlineExceeded 1",
+        "handling_seconds_count Unary 1",
+    ];
+    let mut server = both.to_vec();
+    server.push("msg_received Unary 1");
+    let mut client = both.to_vec();
+    client.push("msg_sent Unary 1");
+    expect(&p.server, &server).await;
+    expect(&p.client, &client).await;
+}
+
+#[tokio::test]
+async fn client_streams_and_bidi_streams_count_every_message() {
+    let mut p = peers().await;
+    let messages = |n: usize| {
+        tokio_stream::iter(
+            (0..n)
+                .map(|i| request(&format!("m{i}"), 0, 0, 0))
+                .collect::<Vec<_>>(),
+        )
+    };
+    p.grpc.ready().await.unwrap();
+    let reply = p
+        .grpc
+        .client_streaming(
+            tonic::Request::new(messages(4)),
+            path("ClientStream"),
+            codec(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.into_inner().text, "m0 m1 m2 m3");
+    p.grpc.ready().await.unwrap();
+    let response = p
+        .grpc
+        .streaming(tonic::Request::new(messages(3)), path("Bidi"), codec())
+        .await
+        .unwrap();
+    let mut stream = response.into_inner();
+    let mut texts = Vec::new();
+    while let Some(m) = stream.message().await.unwrap() {
+        texts.push(m.text);
+    }
+    assert_eq!(texts, ["m0", "m1", "m2"]);
+    let both = [
+        "started ClientStream 1",
+        "started Bidi 1",
+        "handled ClientStream OK 1",
+        "handled Bidi OK 1",
+        "handling_seconds_count ClientStream 1",
+        "handling_seconds_count Bidi 1",
+        "msg_received Bidi 3",
+        "msg_sent Bidi 3",
+    ];
+    let mut server = both.to_vec();
+    server.extend(["msg_received ClientStream 4", "msg_sent ClientStream 1"]);
+    let mut client = both.to_vec();
+    client.extend(["msg_sent ClientStream 4", "msg_received ClientStream 1"]);
+    expect(&p.server, &server).await;
+    expect(&p.client, &client).await;
+}
+
+#[tokio::test]
+async fn unknown_paths_share_one_row_and_add_no_series() {
+    let mut p = peers().await;
+    let series = |r: &Registry| r.render(Format::Prometheus).lines().count();
+    let before = (series(&p.server), series(&p.client));
+    for i in 0..10_000u32 {
+        let path = PathAndQuery::try_from(format!("/random.Svc{i}/M{}", i * 7919)).unwrap();
+        p.grpc.ready().await.unwrap();
+        let err = p
+            .grpc
+            .unary(tonic::Request::new(request("", 0, 0, 0)), path, codec())
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), tonic::Code::Unimplemented);
+    }
+    let both = [
+        "handled _OTHER Unimplemented 10000",
+        "handling_seconds_count _OTHER 10000",
+        "started _OTHER 10000",
+    ];
+    // The server answers before reading the request: it counts no message. Whether the
+    // client's request body went out before that answer is a race, so its count is left out.
+    expect(&p.server, &both).await;
+    let client: Vec<String> = nonzero(&p.client)
+        .into_iter()
+        .filter(|l| !l.starts_with("msg_sent "))
+        .collect();
+    assert_eq!(client, both);
+    assert_eq!((series(&p.server), series(&p.client)), before);
+    assert!(
+        p.server
+            .render(Format::Prometheus)
+            .contains("grpc_server_started_total{grpc_type=\"unknown\",grpc_service=\"_OTHER\",grpc_method=\"_OTHER\"} 10000\n")
+    );
+}
+
+#[tokio::test]
+async fn the_trace_context_crosses_the_call() {
+    let mut p = peers().await;
+    let cx = vitalsign::trace::TraceContext::from_traceparent(
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+    )
+    .unwrap();
+    // The client layer sends the current context; the server layer makes it current for the
+    // handler, which echoes it.
+    let echoed = cx
+        .instrument(p.unary("Unary", request("trace", 0, 0, 0)))
+        .await
+        .unwrap();
+    assert_eq!(echoed, cx.to_string());
+    // Without a context, none is sent and none is current.
+    assert_eq!(
+        p.unary("Unary", request("trace", 0, 0, 0)).await.unwrap(),
+        ""
+    );
+    let _ = p.addr;
+}
