@@ -33,6 +33,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod client;
 mod endpoint;
 pub mod grpc;
 mod layer;

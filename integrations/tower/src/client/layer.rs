@@ -1,0 +1,154 @@
+use std::collections::HashSet;
+use std::sync::{Arc, RwLock};
+
+use tower::Layer;
+use vitalsign::{Buckets, NativeBuckets, Registry, default_registry};
+
+use super::HttpClientService;
+use super::metrics::{ClientMetrics, Config, DEFAULT_MAX_HOSTS, Hosts};
+
+/// Instruments every request an HTTP client sends. See the [module docs](super).
+///
+/// [`HttpClientLayer::new`] records into families in the default registry shared by every layer
+/// made that way; [`HttpClientLayer::builder`] chooses the registry, the hosts and buckets.
+#[derive(Clone, Debug)]
+pub struct HttpClientLayer {
+    metrics: Arc<ClientMetrics>,
+}
+
+impl HttpClientLayer {
+    /// A layer recording into the default registry; the first 100 hosts it sees get their own
+    /// `server_address`, later ones share `_OTHER`.
+    pub fn new() -> Self {
+        Self {
+            metrics: ClientMetrics::shared_default(),
+        }
+    }
+
+    /// A builder for a layer with its own families.
+    pub fn builder() -> HttpClientLayerBuilder<'static> {
+        HttpClientLayerBuilder {
+            registry: default_registry(),
+            buckets: Buckets::latency(),
+            native: Some(NativeBuckets::default()),
+            hosts: None,
+            max_hosts: DEFAULT_MAX_HOSTS,
+            max_series: crate::metrics::DEFAULT_MAX_SERIES,
+        }
+    }
+}
+
+impl Default for HttpClientLayer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<S> Layer<S> for HttpClientLayer {
+    type Service = HttpClientService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        HttpClientService::new(inner, self.metrics.clone())
+    }
+}
+
+/// Configures an [`HttpClientLayer`] with its own families.
+///
+/// ```
+/// use vitalsign::{Format, Registry};
+/// use vitalsign_tower::client::HttpClientLayer;
+///
+/// let registry = Registry::new();
+/// let layer = HttpClientLayer::builder()
+///     .registry(&registry)
+///     .hosts(["payments.example.com"])
+///     .build()?;
+/// assert_eq!(registry.render(Format::Prometheus), "\
+/// ## HELP http_client_request_duration_seconds Duration of HTTP client requests.
+/// ## TYPE http_client_request_duration_seconds histogram
+/// ## HELP http_client_active_requests Number of active HTTP client requests.
+/// ## TYPE http_client_active_requests gauge
+/// ");
+/// # let _ = layer;
+/// # Ok::<(), vitalsign::Error>(())
+/// ```
+#[derive(Debug)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct HttpClientLayerBuilder<'r> {
+    registry: &'r Registry,
+    buckets: Buckets,
+    native: Option<NativeBuckets>,
+    hosts: Option<HashSet<Arc<str>>>,
+    max_hosts: usize,
+    max_series: usize,
+}
+
+impl HttpClientLayerBuilder<'_> {
+    /// Registers the families in `registry` instead of the default one.
+    pub fn registry(self, registry: &Registry) -> HttpClientLayerBuilder<'_> {
+        HttpClientLayerBuilder {
+            registry,
+            buckets: self.buckets,
+            native: self.native,
+            hosts: self.hosts,
+            max_hosts: self.max_hosts,
+            max_series: self.max_series,
+        }
+    }
+
+    /// The only hosts that get their own `server_address`; requests to any other host are
+    /// `_OTHER` (a client that follows redirects anywhere adds no series).
+    pub fn hosts<I, H>(mut self, hosts: I) -> Self
+    where
+        I: IntoIterator<Item = H>,
+        H: AsRef<str>,
+    {
+        let set = self.hosts.get_or_insert_with(HashSet::new);
+        set.extend(hosts.into_iter().map(|h| Arc::from(h.as_ref())));
+        self
+    }
+
+    /// Without declared hosts, how many distinct hosts get their own `server_address` before
+    /// the rest share `_OTHER` (default 100).
+    pub fn max_hosts(mut self, max: usize) -> Self {
+        self.max_hosts = max;
+        self
+    }
+
+    /// Duration buckets, in seconds (default: Prometheus' latency buckets).
+    pub fn buckets(mut self, buckets: Buckets) -> Self {
+        self.buckets = buckets;
+        self
+    }
+
+    /// Native buckets beside the classic ones (default: `NativeBuckets::default()`).
+    pub fn native(mut self, native: NativeBuckets) -> Self {
+        self.native = Some(native);
+        self
+    }
+
+    /// Classic buckets only.
+    pub fn classic_only(mut self) -> Self {
+        self.native = None;
+        self
+    }
+
+    /// Registers the families; fails if a name is taken.
+    pub fn build(self) -> vitalsign::Result<HttpClientLayer> {
+        let hosts = match self.hosts {
+            Some(set) => Hosts::Declared(set),
+            None => Hosts::FirstSeen {
+                seen: RwLock::default(),
+                max: self.max_hosts,
+            },
+        };
+        let metrics = ClientMetrics::register(Config {
+            registry: self.registry,
+            buckets: self.buckets,
+            native: self.native,
+            hosts,
+            max_series: self.max_series,
+        })?;
+        Ok(HttpClientLayer { metrics })
+    }
+}

@@ -1,0 +1,327 @@
+//! The HTTP client families, the hosts they may name, and the per-request tracker.
+
+use std::collections::HashSet;
+use std::sync::{Arc, LazyLock, PoisonError, RwLock};
+
+use http::{Request, StatusCode, Uri};
+use vitalsign::trace::TraceContext;
+use vitalsign::{
+    Buckets, Descriptor, Gauge, Histogram, NativeBuckets, Registry, SparseFamily, Stopwatch,
+    default_registry,
+};
+
+use super::error::ErrorType;
+use crate::route::method_label;
+
+pub(crate) const DURATION: &str = "http_client_request_duration_seconds";
+pub(crate) const ACTIVE: &str = "http_client_active_requests";
+const LABELS: [&str; 5] = [
+    "http_request_method",
+    "server_address",
+    "server_port",
+    "http_response_status_code",
+    "error_type",
+];
+/// The `server_address` of hosts past the cap or outside the declared ones.
+pub const OTHER_HOST: &str = "_OTHER";
+
+/// How many distinct hosts get their own `server_address` when none are declared.
+pub(crate) const DEFAULT_MAX_HOSTS: usize = 100;
+const VALID: &str = "the HTTP client label names are valid";
+
+/// The hosts that may be label values: declared, or the first `max` seen.
+#[derive(Debug)]
+pub(crate) enum Hosts {
+    Declared(HashSet<Arc<str>>),
+    FirstSeen {
+        seen: RwLock<HashSet<Arc<str>>>,
+        max: usize,
+    },
+}
+
+impl Hosts {
+    /// The `server_address` label for `host`.
+    fn label(&self, host: &str) -> Arc<str> {
+        static OTHER: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from(OTHER_HOST));
+        match self {
+            Hosts::Declared(hosts) => hosts.get(host).unwrap_or(&OTHER).clone(),
+            Hosts::FirstSeen { seen, max } => {
+                if let Some(h) = seen
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .get(host)
+                {
+                    return h.clone();
+                }
+                let mut seen = seen.write().unwrap_or_else(PoisonError::into_inner);
+                if let Some(h) = seen.get(host) {
+                    return h.clone();
+                }
+                if seen.len() >= *max {
+                    return OTHER.clone();
+                }
+                let h: Arc<str> = host.into();
+                seen.insert(h.clone());
+                h
+            }
+        }
+    }
+}
+
+/// One client's families and host policy.
+pub(crate) struct ClientMetrics {
+    duration: Arc<SparseFamily<Histogram, 5>>,
+    active: Arc<SparseFamily<Gauge, 3>>,
+    hosts: Hosts,
+}
+
+impl std::fmt::Debug for ClientMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientMetrics")
+            .field("series", &self.duration.len())
+            .field("hosts", &self.hosts)
+            .finish()
+    }
+}
+
+pub(crate) struct Config<'a> {
+    pub(crate) registry: &'a Registry,
+    pub(crate) buckets: Buckets,
+    pub(crate) native: Option<NativeBuckets>,
+    pub(crate) hosts: Hosts,
+    pub(crate) max_series: usize,
+}
+
+impl ClientMetrics {
+    fn new(buckets: Buckets, native: Option<NativeBuckets>, hosts: Hosts, max: usize) -> Self {
+        let duration = SparseFamily::new_with(LABELS, max, move || match native {
+            Some(n) => Histogram::with_native(buckets.clone(), n),
+            None => Histogram::new(buckets.clone()),
+        });
+        let active = SparseFamily::new(
+            ["http_request_method", "server_address", "server_port"],
+            max,
+        );
+        Self {
+            duration: Arc::new(duration.expect(VALID)),
+            active: Arc::new(active.expect(VALID)),
+            hosts,
+        }
+    }
+
+    fn register_into(&self, registry: &Registry) -> vitalsign::Result<()> {
+        registry.register_shared(
+            Descriptor::new(DURATION, "Duration of HTTP client requests."),
+            self.duration.clone(),
+        )?;
+        registry.register_shared(
+            Descriptor::new(ACTIVE, "Number of active HTTP client requests."),
+            self.active.clone(),
+        )
+    }
+
+    pub(crate) fn register(config: Config<'_>) -> vitalsign::Result<Arc<Self>> {
+        let metrics = Self::new(
+            config.buckets,
+            config.native,
+            config.hosts,
+            config.max_series,
+        );
+        metrics.register_into(config.registry)?;
+        Ok(Arc::new(metrics))
+    }
+
+    /// The families every [`HttpClientLayer::new`](super::HttpClientLayer::new) shares, in the
+    /// default registry (the first 100 hosts seen get their own `server_address`).
+    pub(crate) fn shared_default() -> Arc<Self> {
+        static DEFAULT: LazyLock<Arc<ClientMetrics>> = LazyLock::new(|| {
+            let hosts = Hosts::FirstSeen {
+                seen: RwLock::default(),
+                max: DEFAULT_MAX_HOSTS,
+            };
+            let metrics = ClientMetrics::new(
+                Buckets::latency(),
+                Some(NativeBuckets::default()),
+                hosts,
+                crate::metrics::DEFAULT_MAX_SERIES,
+            );
+            if let Err(e) = metrics.register_into(default_registry()) {
+                eprintln!("vitalsign-tower: HTTP client metrics not exported: {e}");
+            }
+            Arc::new(metrics)
+        });
+        DEFAULT.clone()
+    }
+}
+
+/// `server_address` and `server_port` of a request: its URI's host and port (the scheme's
+/// default port when none is given), else its `Host` header.
+fn address<B>(request: &Request<B>) -> (&str, u16) {
+    let uri = request.uri();
+    let default_port = |uri: &Uri| match uri.scheme_str() {
+        Some("https") => 443,
+        _ => 80,
+    };
+    if let Some(host) = uri.host() {
+        return (host, uri.port_u16().unwrap_or(default_port(uri)));
+    }
+    let host = request
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok());
+    match host.map(split_port) {
+        Some((h, port)) => (h, port.unwrap_or(80)),
+        None => ("", 0),
+    }
+}
+/// `host:port` as its parts (`[::1]` has no port).
+fn split_port(h: &str) -> (&str, Option<u16>) {
+    match h.rsplit_once(':') {
+        Some((name, port)) if !h.ends_with(']') => (name, port.parse().ok()),
+        _ => (h, None),
+    }
+}
+
+/// One request in flight: holds the active gauge up, and records its duration once, when the
+/// response body ends, fails or is dropped, or when the request fails without a response.
+pub(crate) struct Tracker {
+    metrics: Arc<ClientMetrics>,
+    method: &'static str,
+    host: Arc<str>,
+    port: Port,
+    active: Arc<Gauge>,
+    watch: Stopwatch,
+    trace: Option<TraceContext>,
+    pub(crate) status: Option<StatusCode>,
+    pub(crate) error: Option<ErrorType>,
+    done: bool,
+}
+
+impl Tracker {
+    pub(crate) fn start<B>(
+        metrics: Arc<ClientMetrics>,
+        request: &Request<B>,
+        trace: Option<TraceContext>,
+    ) -> Self {
+        let method = method_label(request.method());
+        let (host, port) = address(request);
+        let host = metrics.hosts.label(host);
+        let port = Port::new(port);
+        let active = metrics.active.get([method, &host, port.as_str()]);
+        active.inc();
+        Self {
+            metrics,
+            method,
+            host,
+            port,
+            active,
+            watch: Stopwatch::start(),
+            trace,
+            status: None,
+            error: None,
+            done: false,
+        }
+    }
+
+    /// Records the request, once.
+    pub(crate) fn finish(&mut self) {
+        if std::mem::replace(&mut self.done, true) {
+            return;
+        }
+        self.active.dec();
+        let status = self.status.as_ref().map_or("", StatusCode::as_str);
+        let error = match (self.error, self.status) {
+            (Some(e), _) => e.as_str(),
+            // A 4xx or 5xx response: the convention's error type is the status code.
+            (None, Some(s)) if s.as_u16() >= 400 => status,
+            (None, _) => "",
+        };
+        let labels = [self.method, &*self.host, self.port.as_str(), status, error];
+        let ns = self.watch.elapsed_ns();
+        let duration = self.metrics.duration.get(labels);
+        match self.trace {
+            Some(cx) => cx.scope(|| duration.observe_ns(ns)),
+            None => duration.observe_ns(ns),
+        }
+    }
+}
+
+impl Drop for Tracker {
+    fn drop(&mut self) {
+        if self.status.is_none() && self.error.is_none() {
+            self.error = Some(ErrorType::Canceled);
+        }
+        self.finish();
+    }
+}
+
+/// A port number as its label, without an allocation.
+struct Port {
+    digits: [u8; 5],
+    start: usize,
+}
+
+impl Port {
+    fn new(mut n: u16) -> Self {
+        let mut digits = [b'0'; 5];
+        let mut start = 5;
+        loop {
+            start -= 1;
+            digits[start] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break Self { digits, start };
+            }
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.digits[self.start..]).unwrap_or("0")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_and_addresses() {
+        assert_eq!(
+            [0, 7, 80, 443, 65535].map(|p| Port::new(p).as_str().to_owned()),
+            ["0", "7", "80", "443", "65535"]
+        );
+        let req = |uri: &str| Request::get(uri).body(()).unwrap();
+        assert_eq!(
+            address(&req("http://pay.example/charge")),
+            ("pay.example", 80)
+        );
+        assert_eq!(
+            address(&req("https://pay.example/charge")),
+            ("pay.example", 443)
+        );
+        assert_eq!(
+            address(&req("http://127.0.0.1:9000/x")),
+            ("127.0.0.1", 9000)
+        );
+        let mut r = req("/x");
+        r.headers_mut()
+            .insert("host", "inventory:81".parse().unwrap());
+        assert_eq!(address(&r), ("inventory", 81));
+        assert_eq!(address(&req("/x")), ("", 0));
+    }
+
+    #[test]
+    fn hosts_past_the_cap_or_undeclared_are_other() {
+        let hosts = Hosts::FirstSeen {
+            seen: RwLock::default(),
+            max: 2,
+        };
+        let labels: Vec<String> = ["a", "b", "a", "c", "b"]
+            .iter()
+            .map(|h| hosts.label(h).to_string())
+            .collect();
+        assert_eq!(labels, ["a", "b", "a", "_OTHER", "b"]);
+        let hosts = Hosts::Declared(["a".into()].into_iter().collect());
+        assert_eq!((&*hosts.label("a"), &*hosts.label("b")), ("a", "_OTHER"));
+    }
+}
