@@ -312,6 +312,26 @@ pub fn start_prometheus(
 
 /// Starts a `checkout` binary on a free loopback port and waits for its start line.
 pub fn start_checkout(binary: &str, traffic: u32) -> (Process, std::net::SocketAddr) {
+    let (process, addr, _) = start_checkout_with(binary, traffic, &[]);
+    (process, addr)
+}
+
+/// Where a shop's payment provider and inventory listen, from its start line.
+#[derive(Debug, Clone)]
+pub struct ShopPeers {
+    /// The provider's base URL.
+    pub provider: String,
+    /// The inventory's gRPC address.
+    pub inventory: std::net::SocketAddr,
+}
+
+/// Starts a `checkout` binary with `args` besides `--listen` and `--traffic`, waits for its
+/// start line, checks it names every address, and returns them.
+pub fn start_checkout_with(
+    binary: &str,
+    traffic: u32,
+    args: &[&str],
+) -> (Process, std::net::SocketAddr, ShopPeers) {
     use std::io::BufRead;
     let addr: std::net::SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
     let mut child = Command::new(binary)
@@ -321,6 +341,7 @@ pub fn start_checkout(binary: &str, traffic: u32) -> (Process, std::net::SocketA
             "--traffic",
             &traffic.to_string(),
         ])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -336,13 +357,23 @@ pub fn start_checkout(binary: &str, traffic: u32) -> (Process, std::net::SocketA
     let line = rx
         .recv_timeout(std::time::Duration::from_secs(30))
         .expect("checkout printed its start line");
-    assert_eq!(
-        line,
-        format!(
-            "checkout listening on http://{addr} (metrics: curl http://{addr}/metrics; simulated traffic: {traffic} req/s)\n"
-        )
+    let start = format!(
+        "checkout listening on http://{addr} (metrics: curl http://{addr}/metrics; payment provider: "
     );
-    (process, addr)
+    let end = format!("; simulated traffic: {traffic} req/s)\n");
+    let middle = line
+        .strip_prefix(&start)
+        .and_then(|l| l.strip_suffix(&end))
+        .unwrap_or_else(|| panic!("unexpected start line: {line}"));
+    let (provider, inventory) = middle
+        .split_once("; inventory (gRPC): http://")
+        .unwrap_or_else(|| panic!("no inventory address in: {line}"));
+    let inventory = inventory.parse().expect("the inventory's address");
+    let peers = ShopPeers {
+        provider: provider.to_owned(),
+        inventory,
+    };
+    (process, addr, peers)
 }
 
 /// `s` percent-encoded for a URL's query string (everything but letters, digits and `_`).

@@ -8,6 +8,7 @@
 mod inventory;
 mod objectives;
 mod payment;
+mod provider;
 mod random;
 mod server;
 mod shop;
@@ -34,6 +35,30 @@ struct Cli {
     #[arg(long, value_name = "N", default_value_t = 20,
           value_parser = clap::value_parser!(u32).range(0..=10_000))]
     traffic: u32,
+    /// Address of the simulated payment provider this process runs (default: a free loopback
+    /// port).
+    #[arg(
+        long,
+        value_name = "ADDR",
+        default_value = "127.0.0.1:0",
+        conflicts_with = "provider_url"
+    )]
+    provider_listen: SocketAddr,
+    /// Charge through a payment provider running elsewhere (`http://host:port`) instead of one
+    /// of this process's own.
+    #[arg(long, value_name = "URL")]
+    provider_url: Option<String>,
+    /// Address of the inventory gRPC service (default: a free loopback port).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    inventory_listen: SocketAddr,
+}
+
+/// Where the shop, its provider and its inventory listen.
+struct Addresses {
+    listen: SocketAddr,
+    provider_listen: SocketAddr,
+    provider_url: Option<String>,
+    inventory_listen: SocketAddr,
 }
 
 #[derive(Subcommand)]
@@ -69,7 +94,15 @@ fn main() -> ExitCode {
                 }
             }
         }
-        None => match serve(cli.listen, cli.traffic) {
+        None => match serve(
+            Addresses {
+                listen: cli.listen,
+                provider_listen: cli.provider_listen,
+                provider_url: cli.provider_url,
+                inventory_listen: cli.inventory_listen,
+            },
+            cli.traffic,
+        ) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("checkout: {e}");
@@ -79,8 +112,14 @@ fn main() -> ExitCode {
     }
 }
 
+async fn bind(addr: SocketAddr, what: &str) -> Result<tokio::net::TcpListener, String> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr} for {what}: {e}"))
+}
+
 #[tokio::main]
-async fn serve(listen: SocketAddr, traffic: u32) -> Result<(), Box<dyn std::error::Error>> {
+async fn serve(addrs: Addresses, traffic: u32) -> Result<(), Box<dyn std::error::Error>> {
     random::seed();
     let registry = default_registry();
     registry.register_collector(ProcessCollector::new())?;
@@ -95,19 +134,55 @@ async fn serve(listen: SocketAddr, traffic: u32) -> Result<(), Box<dyn std::erro
         vitalsign::build_info!().into_info(),
     )?;
 
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-    let app = shop::router(Arc::new(shop::Shop::new()));
+    // One signal stops the shop, its provider and its inventory.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let until_stopped = move || {
+        let mut stopped = stopped.clone();
+        async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        }
+    };
+
+    let listener = bind(addrs.listen, "the shop").await?;
+    let inventory_listener = bind(addrs.inventory_listen, "the inventory").await?;
+    let inventory_addr = inventory_listener.local_addr()?;
+    let inventory = tokio::spawn(inventory::serve(inventory_listener, until_stopped()));
+
+    let (provider, provider_url, provider_task) = match addrs.provider_url {
+        Some(url) => (None, url, None),
+        None => {
+            let provider_listener = bind(addrs.provider_listen, "the payment provider").await?;
+            let url = format!("http://{}", provider_listener.local_addr()?);
+            let provider = Arc::new(provider::Provider::new());
+            let app = provider::router(provider.clone());
+            let task = tokio::spawn(server::serve(provider_listener, app, until_stopped()));
+            (Some(provider), url, Some(task))
+        }
+    };
+    let payments = payment::PaymentClient::new(&provider_url)?;
+    let inventory_client = inventory::InventoryClient::new(inventory_addr)?;
+    let shop = shop::Shop::new(provider, provider_url.clone(), payments, inventory_client);
+    let app = shop::router(Arc::new(shop));
+    let listen = addrs.listen;
     println!(
-        "checkout listening on http://{listen} (metrics: curl http://{listen}/metrics; simulated traffic: {traffic} req/s)"
+        "checkout listening on http://{listen} (metrics: curl http://{listen}/metrics; payment provider: {provider_url}; inventory (gRPC): http://{inventory_addr}; simulated traffic: {traffic} req/s)"
     );
     // Supervisors and tests wait for this line; don't leave it in a pipe's buffer.
     std::io::Write::flush(&mut std::io::stdout())?;
     if traffic > 0 {
         tokio::spawn(traffic::run(app.clone(), traffic));
     }
-    server::serve(listener, app, shutdown()).await;
+    tokio::spawn(async move {
+        shutdown().await;
+        let _ = stop.send(true);
+    });
+    server::serve(listener, app, until_stopped()).await;
+    if let Some(task) = provider_task {
+        let _ = task.await;
+    }
+    if let Ok(Err(e)) = inventory.await {
+        eprintln!("checkout: the inventory service failed: {e}");
+    }
     Ok(())
 }
 

@@ -1,71 +1,54 @@
-//! The simulated payment provider, and `charge_payment`: the function whose latency the
-//! `payments` objective watches.
+//! `charge_payment`: the shop's call to its payment provider, over HTTP through vitalsign's
+//! outbound layer, so `/metrics` has `http_client_request_duration_seconds` for it (the series
+//! the `payments` objective reads) beside the function's own `function_calls_*`.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{PoisonError, RwLock};
 use std::time::Duration;
 
+use axum::body::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
 use serde::{Deserialize, Serialize};
+use tower::timeout::Timeout;
+use tower::{ServiceBuilder, ServiceExt};
 use vitalsign::{LabelValue, instrument_metrics};
+use vitalsign_tower::client::{HttpClientLayer, HttpClientService};
 
 use crate::objectives::PAYMENTS;
-use crate::random;
 
-/// How the provider behaves; changed live with `PUT /admin/payment-provider`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ProviderSettings {
-    /// Typical latency; each call takes between 2/3 and 4/3 of it.
-    pub(crate) latency_ms: u64,
-    /// The share of calls that time out, from 0 to 1.
-    pub(crate) error_rate: f64,
+/// How long the shop waits for the provider.
+const TIMEOUT: Duration = Duration::from_secs(2);
+
+type Http = HttpClientService<Timeout<Client<HttpConnector, Full<Bytes>>>>;
+
+/// The provider's address, and an HTTP client whose every call is measured.
+#[derive(Clone, Debug)]
+pub(crate) struct PaymentClient {
+    http: Http,
+    charge_url: http::Uri,
 }
 
-impl ProviderSettings {
-    pub(crate) const BASELINE: Self = Self {
-        latency_ms: 150,
-        error_rate: 0.0,
-    };
-
-    /// `Err` with what is out of range.
-    pub(crate) fn validate(&self) -> Result<(), String> {
-        if self.latency_ms > 60_000 {
+impl PaymentClient {
+    /// A client of the provider at `base` (`http://host:port`).
+    pub(crate) fn new(base: &str) -> Result<Self, String> {
+        let uri: http::Uri = base
+            .parse()
+            .map_err(|e| format!("invalid provider URL `{base}`: {e}"))?;
+        if uri.scheme_str() != Some("http") || uri.host().is_none() {
             return Err(format!(
-                "latency_ms must be at most 60000, got {}",
-                self.latency_ms
+                "invalid provider URL `{base}`: an `http://host:port` URL is needed"
             ));
         }
-        if !(0.0..=1.0).contains(&self.error_rate) {
-            return Err(format!(
-                "error_rate must be between 0 and 1, got {}",
-                self.error_rate
-            ));
-        }
-        Ok(())
-    }
-}
-
-#[derive(Debug)]
-pub(crate) struct Provider {
-    settings: RwLock<ProviderSettings>,
-}
-
-impl Provider {
-    pub(crate) fn new() -> Self {
-        Self {
-            settings: RwLock::new(ProviderSettings::BASELINE),
-        }
-    }
-
-    pub(crate) fn settings(&self) -> ProviderSettings {
-        *self.settings.read().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    pub(crate) fn set(&self, settings: ProviderSettings) {
-        *self
-            .settings
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = settings;
+        let charge_url = format!("{}/charge", base.trim_end_matches('/'))
+            .parse()
+            .map_err(|e| format!("invalid provider URL `{base}`: {e}"))?;
+        let client = Client::builder(TokioExecutor::new()).build_http();
+        let http = ServiceBuilder::new()
+            .layer(HttpClientLayer::new())
+            .timeout(TIMEOUT)
+            .service(client);
+        Ok(Self { http, charge_url })
     }
 }
 
@@ -74,36 +57,44 @@ impl Provider {
 pub(crate) enum PaymentError {
     CardDeclined,
     ProviderTimeout,
+    ProviderUnavailable,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub(crate) struct Receipt {
     pub(crate) payment_id: u64,
-    pub(crate) amount_cents: u64,
 }
 
-static PAYMENT_IDS: AtomicU64 = AtomicU64::new(1);
-
-/// Charges a customer through the provider. Customers whose name starts with `declined` have
-/// their card declined.
+/// Charges a customer through the provider.
 #[instrument_metrics(objective = PAYMENTS)]
 pub(crate) async fn charge_payment(
-    provider: &Provider,
+    client: &PaymentClient,
     customer: &str,
     amount_cents: u64,
 ) -> Result<Receipt, PaymentError> {
-    let settings = provider.settings();
-    let jitter = 2.0 / 3.0 + random::unit() * 2.0 / 3.0;
-    let wait = Duration::from_secs_f64(settings.latency_ms as f64 * jitter / 1000.0);
-    tokio::time::sleep(wait).await;
-    if customer.starts_with("declined") {
-        return Err(PaymentError::CardDeclined);
+    let body = serde_json::json!({ "customer": customer, "amount_cents": amount_cents });
+    let request = http::Request::post(client.charge_url.clone())
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(Full::from(body.to_string()))
+        .map_err(|_| PaymentError::ProviderUnavailable)?;
+    let response = client.http.clone().oneshot(request).await.map_err(|e| {
+        if e.is::<tower::timeout::error::Elapsed>() {
+            PaymentError::ProviderTimeout
+        } else {
+            PaymentError::ProviderUnavailable
+        }
+    })?;
+    let status = response.status();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|_| PaymentError::ProviderUnavailable)?
+        .to_bytes();
+    match status.as_u16() {
+        200 => serde_json::from_slice(&body).map_err(|_| PaymentError::ProviderUnavailable),
+        402 => Err(PaymentError::CardDeclined),
+        504 => Err(PaymentError::ProviderTimeout),
+        _ => Err(PaymentError::ProviderUnavailable),
     }
-    if random::unit() < settings.error_rate {
-        return Err(PaymentError::ProviderTimeout);
-    }
-    Ok(Receipt {
-        payment_id: PAYMENT_IDS.fetch_add(1, Ordering::Relaxed),
-        amount_cents,
-    })
 }

@@ -14,8 +14,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use vitalsign_tower::{MetricsLayer, metrics_handler};
 
-use crate::inventory::{Inventory, InventoryError, Line, reserve_inventory};
-use crate::payment::{PaymentError, Provider, ProviderSettings, charge_payment};
+use crate::inventory::{InventoryClient, InventoryError, Line, reserve_inventory};
+use crate::payment::{PaymentClient, PaymentError, charge_payment};
+use crate::provider::{Provider, ProviderSettings};
 
 /// Orders kept for `GET /orders/{id}`; older ones are forgotten.
 const MAX_ORDERS: usize = 10_000;
@@ -27,13 +28,22 @@ const MAX_CUSTOMER: usize = 64;
 
 #[derive(Debug)]
 pub(crate) struct Shop {
-    pub(crate) provider: Provider,
-    inventory: Inventory,
-    /// The last `MAX_ORDERS` orders, each in the slot its id picks. A fixed table keeps the
-    /// store's memory what it was at start, where a map kept at a size by insert-and-evict grows
-    /// its table (or its nodes) as it churns.
-    orders: Mutex<Box<[Option<Order>]>>,
-    next_order: AtomicU64,
+    /// The payment provider this process runs, if it runs one (`--provider-url` points
+    /// elsewhere).
+    provider: Option<Arc<Provider>>,
+    provider_url: String,
+    payments: PaymentClient,
+    inventory: InventoryClient,
+    orders: Orders,
+}
+
+/// The last `MAX_ORDERS` orders, each in the slot its id picks. A fixed table keeps the store's
+/// memory what it was at start, where a map kept at a size by insert-and-evict grows its table
+/// (or its nodes) as it churns.
+#[derive(Debug)]
+struct Orders {
+    slots: Mutex<Box<[Option<Order>]>>,
+    next: AtomicU64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -59,17 +69,32 @@ struct ItemRequest {
 }
 
 impl Shop {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(
+        provider: Option<Arc<Provider>>,
+        provider_url: String,
+        payments: PaymentClient,
+        inventory: InventoryClient,
+    ) -> Self {
         Self {
-            provider: Provider::new(),
-            inventory: Inventory::new(),
-            orders: Mutex::new((0..MAX_ORDERS).map(|_| None).collect()),
-            next_order: AtomicU64::new(1),
+            provider,
+            provider_url,
+            payments,
+            inventory,
+            orders: Orders::new(),
+        }
+    }
+}
+
+impl Orders {
+    fn new() -> Self {
+        Self {
+            slots: Mutex::new((0..MAX_ORDERS).map(|_| None).collect()),
+            next: AtomicU64::new(1),
         }
     }
 
     fn store(&self, order: Order) {
-        let mut orders = self.orders.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut orders = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
         let slot = &mut orders[slot_of(order.id)];
         // Ids are taken just before storing, so a newer order in the slot means this one was
         // stored unusually late; it is the one to forget.
@@ -79,7 +104,7 @@ impl Shop {
     }
 
     fn order(&self, id: u64) -> Option<Order> {
-        let orders = self.orders.lock().unwrap_or_else(PoisonError::into_inner);
+        let orders = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
         orders[slot_of(id)].as_ref().filter(|o| o.id == id).cloned()
     }
 }
@@ -161,7 +186,7 @@ async fn checkout(State(shop): State<Arc<Shop>>, body: Result<Bytes, BytesReject
         .into_iter()
         .map(|i| (i.sku, i.quantity))
         .collect();
-    let lines = match reserve_inventory(&shop.inventory, &items) {
+    let lines = match reserve_inventory(&shop.inventory, &items).await {
         Ok(lines) => lines,
         Err(InventoryError::UnknownSku) => {
             return error(StatusCode::BAD_REQUEST, "an item has an unknown sku");
@@ -169,31 +194,41 @@ async fn checkout(State(shop): State<Arc<Shop>>, body: Result<Bytes, BytesReject
         Err(InventoryError::OutOfStock) => {
             return error(StatusCode::CONFLICT, "an item is out of stock");
         }
+        Err(InventoryError::Unavailable) => {
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the inventory is unavailable; try again",
+            );
+        }
     };
     let total_cents = lines
         .iter()
         .map(|l| l.unit_price_cents * u64::from(l.quantity))
         .sum();
-    match charge_payment(&shop.provider, &request.customer, total_cents).await {
+    match charge_payment(&shop.payments, &request.customer, total_cents).await {
         Ok(receipt) => {
             let order = Order {
-                id: shop.next_order.fetch_add(1, Ordering::Relaxed),
+                id: shop.orders.next.fetch_add(1, Ordering::Relaxed),
                 customer: request.customer,
                 items: lines,
                 total_cents,
                 payment_id: receipt.payment_id,
                 status: "paid",
             };
-            shop.store(order.clone());
+            shop.orders.store(order.clone());
             (StatusCode::OK, axum::Json(order)).into_response()
         }
         Err(e) => {
-            shop.inventory.release(&lines);
+            shop.inventory.release(&lines).await;
             match e {
                 PaymentError::CardDeclined => error(StatusCode::PAYMENT_REQUIRED, "card declined"),
                 PaymentError::ProviderTimeout => error(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "the payment provider timed out; try again",
+                ),
+                PaymentError::ProviderUnavailable => error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the payment provider is unavailable; try again",
                 ),
             }
         }
@@ -201,14 +236,28 @@ async fn checkout(State(shop): State<Arc<Shop>>, body: Result<Bytes, BytesReject
 }
 
 async fn order(State(shop): State<Arc<Shop>>, Path(id): Path<String>) -> Response {
-    match id.parse::<u64>().ok().and_then(|id| shop.order(id)) {
+    match id.parse::<u64>().ok().and_then(|id| shop.orders.order(id)) {
         Some(order) => axum::Json(order).into_response(),
         None => error(StatusCode::NOT_FOUND, format!("no order `{id}`")),
     }
 }
 
+/// The answer of the admin endpoint when the provider runs elsewhere.
+fn not_ours(shop: &Shop) -> Response {
+    error(
+        StatusCode::CONFLICT,
+        format!(
+            "the payment provider at {} is not run by this shop; change it there",
+            shop.provider_url
+        ),
+    )
+}
+
 async fn provider_settings(State(shop): State<Arc<Shop>>) -> Response {
-    axum::Json(shop.provider.settings()).into_response()
+    match &shop.provider {
+        Some(provider) => axum::Json(provider.settings()).into_response(),
+        None => not_ours(&shop),
+    }
 }
 
 async fn set_provider_settings(
@@ -222,7 +271,10 @@ async fn set_provider_settings(
     if let Err(why) = settings.validate() {
         return error(StatusCode::BAD_REQUEST, why);
     }
-    shop.provider.set(settings);
+    let Some(provider) = &shop.provider else {
+        return not_ours(&shop);
+    };
+    provider.set(settings);
     axum::Json(settings).into_response()
 }
 
@@ -243,7 +295,7 @@ mod tests {
 
     #[test]
     fn the_store_keeps_the_newest_orders_and_forgets_the_oldest() {
-        let shop = Shop::new();
+        let shop = Orders::new();
         let last = MAX_ORDERS as u64 + 5;
         for id in 1..=last {
             shop.store(order(id));
@@ -258,7 +310,7 @@ mod tests {
 
     #[test]
     fn an_order_stored_late_does_not_replace_a_newer_one() {
-        let shop = Shop::new();
+        let shop = Orders::new();
         let newer = MAX_ORDERS as u64 + 1;
         shop.store(order(newer));
         shop.store(order(1));

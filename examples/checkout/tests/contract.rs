@@ -10,7 +10,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_checkout");
 
 #[test]
 fn http_contract() {
-    let (_shop, addr) = support::start_checkout(BIN, 0);
+    let (_shop, addr, peers) = support::start_checkout_with(BIN, 0, &[]);
     let call = |method, path, body| http_request(addr, method, path, body);
 
     let (status, body) = call(
@@ -160,8 +160,56 @@ fn http_contract() {
             r#"function_calls_total{function="charge_payment",module="checkout::payment",result="error",error="panic"} 0"#,
             r#"function_calls_total{function="charge_payment",module="checkout::payment",result="error",error="card_declined"} 1"#,
             r#"function_calls_total{function="charge_payment",module="checkout::payment",result="error",error="provider_timeout"} 1"#,
+            r#"function_calls_total{function="charge_payment",module="checkout::payment",result="error",error="provider_unavailable"} 0"#,
         ]
     );
+    // The calls the shop made, as its clients saw them: the provider over HTTP (one charge
+    // paid, one declined, one the provider's bank timed out) ...
+    let port = peers.provider.rsplit_once(':').unwrap().1;
+    let client: Vec<&str> = metrics
+        .lines()
+        .filter(|l| l.starts_with("http_client_request_duration_seconds_count{"))
+        .collect();
+    let provider_call = |status: &str, error: &str| {
+        format!(
+            "http_client_request_duration_seconds_count{{http_request_method=\"POST\",server_address=\"127.0.0.1\",server_port=\"{port}\",http_response_status_code=\"{status}\",error_type=\"{error}\"}} 1"
+        )
+    };
+    assert_eq!(
+        client,
+        [
+            provider_call("200", ""),
+            provider_call("402", "402"),
+            provider_call("504", "504")
+        ]
+    );
+    // ... and the inventory over gRPC: four reservations (one for an unknown sku), and two
+    // releases after the payments that failed; the inventory server saw the same.
+    for side in ["client", "server"] {
+        let handled: Vec<String> = metrics
+            .lines()
+            .filter(|l| {
+                l.starts_with(&format!("grpc_{side}_handled_total{{")) && !l.ends_with(" 0")
+            })
+            .map(|l| l.replace(&format!("grpc_{side}_"), ""))
+            .collect();
+        assert_eq!(
+            handled,
+            [
+                r#"handled_total{grpc_type="unary",grpc_service="checkout.inventory.v1.Inventory",grpc_method="Reserve",grpc_code="OK"} 3"#,
+                r#"handled_total{grpc_type="unary",grpc_service="checkout.inventory.v1.Inventory",grpc_method="Reserve",grpc_code="NotFound"} 1"#,
+                r#"handled_total{grpc_type="unary",grpc_service="checkout.inventory.v1.Inventory",grpc_method="Release",grpc_code="OK"} 2"#,
+            ],
+            "{side}"
+        );
+    }
+    // Every declared method x code exists from the start: two inventory methods and the
+    // health service's two, 17 codes each, and the row for undeclared paths.
+    let server_series = metrics
+        .lines()
+        .filter(|l| l.starts_with("grpc_server_handled_total{"))
+        .count();
+    assert_eq!(server_series, 5 * 17);
     let checkout_400 = r#"http_server_request_duration_seconds_count{http_request_method="POST",http_route="/checkout",http_response_status_code="400"} 6"#;
     assert!(metrics.contains(checkout_400), "{metrics}");
     assert!(
@@ -172,6 +220,40 @@ fn http_contract() {
         metrics.contains("\ncheckout_build_info{package=\"checkout\",version=\"0.1.0\"} 1\n"),
         "{metrics}"
     );
+}
+
+/// A shop charging through another shop's provider: it serves orders, and its admin endpoint
+/// says the provider is not its own to change.
+#[test]
+fn a_provider_elsewhere_cannot_be_changed_here() {
+    let (_a, _, peers) = support::start_checkout_with(BIN, 0, &[]);
+    let (_b, b, b_peers) =
+        support::start_checkout_with(BIN, 0, &["--provider-url", &peers.provider]);
+    assert_eq!(b_peers.provider, peers.provider);
+    let not_ours = format!(
+        r#"{{"error":"the payment provider at {} is not run by this shop; change it there"}}"#,
+        peers.provider
+    );
+    assert_eq!(
+        http_request(b, "GET", "/admin/payment-provider", ""),
+        (409, not_ours.clone())
+    );
+    assert_eq!(
+        http_request(
+            b,
+            "PUT",
+            "/admin/payment-provider",
+            r#"{"latency_ms": 1, "error_rate": 0.0}"#
+        ),
+        (409, not_ours)
+    );
+    let (status, _) = http_request(
+        b,
+        "POST",
+        "/checkout",
+        r#"{"customer": "c1", "items": [{"sku": "tea", "quantity": 1}]}"#,
+    );
+    assert_eq!(status, 200);
 }
 
 #[test]

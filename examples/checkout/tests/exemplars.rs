@@ -39,11 +39,16 @@ fn traced_series(text: &str, trace: &str) -> BTreeSet<(String, String)> {
         .filter(|l| l.contains(&needle))
         .map(|l| {
             let family = l.split('{').next().unwrap_or_default().to_owned();
-            let which = ["function=\"", "http_route=\""]
-                .iter()
-                .find_map(|k| l.split(k).nth(1)?.split('"').next())
-                .unwrap_or_default()
-                .to_owned();
+            let which = [
+                "function=\"",
+                "http_route=\"",
+                "grpc_method=\"",
+                "server_address=\"",
+            ]
+            .iter()
+            .find_map(|k| l.split(k).nth(1)?.split('"').next())
+            .unwrap_or_default()
+            .to_owned();
             (family, which)
         })
         .collect()
@@ -61,6 +66,12 @@ fn a_traced_checkout_is_the_exemplar_of_its_buckets() {
             "function_calls_duration_seconds_bucket",
             "reserve_inventory",
         ),
+        // The trace went out with the calls the request made: the shop's gRPC call to its
+        // inventory (both ends: the inventory server made it current for its handler) and its
+        // HTTP call to the payment provider.
+        ("grpc_client_handling_seconds_bucket", "Reserve"),
+        ("grpc_server_handling_seconds_bucket", "Reserve"),
+        ("http_client_request_duration_seconds_bucket", "127.0.0.1"),
         ("http_server_request_duration_seconds_bucket", "/checkout"),
     ]
     .to_vec();
@@ -69,8 +80,8 @@ fn a_traced_checkout_is_the_exemplar_of_its_buckets() {
     assert_eq!(got, series, "{text}");
     // Every exemplar in the scrape is that request's (nothing else ran), with its span id.
     let exemplar = format!(r#" # {{trace_id="{trace}",span_id="{span}"}} "#);
-    assert_eq!(text.matches(" # {").count(), 3);
-    assert_eq!(text.matches(&exemplar).count(), 3);
+    assert_eq!(text.matches(" # {").count(), 6);
+    assert_eq!(text.matches(&exemplar).count(), 6);
     // The 0.0.4 format has none.
     assert_eq!(scrape(shop, "text/plain").matches(" # {").count(), 0);
 }
@@ -85,10 +96,10 @@ fn the_strict_openmetrics_parser_reads_the_shops_exemplars() {
     let prefix = format!("E span_id={span},trace_id={trace} ");
     assert_eq!(
         dump.lines().filter(|l| l.starts_with(&prefix)).count(),
-        3,
+        6,
         "{dump}"
     );
-    assert_eq!(dump.lines().filter(|l| l.starts_with("E ")).count(), 3);
+    assert_eq!(dump.lines().filter(|l| l.starts_with("E ")).count(), 6);
 }
 
 /// The trace ids of `series`' exemplars that Prometheus stored.
