@@ -68,6 +68,9 @@ enum Command {
         /// Divide every rule window by N (60: an hour passes in a minute).
         #[arg(long, value_name = "N", default_value_t = 1.0, value_parser = time_scale)]
         time_scale: f64,
+        /// The payment provider's host, as the shop's calls name it (`server_address`).
+        #[arg(long, value_name = "HOST", default_value = objectives::PROVIDER_HOST)]
+        provider_host: String,
     },
 }
 
@@ -81,9 +84,13 @@ fn time_scale(v: &str) -> Result<f64, String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Some(Command::AlertRules { time_scale }) => {
+        Some(Command::AlertRules {
+            time_scale,
+            provider_host,
+        }) => {
             let options = RuleOptions::default().time_scale(time_scale);
-            match vitalsign::alert_rules(&options) {
+            let targets = objectives::targets(&provider_host);
+            match vitalsign::objective::alert_rules_with(&options, &targets) {
                 Ok(rules) => {
                     print!("{rules}");
                     ExitCode::SUCCESS

@@ -15,8 +15,6 @@ use tower::{ServiceBuilder, ServiceExt};
 use vitalsign::{LabelValue, instrument_metrics};
 use vitalsign_tower::client::{HttpClientLayer, HttpClientService};
 
-use crate::objectives::PAYMENTS;
-
 /// How long the shop waits for the provider.
 const TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -66,7 +64,7 @@ pub(crate) struct Receipt {
 }
 
 /// Charges a customer through the provider.
-#[instrument_metrics(objective = PAYMENTS)]
+#[instrument_metrics]
 pub(crate) async fn charge_payment(
     client: &PaymentClient,
     customer: &str,

@@ -15,7 +15,10 @@
 //! (a compile error otherwise): "99% under 250 ms" is then read exactly from `le="0.25"`.
 
 mod rules;
+mod target;
 mod yaml;
+
+pub use target::Target;
 
 use std::collections::BTreeMap;
 
@@ -107,6 +110,15 @@ pub struct RuleOptions {
     pub error_ratio_limit: f64,
     /// The plain latency alert fires when p95 exceeds this many times the threshold (default 2).
     pub latency_factor: f64,
+    /// The regression alert fires when the p95 over 5 minutes is this many times the p95 over
+    /// the same 5 minutes `regression_offset` seconds earlier (default 2: "it doubled").
+    pub regression_factor: f64,
+    /// How far back the regression alert compares, in seconds (default 3600; 86400 compares
+    /// with the same time yesterday). Scaled by `time_scale` like the windows.
+    pub regression_offset: u64,
+    /// The calls per second below which the regression alert stays quiet (default 0.5: a p95
+    /// from at least 150 calls in 5 minutes).
+    pub regression_min_rate: f64,
 }
 
 impl Default for RuleOptions {
@@ -115,6 +127,9 @@ impl Default for RuleOptions {
             time_scale: 1.0,
             error_ratio_limit: 0.05,
             latency_factor: 2.0,
+            regression_factor: 2.0,
+            regression_offset: 3600,
+            regression_min_rate: 0.5,
         }
     }
 }
@@ -137,15 +152,53 @@ impl RuleOptions {
         self.latency_factor = factor;
         self
     }
+
+    /// The regression alert's factor, offset (seconds) and minimum rate (calls a second).
+    pub fn regression(mut self, factor: f64, offset_seconds: u64, min_rate: f64) -> Self {
+        self.regression_factor = factor;
+        self.regression_offset = offset_seconds;
+        self.regression_min_rate = min_rate;
+        self
+    }
 }
 
 /// The Prometheus rules file for every objective attached to a function in this program.
 ///
 /// Two objectives with one name but different targets are an error naming both.
 pub fn alert_rules(options: &RuleOptions) -> Result<String> {
-    let mut objectives: BTreeMap<&str, (Objective, Vec<Attached>)> = BTreeMap::new();
-    for link in crate::__private::OBJECTIVE_LINKS {
-        let o = *link.objective;
+    alert_rules_with(options, &[])
+}
+
+/// The Prometheus rules file for every objective attached to a function in this program, and
+/// for each `(objective, target)` given: an objective over calls a layer measures (an outbound
+/// HTTP call, an HTTP route, a gRPC method). An objective may have several targets, given once
+/// each, and functions too.
+///
+/// The latency threshold must be a bucket bound of each target's histogram (the layers'
+/// default buckets are Prometheus' latency buckets, 5 ms to 10 s).
+///
+/// ```
+/// use vitalsign::objective::{Target, alert_rules_with};
+/// use vitalsign::{Objective, RuleOptions};
+///
+/// const PAYMENTS: Objective = Objective::new("payments").success_rate(0.99).latency(0.99, 0.25);
+/// let rules = alert_rules_with(
+///     &RuleOptions::default(),
+///     &[(PAYMENTS, Target::http_client("POST", "payments.example.com"))],
+/// )?;
+/// assert!(rules.contains("alert: PaymentsLatencyRegression\n"));
+/// assert!(rules.contains(r#"http_client_request_duration_seconds_bucket{http_request_method="POST",server_address="payments.example.com",le="0.25"}"#));
+/// # Ok::<(), vitalsign::Error>(())
+/// ```
+pub fn alert_rules_with(options: &RuleOptions, targets: &[(Objective, Target)]) -> Result<String> {
+    let mut objectives: BTreeMap<&str, (Objective, Vec<Target>)> = BTreeMap::new();
+    let links = crate::__private::OBJECTIVE_LINKS.iter().map(|link| {
+        (
+            *link.objective,
+            Target::function(link.function, link.module),
+        )
+    });
+    for (o, target) in links.chain(targets.iter().cloned()) {
         let entry = objectives.entry(o.name).or_insert((o, Vec::new()));
         if entry.0 != o {
             return Err(Error::new(
@@ -156,19 +209,16 @@ pub fn alert_rules(options: &RuleOptions) -> Result<String> {
                 ),
             ));
         }
-        if !entry.1.contains(&(link.function, link.module)) {
-            entry.1.push((link.function, link.module));
+        if !entry.1.contains(&target) {
+            entry.1.push(target);
         }
     }
     let groups = objectives
         .values_mut()
-        .map(|(objective, functions)| {
-            functions.sort_unstable();
-            rules::group(objective, functions, options)
+        .map(|(objective, targets)| {
+            targets.sort_unstable();
+            rules::group(objective, targets, options)
         })
         .collect();
     Ok(yaml::RuleFile { groups }.to_yaml())
 }
-
-/// A function an objective is attached to: `(function, module)` labels.
-type Attached = (&'static str, &'static str);

@@ -12,7 +12,7 @@
 //! buckets as native only).
 
 use super::yaml::{Group, Rule};
-use super::{Attached, Objective, RuleOptions};
+use super::{Objective, RuleOptions, Target};
 use crate::encoding::number::{canonical_f64, write_f64};
 
 /// A burn-rate tier: long window, short window (seconds), how many times too fast.
@@ -23,6 +23,8 @@ const THRESHOLD_WINDOW: u64 = 60;
 const PAGE_FOR: u64 = 120;
 const TICKET_FOR: u64 = 900;
 const THRESHOLD_FOR: u64 = 60;
+/// The regression alert's window: the p95 over 5 minutes against the same 5 minutes earlier.
+const REGRESSION_WINDOW: u64 = 300;
 
 fn duration(seconds: u64, options: &RuleOptions, floor: u64) -> String {
     let s = ((seconds as f64 / options.time_scale).round() as u64).max(floor);
@@ -48,32 +50,58 @@ fn camel(name: &str) -> String {
         .collect()
 }
 
-/// `rate(metric{function="f",module="m",extra}[w])` for each function, joined with `or`: one
-/// selector per (function, module) pair, since regex alternations over each label would also
-/// match a function of one module paired with another module.
-fn rates(functions: &[(&str, &str)], metric: &str, extra: &str, w: &str) -> String {
-    let quote = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
-    let mut pairs: Vec<&(&str, &str)> = functions.iter().collect();
-    pairs.sort_unstable();
-    pairs.dedup();
-    pairs
+/// The series of a target that a term of a rule reads.
+#[derive(Clone, Copy)]
+enum Series<'a> {
+    /// Every call.
+    Calls,
+    /// Failed calls.
+    Failures,
+    /// The duration histogram's classic series (`_bucket` with extra matchers, `_count`).
+    Classic(&'a str, &'a str),
+    /// The duration histogram as a native histogram.
+    Native,
+}
+
+/// One target's rate of `series` over `w`.
+fn term(t: &Target, series: Series<'_>, w: &str) -> String {
+    let sel = t.selector();
+    let dur = t.duration();
+    let calls = |extra: &str| match t.counter() {
+        Some(counter) => format!("rate({counter}{{{sel}{extra}}}[{w}])"),
+        // Counted by the duration histogram: its classic `_count`, or the native count where
+        // Prometheus keeps the histogram as native only.
+        None => format!(
+            "(rate({dur}_count{{{sel}{extra}}}[{w}]) or histogram_count(rate({dur}{{{sel}{extra}}}[{w}])))"
+        ),
+    };
+    match series {
+        Series::Calls => calls(""),
+        Series::Failures => calls(&format!(",{}", t.failures())),
+        Series::Classic(suffix, extra) => format!("rate({dur}{suffix}{{{sel}{extra}}}[{w}])"),
+        Series::Native => format!("rate({dur}{{{sel}}}[{w}])"),
+    }
+}
+
+/// `series` of every target over `w`, joined with `or`: one selector per target, since regex
+/// alternations over each label would also match a function of one module paired with another
+/// module.
+fn rates(targets: &[Target], series: Series<'_>, w: &str) -> String {
+    let mut targets: Vec<&Target> = targets.iter().collect();
+    targets.sort_unstable();
+    targets.dedup();
+    targets
         .iter()
-        .map(|(f, m)| {
-            format!(
-                "rate({metric}{{function=\"{}\",module=\"{}\"{extra}}}[{w}])",
-                quote(f),
-                quote(m)
-            )
-        })
+        .map(|t| term(t, series, w))
         .collect::<Vec<_>>()
         .join(" or ")
 }
 
-/// The rules of one objective over its functions: recording rules for the error and slow ratios
-/// over every window and the p95, burn-rate and threshold alerts.
-pub(super) fn group(o: &Objective, functions: &[Attached], options: &RuleOptions) -> Group {
-    let mut rules = recording_rules(o, functions, options);
-    alerts(&mut rules, o, functions, options);
+/// The rules of one objective over its targets: recording rules for the error and slow ratios
+/// over every window and the p95, burn-rate, threshold and regression alerts.
+pub(super) fn group(o: &Objective, targets: &[Target], options: &RuleOptions) -> Group {
+    let mut rules = recording_rules(o, targets, options);
+    alerts(&mut rules, o, targets, options);
     Group {
         name: format!("vitalsign-objective-{}", o.name),
         rules,
@@ -81,9 +109,15 @@ pub(super) fn group(o: &Objective, functions: &[Attached], options: &RuleOptions
 }
 
 /// The error and slow ratios over every alert window, and the p95 over the threshold window.
-fn recording_rules(o: &Objective, functions: &[Attached], options: &RuleOptions) -> Vec<Rule> {
+fn recording_rules(o: &Objective, targets: &[Target], options: &RuleOptions) -> Vec<Rule> {
     let name = o.name;
-    let rates = |metric: &str, extra: &str, w: &str| rates(functions, metric, extra, w);
+    let rates = |series: Series<'_>, w: &str| rates(targets, series, w);
+    // Failure series that appear only with the first failure: no failure yet is a ratio of 0.
+    let or_zero = if targets.iter().all(Target::failures_exist_at_zero) {
+        ""
+    } else {
+        " or vector(0)"
+    };
     let window = |s| duration(s, options, 5);
     let mut windows: Vec<u64> = PAGE
         .iter()
@@ -105,11 +139,18 @@ fn recording_rules(o: &Objective, functions: &[Attached], options: &RuleOptions)
             record(
                 &mut rules,
                 &format!("vitalsign:objective_error_ratio:rate{w}"),
-                format!(
-                    "sum({}) / sum({})",
-                    rates("function_calls_total", ",result=\"error\"", &w),
-                    rates("function_calls_total", "", &w)
-                ),
+                match or_zero {
+                    "" => format!(
+                        "sum({}) / sum({})",
+                        rates(Series::Failures, &w),
+                        rates(Series::Calls, &w)
+                    ),
+                    _ => format!(
+                        "(sum({}){or_zero}) / sum({})",
+                        rates(Series::Failures, &w),
+                        rates(Series::Calls, &w)
+                    ),
+                },
             );
         }
     }
@@ -122,33 +163,46 @@ fn recording_rules(o: &Objective, functions: &[Attached], options: &RuleOptions)
                 &format!("vitalsign:objective_slow_ratio:rate{w}"),
                 format!(
                     "(1 - sum({}) / sum({})) or (1 - histogram_fraction(0, {le}, sum({})))",
-                    rates(
-                        "function_calls_duration_seconds_bucket",
-                        &format!(",le=\"{le}\""),
-                        &w
-                    ),
-                    rates("function_calls_duration_seconds_count", "", &w),
-                    rates("function_calls_duration_seconds", "", &w)
+                    rates(Series::Classic("_bucket", &format!(",le=\"{le}\"")), &w),
+                    rates(Series::Classic("_count", ""), &w),
+                    rates(Series::Native, &w)
                 ),
             );
         }
+        let p95 = |w: &str| {
+            format!(
+                "histogram_quantile(0.95, sum by (le) ({})) or histogram_quantile(0.95, sum({}))",
+                rates(Series::Classic("_bucket", ""), w),
+                rates(Series::Native, w)
+            )
+        };
         let w = window(THRESHOLD_WINDOW);
+        let regression = window(REGRESSION_WINDOW);
         record(
             &mut rules,
             &format!("vitalsign:objective_latency_p95_seconds:rate{w}"),
-            format!(
-                "histogram_quantile(0.95, sum by (le) ({})) or histogram_quantile(0.95, sum({}))",
-                rates("function_calls_duration_seconds_bucket", "", &w),
-                rates("function_calls_duration_seconds", "", &w)
-            ),
+            p95(&w),
+        );
+        // The regression alert compares the p95 over its window with itself an offset earlier.
+        if regression != w {
+            record(
+                &mut rules,
+                &format!("vitalsign:objective_latency_p95_seconds:rate{regression}"),
+                p95(&regression),
+            );
+        }
+        record(
+            &mut rules,
+            &format!("vitalsign:objective_calls:rate{regression}"),
+            format!("sum({})", rates(Series::Calls, &regression)),
         );
     }
     rules
 }
 
 /// Burn-rate alerts (page and ticket) on the recorded ratios, and plain threshold alerts.
-fn alerts(rules: &mut Vec<Rule>, o: &Objective, functions: &[Attached], options: &RuleOptions) {
-    let fnames: Vec<&str> = functions.iter().map(|f| f.0).collect();
+fn alerts(rules: &mut Vec<Rule>, o: &Objective, targets: &[Target], options: &RuleOptions) {
+    let fnames: Vec<String> = targets.iter().map(Target::to_string).collect();
     let cx = AlertCx {
         name: o.name,
         alert: camel(o.name),
@@ -302,6 +356,7 @@ fn latency_alerts(cx: &AlertCx<'_>, rules: &mut Vec<Rule>, percentile: f64, thre
             cx.tiers(&TICKET)
         ),
     );
+    regression_alert(cx, rules);
     let limit = num(cx.options.latency_factor * threshold);
     cx.rule(
         rules,
@@ -316,6 +371,28 @@ fn latency_alerts(cx: &AlertCx<'_>, rules: &mut Vec<Rule>, percentile: f64, thre
             "{fnames}: p95 latency is over {} ms",
             num(cx.options.latency_factor * threshold * 1000.0)
         ),
+    );
+}
+
+/// The p95 over 5 minutes at least `regression_factor` times the same p95 an offset earlier
+/// ("it doubled"), while calls come at least at `regression_min_rate` a second, so a quiet
+/// hour's few slow calls do not page.
+fn regression_alert(cx: &AlertCx<'_>, rules: &mut Vec<Rule>) {
+    let (name, fnames, options) = (cx.name, &cx.fnames, cx.options);
+    let w = cx.window(REGRESSION_WINDOW);
+    let offset = duration(options.regression_offset, options, 1);
+    let p95 = format!("vitalsign:objective_latency_p95_seconds:rate{w}{{objective=\"{name}\"}}");
+    let factor = num(options.regression_factor);
+    cx.rule(
+        rules,
+        "LatencyRegression",
+        format!(
+            "{p95} > {factor} * ({p95} offset {offset}) and on (objective) vitalsign:objective_calls:rate{w}{{objective=\"{name}\"}} > {}",
+            num(options.regression_min_rate)
+        ),
+        REGRESSION_WINDOW,
+        "warning",
+        format!("{fnames}: p95 latency is {factor}x or more what it was {offset} earlier"),
     );
 }
 
@@ -355,24 +432,44 @@ mod tests {
     #[test]
     fn selectors_and_names() {
         assert_eq!(camel("checkout_payments"), "CheckoutPayments");
+        let charge = Target::function("charge", "shop");
         assert_eq!(
-            rates(&[("charge", "shop")], "m", "", "5m"),
-            "rate(m{function=\"charge\",module=\"shop\"}[5m])"
+            rates(std::slice::from_ref(&charge), Series::Calls, "5m"),
+            "rate(function_calls_total{function=\"charge\",module=\"shop\"}[5m])"
         );
         // Two pairs: each keeps its own module (`charge` of `shop::cart` is not selected).
         assert_eq!(
             rates(
                 &[
-                    ("charge", "shop"),
-                    ("Cart::add", "shop::cart"),
-                    ("charge", "shop")
+                    charge.clone(),
+                    Target::function("Cart::add", "shop::cart"),
+                    charge
                 ],
-                "m",
-                ",result=\"error\"",
+                Series::Failures,
                 "1h"
             ),
-            "rate(m{function=\"Cart::add\",module=\"shop::cart\",result=\"error\"}[1h]) or \
-             rate(m{function=\"charge\",module=\"shop\",result=\"error\"}[1h])"
+            "rate(function_calls_total{function=\"Cart::add\",module=\"shop::cart\",result=\"error\"}[1h]) or \
+             rate(function_calls_total{function=\"charge\",module=\"shop\",result=\"error\"}[1h])"
+        );
+        // Outbound calls are counted by their histogram, classic or native.
+        assert_eq!(
+            rates(
+                &[Target::http_client("POST", "pay")],
+                Series::Failures,
+                "5m"
+            ),
+            "(rate(http_client_request_duration_seconds_count{http_request_method=\"POST\",\
+             server_address=\"pay\",error_type=~\"5..|429|[^0-9].*\"}[5m]) or histogram_count(rate(\
+             http_client_request_duration_seconds{http_request_method=\"POST\",\
+             server_address=\"pay\",error_type=~\"5..|429|[^0-9].*\"}[5m])))"
+        );
+        assert_eq!(
+            rates(
+                &[Target::grpc_server("s.S", "M")],
+                Series::Classic("_bucket", ",le=\"0.25\""),
+                "1m"
+            ),
+            "rate(grpc_server_handling_seconds_bucket{grpc_service=\"s.S\",grpc_method=\"M\",le=\"0.25\"}[1m])"
         );
         assert_eq!(round12(1.0 - 0.99), 0.01);
     }
