@@ -41,6 +41,20 @@ pub fn python() -> PathBuf {
     python
 }
 
+/// Python 3 with `grpcio` importable (a foreign gRPC implementation for the gRPC layers' tests).
+pub fn python_grpc() -> PathBuf {
+    let python = require("python3", "Python 3");
+    let ok = Command::new(&python)
+        .args(["-c", "import grpc"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "Python package `grpcio` is not installed: `pip install grpcio` (`.ci/run` does)"
+    );
+    python
+}
+
 /// Runs `cmd` with `input` on stdin; returns (success, stdout, stderr).
 pub fn run(cmd: &mut Command, input: &str) -> (bool, String, String) {
     let mut child = cmd

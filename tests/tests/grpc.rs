@@ -359,3 +359,54 @@ async fn the_trace_context_crosses_the_call() {
     );
     let _ = p.addr;
 }
+
+/// Python's `grpcio`, a gRPC implementation of its own, calls the tonic server through the
+/// server layer: every status case, each with the exact counts the server recorded.
+#[test]
+#[ignore = "needs python3 with grpcio"]
+fn a_foreign_client_sees_what_the_server_counts() {
+    let python = vitalsign_tests::python_grpc();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let p = runtime.block_on(peers());
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/conformance/grpc_client.py");
+    let out = std::process::Command::new(python)
+        .args([script, &p.addr.to_string()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        stdout,
+        "unary_ok OK 1\n\
+         unary_error NOT_FOUND 0\n\
+         stream_error ABORTED 3\n\
+         stream_cancelled CANCELLED 2\n\
+         deadline DEADLINE_EXCEEDED 0\n\
+         unknown_method UNIMPLEMENTED 0\n"
+    );
+    runtime.block_on(expect(
+        &p.server,
+        &[
+            "started Unary 3",
+            "handled Unary OK 1",
+            "handled Unary NotFound 1",
+            "handled Unary DeadlineExceeded 1",
+            "msg_received Unary 3",
+            "msg_sent Unary 1",
+            "handling_seconds_count Unary 3",
+            "started ServerStream 2",
+            "handled ServerStream Aborted 1",
+            "handled ServerStream Canceled 1",
+            "msg_received ServerStream 2",
+            "msg_sent ServerStream 5",
+            "handling_seconds_count ServerStream 2",
+            "started _OTHER 1",
+            "handled _OTHER Unimplemented 1",
+            "handling_seconds_count _OTHER 1",
+        ],
+    ));
+}
