@@ -162,3 +162,91 @@ fn exemplars_allocate_nothing_after_a_series_first_one() {
     assert_eq!(counter.get(), 2_001);
     assert_eq!(histogram.snapshot().count, 2_001);
 }
+
+/// One unary gRPC call through `svc`, polled to the end of its response with a no-op waker:
+/// the service answers at once, so nothing waits.
+fn grpc_call<S, B>(svc: &mut S)
+where
+    S: tower::Service<
+            http::Request<http_body_util::Full<bytes::Bytes>>,
+            Response = http::Response<B>,
+        >,
+    S::Error: std::fmt::Debug,
+    B: http_body::Body + Unpin,
+{
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut request = http::Request::new(http_body_util::Full::new(bytes::Bytes::from_static(
+        b"\0\0\0\0\x03abc",
+    )));
+    *request.uri_mut() = http::Uri::from_static("/bench.v1.Echo/Unary");
+    let mut future = std::pin::pin!(svc.call(request));
+    let Poll::Ready(Ok(response)) = future.as_mut().poll(&mut cx) else {
+        panic!("the service answers at once");
+    };
+    let mut body = std::pin::pin!(response.into_body());
+    while let Poll::Ready(Some(frame)) = http_body::Body::poll_frame(body.as_mut(), &mut cx) {
+        assert!(frame.is_ok());
+    }
+}
+
+/// A response body: one message, then trailers.
+struct Reply {
+    data: Option<bytes::Bytes>,
+    trailers: Option<http::HeaderMap>,
+}
+
+impl http_body::Body for Reply {
+    type Data = bytes::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, Self::Error>>> {
+        let frame = match self.data.take() {
+            Some(data) => Some(http_body::Frame::data(data)),
+            None => self.trailers.take().map(http_body::Frame::trailers),
+        };
+        std::task::Poll::Ready(frame.map(Ok))
+    }
+}
+
+/// Answers with one message and `grpc-status: 0` trailers. The service's own allocations (its
+/// trailers) are the same with and without the layer.
+fn answer<B>(
+    _: http::Request<B>,
+) -> std::future::Ready<Result<http::Response<Reply>, std::convert::Infallible>> {
+    static TRAILERS: std::sync::LazyLock<http::HeaderMap> = std::sync::LazyLock::new(|| {
+        let mut trailers = http::HeaderMap::new();
+        trailers.insert("grpc-status", http::HeaderValue::from_static("0"));
+        trailers
+    });
+    std::future::ready(Ok(http::Response::new(Reply {
+        data: Some(bytes::Bytes::from_static(b"\0\0\0\0\x03abc")),
+        trailers: Some(TRAILERS.clone()),
+    })))
+}
+
+#[test]
+fn a_grpc_server_call_allocates_nothing_in_the_layer() {
+    use tower::Layer;
+    use vitalsign_tower::grpc::{GrpcMethods, GrpcServerLayer, GrpcType};
+    let registry = vitalsign::Registry::new();
+    let methods = GrpcMethods::new().method("bench.v1.Echo", "Unary", GrpcType::Unary);
+    let layer = GrpcServerLayer::builder(methods)
+        .registry(&registry)
+        .build()
+        .unwrap();
+    let mut plain = tower::service_fn(answer);
+    let mut layered = layer.layer(tower::service_fn(answer));
+    // Warm-up: the series' native table is made on its first observation.
+    grpc_call(&mut layered);
+    let without = allocations_during(|| grpc_call(&mut plain));
+    let with = allocations_during(|| grpc_call(&mut layered));
+    assert_eq!(with, without, "the layer allocated");
+    assert!(registry.render(vitalsign::Format::Prometheus).contains(
+        "grpc_server_handled_total{grpc_type=\"unary\",grpc_service=\"bench.v1.Echo\",grpc_method=\"Unary\",grpc_code=\"OK\"} 2\n"
+    ));
+}

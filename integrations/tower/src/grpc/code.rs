@@ -121,7 +121,8 @@ impl Code {
     /// The `grpc-status` in `headers` (response headers of a Trailers-Only response, or
     /// trailers), if there is one. A value that is not a number is `Unknown`.
     pub fn from_headers(headers: &HeaderMap) -> Option<Self> {
-        let value = headers.get("grpc-status")?;
+        static GRPC_STATUS: http::HeaderName = http::HeaderName::from_static("grpc-status");
+        let value = headers.get(&GRPC_STATUS)?;
         Some(
             std::str::from_utf8(value.as_bytes())
                 .ok()

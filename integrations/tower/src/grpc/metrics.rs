@@ -6,6 +6,7 @@
 //! per code. A call finds its row with one lookup of its path and touches only atomics after.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, LazyLock};
 use std::time::Instant;
 
@@ -172,7 +173,7 @@ pub(crate) struct MethodCells {
 /// A layer's table: its methods' cells by path, and the `_OTHER` row.
 pub(crate) struct GrpcMetrics {
     pub(crate) side: Side,
-    by_path: HashMap<Box<str>, usize>,
+    by_path: HashMap<Box<str>, usize, BuildHasherDefault<PathHasher>>,
     cells: Vec<Arc<MethodCells>>,
     other: Arc<MethodCells>,
 }
@@ -196,7 +197,7 @@ impl GrpcMetrics {
             .collect();
         Self {
             side,
-            by_path: methods.by_path(),
+            by_path: methods.by_path().into_iter().collect(),
             cells,
             other: Arc::new(families.cells(UNKNOWN_TYPE, OTHER, OTHER)),
         }
@@ -207,6 +208,34 @@ impl GrpcMetrics {
         self.by_path
             .get(path)
             .map_or(&self.other, |&i| &self.cells[i])
+    }
+}
+
+/// A fast hash for the path table. Paths come from peers, but the table is fixed when the layer
+/// is built (a peer adds nothing to it), so a crafted collision can only slow a lookup by the
+/// number of declared methods: the DoS resistance of SipHash buys nothing here.
+#[derive(Default)]
+pub(crate) struct PathHasher(u64);
+
+impl Hasher for PathHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        // FNV-1a, eight bytes a step.
+        let mut h = self.0 ^ 0xcbf2_9ce4_8422_2325;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut word = [0; 8];
+            word.copy_from_slice(c);
+            h = (h ^ u64::from_le_bytes(word)).wrapping_mul(0x0100_0000_01b3);
+        }
+        for &b in chunks.remainder() {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+
+    fn finish(&self) -> u64 {
+        // Mix the high bits down: hashbrown takes its bucket from the low bits.
+        self.0 ^ (self.0 >> 29)
     }
 }
 
@@ -314,7 +343,8 @@ impl Drop for Call {
 /// The `grpc-timeout` header: up to 8 digits and a unit (`H`, `M`, `S`, `m`, `u`, `n`).
 pub(crate) fn timeout(headers: &http::HeaderMap) -> Option<std::time::Duration> {
     use std::time::Duration;
-    let v = headers.get("grpc-timeout")?.as_bytes();
+    static GRPC_TIMEOUT: http::HeaderName = http::HeaderName::from_static("grpc-timeout");
+    let v = headers.get(&GRPC_TIMEOUT)?.as_bytes();
     let (digits, unit) = v.split_at(v.len().checked_sub(1)?);
     if digits.is_empty() || digits.len() > 8 || !digits.iter().all(u8::is_ascii_digit) {
         return None;

@@ -12,6 +12,8 @@ use super::body::{GrpcRequestBody, GrpcResponseBody};
 use super::future::GrpcResponseFuture;
 use super::metrics::{Call, GrpcMetrics, timeout};
 
+static TRACEPARENT: http::HeaderName = http::HeaderName::from_static("traceparent");
+
 macro_rules! accessors {
     ($name:ident) => {
         impl<S> $name<S> {
@@ -72,7 +74,7 @@ where
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let trace = request
             .headers()
-            .get("traceparent")
+            .get(&TRACEPARENT)
             .and_then(|v| v.to_str().ok())
             .and_then(TraceContext::from_traceparent);
         let cells = self.metrics.lookup(request.uri().path()).clone();
@@ -116,9 +118,9 @@ where
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
         let trace = trace::current();
         if let Some(cx) = trace {
-            if !request.headers().contains_key("traceparent") {
+            if !request.headers().contains_key(&TRACEPARENT) {
                 if let Ok(v) = HeaderValue::from_str(&cx.to_string()) {
-                    request.headers_mut().insert("traceparent", v);
+                    request.headers_mut().insert(TRACEPARENT.clone(), v);
                 }
             }
         }
