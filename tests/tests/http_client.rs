@@ -1,6 +1,7 @@
-//! The outbound HTTP layer around hyper-util's client, calling a real server on loopback: a
-//! response of each kind, a refused connection, a timeout, a call the caller abandons, a host
-//! nobody declared and the trace context sent along, each asserting the exact series.
+//! The outbound HTTP layer around hyper-util's client, and the same metrics as a
+//! `reqwest-middleware` middleware, calling a real server on loopback: a response of each kind,
+//! a refused connection, a timeout, a call the caller abandons, a host nobody declared and the
+//! trace context sent along, each asserting the exact series.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -230,4 +231,78 @@ async fn the_current_trace_goes_out_as_traceparent() {
         .filter(|l| l.contains("trace_id=\"4bf92f3577b34da6a3ce929d0e0e4736\""))
         .count();
     assert_eq!(exemplars, 1, "{text}");
+}
+
+#[tokio::test]
+async fn reqwest_through_the_middleware() {
+    use vitalsign_tower::client::ReqwestMetrics;
+    let addr = server().await;
+    let port = addr.port();
+    let registry = Registry::new();
+    let layer = HttpClientLayer::builder()
+        .registry(&registry)
+        .hosts(["127.0.0.1"])
+        .build()
+        .unwrap();
+    let reqwest = reqwest::Client::builder()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let client = reqwest_middleware::ClientBuilder::new(reqwest)
+        .with(ReqwestMetrics::from_layer(&layer))
+        .build();
+    let status = |r: reqwest_middleware::Result<reqwest::Response>| r.map(|r| r.status().as_u16());
+    assert_eq!(
+        status(client.get(format!("http://{addr}/ok")).send().await).unwrap(),
+        200
+    );
+    assert_eq!(
+        status(client.post(format!("http://{addr}/charge")).send().await).unwrap(),
+        503
+    );
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    assert!(
+        client
+            .get(format!("http://127.0.0.1:{closed}/ok"))
+            .send()
+            .await
+            .is_err()
+    );
+    assert!(
+        client
+            .get(format!("http://{addr}/slow"))
+            .send()
+            .await
+            .is_err()
+    );
+    let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let cx = vitalsign::trace::TraceContext::from_traceparent(parent).unwrap();
+    let echoed = cx
+        .instrument(async {
+            client
+                .get(format!("http://{addr}/trace"))
+                .send()
+                .await?
+                .text()
+                .await
+                .map_err(Into::into)
+        })
+        .await;
+    assert_eq!(
+        echoed
+            .map_err(|e: reqwest_middleware::Error| e.to_string())
+            .unwrap(),
+        parent
+    );
+    let mut expected = [
+        format!("GET 127.0.0.1 {closed}  connect 1"),
+        format!("GET 127.0.0.1 {port}  timeout 1"),
+        format!("GET 127.0.0.1 {port} 200  2"),
+        format!("POST 127.0.0.1 {port} 503 503 1"),
+    ];
+    expected.sort();
+    assert_eq!(series(&registry), expected);
 }

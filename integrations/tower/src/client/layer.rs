@@ -13,7 +13,7 @@ use super::metrics::{ClientMetrics, Config, DEFAULT_MAX_HOSTS, Hosts};
 /// made that way; [`HttpClientLayer::builder`] chooses the registry, the hosts and buckets.
 #[derive(Clone, Debug)]
 pub struct HttpClientLayer {
-    metrics: Arc<ClientMetrics>,
+    pub(crate) metrics: Arc<ClientMetrics>,
 }
 
 impl HttpClientLayer {

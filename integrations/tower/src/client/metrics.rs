@@ -203,8 +203,19 @@ impl Tracker {
         request: &Request<B>,
         trace: Option<TraceContext>,
     ) -> Self {
-        let method = method_label(request.method());
         let (host, port) = address(request);
+        Self::start_at(metrics, request.method(), host, port, trace)
+    }
+
+    /// A request with `method` to `host:port`.
+    pub(crate) fn start_at(
+        metrics: Arc<ClientMetrics>,
+        method: &http::Method,
+        host: &str,
+        port: u16,
+        trace: Option<TraceContext>,
+    ) -> Self {
+        let method = method_label(method);
         let host = metrics.hosts.label(host);
         let port = Port::new(port);
         let active = metrics.active.get([method, &host, port.as_str()]);

@@ -1,5 +1,6 @@
 //! Outbound HTTP: a tower layer around an HTTP client (hyper-util's, or any tower service of
-//! `http::Request`s) that records OpenTelemetry's stable HTTP client metrics as Prometheus
+//! `http::Request`s), and with the `reqwest` feature a `reqwest-middleware` middleware
+//! (`ReqwestMetrics`), that record OpenTelemetry's stable HTTP client metrics as Prometheus
 //! renders them.
 //!
 //! | metric | type | labels |
@@ -45,6 +46,8 @@ mod error;
 mod future;
 mod layer;
 mod metrics;
+#[cfg(feature = "reqwest")]
+mod reqwest;
 mod service;
 
 pub use body::HttpClientBody;
@@ -52,4 +55,6 @@ pub use error::ErrorType;
 pub use future::HttpClientFuture;
 pub use layer::{HttpClientLayer, HttpClientLayerBuilder};
 pub use metrics::OTHER_HOST;
+#[cfg(feature = "reqwest")]
+pub use reqwest::ReqwestMetrics;
 pub use service::HttpClientService;
