@@ -1,6 +1,8 @@
 //! Objectives (SLOs) declared in code, attached to instrumented functions with
-//! `#[instrument_metrics(objective = PATH)]`, and turned into a Prometheus rules file:
-//! recording rules, multi-window burn-rate alerts, and plain threshold alerts.
+//! `#[instrument_metrics(objective = PATH)]` or to any call a vitalsign layer measures (a
+//! [`Target`]: an outbound HTTP call, an HTTP route, a gRPC method), and turned into a
+//! Prometheus rules file: recording rules, multi-window burn-rate alerts, plain threshold
+//! alerts, and a regression alert for a p95 that doubled against itself an hour earlier.
 //!
 //! ```
 //! use vitalsign::Objective;
@@ -24,7 +26,7 @@ use std::collections::BTreeMap;
 
 use crate::error::{Error, ErrorKind, Result};
 
-/// A target for a group of functions: how often they succeed, and how fast.
+/// A target for a group of calls: how often they succeed, and how fast.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Objective {
     name: &'static str,
