@@ -12,6 +12,7 @@ cargo bench -p vitalsign-bench --bench peers -- --skip exemplar_observe | tee "$
 # later observation in the process looks for one, and the other rows would pay for that.
 cargo bench -p vitalsign-bench --bench peers -- exemplar_observe | tee -a "$out/peers.txt"
 cargo bench -p vitalsign-bench --bench http_layer | tee "$out/http_layer.txt"
+cargo bench -p vitalsign-bench --bench grpc_layer | tee "$out/grpc_layer.txt"
 cargo bench -p vitalsign-bench --bench contention | tee "$out/contention.txt"
 
 cargo build --release -q -p vitalsign-bench --bin http_load --bin report
@@ -30,5 +31,5 @@ for round in 1 2 3 4 5; do
 done
 
 target/release/report "$out/peers.txt" "$out/http_layer.txt" "$out/http_load.txt" \
-  "$out/contention.txt" > BENCHMARKS.md
+  "$out/contention.txt" "$out/grpc_layer.txt" > BENCHMARKS.md
 echo "wrote BENCHMARKS.md"
