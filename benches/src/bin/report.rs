@@ -615,7 +615,10 @@ fn grpc_section(md: &mut String, grpc: &BTreeMap<String, f64>, targets: &mut Vec
         ("no_layer", "no layer"),
         ("vitalsign_server", "vitalsign `GrpcServerLayer`"),
         ("vitalsign_client", "vitalsign `GrpcClientLayer`"),
-        ("tonic_prometheus_layer", "`tonic_prometheus_layer` (server)"),
+        (
+            "tonic_prometheus_layer",
+            "`tonic_prometheus_layer` (server)",
+        ),
     ] {
         let added = if k == "no_layer" {
             "".to_owned()
@@ -631,8 +634,14 @@ fn grpc_section(md: &mut String, grpc: &BTreeMap<String, f64>, targets: &mut Vec
          layer allocates nothing (`tests/tests/allocations.rs`)."
     );
     for (k, what) in [
-        ("vitalsign_server", "gRPC server layer, ns added per unary call / 150 ns"),
-        ("vitalsign_client", "gRPC client layer, ns added per unary call / 150 ns"),
+        (
+            "vitalsign_server",
+            "gRPC server layer, ns added per unary call / 150 ns",
+        ),
+        (
+            "vitalsign_client",
+            "gRPC client layer, ns added per unary call / 150 ns",
+        ),
     ] {
         targets.push(Target {
             what: what.into(),

@@ -53,6 +53,11 @@ impl Frames {
 
     /// Reads every chunk of `buf` without consuming it.
     fn feed_buf(&mut self, buf: &impl Buf) -> u64 {
+        let first = buf.chunk();
+        // One contiguous chunk (`Bytes`, what HTTP stacks pass) needs no vectored read.
+        if first.len() == buf.remaining() {
+            return self.feed(first);
+        }
         let mut slices = [IoSlice::new(&[]); 16];
         let n = buf.chunks_vectored(&mut slices);
         slices[..n].iter().map(|s| self.feed(s)).sum()

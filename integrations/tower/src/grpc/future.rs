@@ -7,7 +7,6 @@ use std::task::{Context, Poll, ready};
 
 use http::{Response, StatusCode};
 use pin_project_lite::pin_project;
-use vitalsign::trace::TraceContext;
 
 use super::body::GrpcResponseBody;
 use super::code::Code;
@@ -21,17 +20,18 @@ pin_project! {
         #[pin]
         inner: F,
         call: Option<Call>,
-        // Current while the service's future is polled (the server's request context).
-        trace: Option<TraceContext>,
+        // Whether the call's trace is current while the service's future is polled (the
+        // server's request context; a client leaves its caller's as it is).
+        scoped: bool,
     }
 }
 
 impl<F> GrpcResponseFuture<F> {
-    pub(crate) fn new(inner: F, call: Call, trace: Option<TraceContext>) -> Self {
+    pub(crate) fn new(inner: F, call: Call, scoped: bool) -> Self {
         Self {
             inner,
             call: Some(call),
-            trace,
+            scoped,
         }
     }
 }
@@ -50,7 +50,12 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let result = ready!(match *this.trace {
+        let trace = this
+            .call
+            .as_ref()
+            .and_then(Call::trace)
+            .filter(|_| *this.scoped);
+        let result = ready!(match trace {
             Some(trace) => trace.scope(|| this.inner.poll(cx)),
             None => this.inner.poll(cx),
         });

@@ -8,7 +8,6 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, LazyLock};
-use std::time::Instant;
 
 use vitalsign::trace::TraceContext;
 use vitalsign::{
@@ -245,9 +244,9 @@ pub(crate) struct Call {
     cells: Arc<MethodCells>,
     side: Side,
     watch: Stopwatch,
-    /// When the caller's `grpc-timeout` runs out: an abandoned call past it is
-    /// `DeadlineExceeded`, not `Canceled`.
-    deadline: Option<Instant>,
+    /// The caller's `grpc-timeout` in nanoseconds (`u64::MAX` without one): a call abandoned
+    /// past it is `DeadlineExceeded`, not `Canceled`.
+    timeout_ns: u64,
     trace: Option<TraceContext>,
     done: bool,
 }
@@ -264,7 +263,9 @@ impl Call {
             cells,
             side,
             watch: Stopwatch::start(),
-            deadline: timeout.and_then(|t| Instant::now().checked_add(t)),
+            timeout_ns: timeout.map_or(u64::MAX, |t| {
+                u64::try_from(t.as_nanos()).unwrap_or(u64::MAX)
+            }),
             trace,
             done: false,
         }
@@ -290,7 +291,12 @@ impl Call {
 
     /// Whether the caller's deadline has passed.
     fn past_deadline(&self) -> bool {
-        self.deadline.is_some_and(|d| Instant::now() >= d)
+        self.timeout_ns != u64::MAX && self.watch.elapsed_ns() >= self.timeout_ns
+    }
+
+    /// The trace context of the call (the server's request's, or the client's current one).
+    pub(crate) fn trace(&self) -> Option<TraceContext> {
+        self.trace
     }
 
     /// The code of a call that failed without a status: a transport failure is `Unavailable` to

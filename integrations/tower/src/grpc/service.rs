@@ -84,7 +84,7 @@ where
             Some(cx) => cx.scope(|| self.inner.call(request)),
             None => self.inner.call(request),
         };
-        GrpcResponseFuture::new(inner, call, trace)
+        GrpcResponseFuture::new(inner, call, true)
     }
 }
 
@@ -128,7 +128,7 @@ where
         let call = Call::start(cells, self.metrics.side, timeout(request.headers()), trace);
         let counter = call.request_messages();
         let request = request.map(|body| B::from(GrpcRequestBody::new(body, counter)));
-        GrpcResponseFuture::new(self.inner.call(request), call, None)
+        GrpcResponseFuture::new(self.inner.call(request), call, false)
     }
 }
 
