@@ -11,7 +11,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
 use vitalsign::{Counter, FloatGauge, Registry};
-use vitalsign_tower::Pushgateway;
+use vitalsign_push::Pushgateway;
 
 /// Runs a small batch job and pushes its metrics to a Pushgateway.
 #[derive(Debug, Parser)]

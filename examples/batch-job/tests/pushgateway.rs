@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use support::{Process, TempDir, http_get, wait_for};
 use vitalsign::{Counter, Gauge, Registry};
-use vitalsign_tower::Pushgateway;
+use vitalsign_push::Pushgateway;
 
 const BIN: &str = env!("CARGO_BIN_EXE_batch-job");
 
@@ -161,8 +161,9 @@ fn put_post_delete_gzip_and_errors() {
     let err = Pushgateway::new(&url, "k")
         .unwrap()
         .push(&clash)
-        .unwrap_err()
-        .to_string();
+        .unwrap_err();
+    assert_eq!(err.status(), Some(400));
+    let err = err.to_string();
     let expected = format!(
         "PUT http://127.0.0.1:{}/metrics/job/k failed: the gateway answered 400: ",
         gateway.port()

@@ -1,7 +1,23 @@
 //! A Pushgateway client, for batch jobs that end before any scrape.
 //!
 //! Blocking, over `std::net` (a job's last act is often its push, in `main` or in a `Drop`): one
-//! HTTP/1.1 request per push, with connect, write and read timeouts.
+//! HTTP/1.1 request per push, with connect, write and read timeouts. It needs no async runtime
+//! and no web framework: a job that only pushes compiles `vitalsign` and this.
+//!
+//! ```no_run
+//! use vitalsign::{Counter, Registry};
+//! use vitalsign_push::Pushgateway;
+//!
+//! let registry = Registry::new();
+//! let processed = registry.register("backup_files", "Files backed up.", Counter::new())?;
+//! processed.inc_by(1_200);
+//! Pushgateway::new("http://127.0.0.1:9091", "nightly-backup")?
+//!     .grouping("instance", "db-1")
+//!     .push(&registry)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#![forbid(unsafe_code)]
 
 use std::fmt;
 use std::io::{Read, Write};
@@ -13,7 +29,7 @@ use vitalsign::{EncodeOptions, Format, Registry};
 /// Where to push: a gateway, a job, and the grouping key's other labels.
 ///
 /// ```no_run
-/// use vitalsign_tower::Pushgateway;
+/// use vitalsign_push::Pushgateway;
 ///
 /// let registry = vitalsign::Registry::new();
 /// // ... run the job, recording into `registry` ...
@@ -32,29 +48,101 @@ pub struct Pushgateway {
     base_path: String,
     group_path: String,
     timeout: Duration,
+    #[cfg_attr(not(feature = "gzip"), allow(dead_code))] // only read when compression exists
     gzip: bool,
 }
 
-/// A push that failed: which gateway, which request, and why.
+/// A push that failed: which gateway, which request, and why ([`kind`](Self::kind)), with the
+/// I/O error underneath where there is one ([`source`](std::error::Error::source)).
 #[derive(Debug)]
 pub struct PushError {
-    message: String,
+    kind: PushErrorKind,
+    /// What was being done: `invalid Pushgateway URL "..."`, `PUT http://gw:9091/metrics/...`.
+    context: String,
+    /// Why, in words (an I/O error's own text is its `source`'s).
+    why: String,
+    source: Option<std::io::Error>,
+}
+
+/// What went wrong in a push.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PushErrorKind {
+    /// The gateway URL is not one this client can use.
+    InvalidUrl,
+    /// The job name is empty.
+    InvalidJob,
+    /// The gateway's host could not be resolved.
+    Resolve,
+    /// No connection could be made (refused, unreachable, timed out).
+    Connect,
+    /// The request could not be sent, or compressed.
+    Send,
+    /// The answer was not HTTP.
+    BadAnswer,
+    /// The gateway answered with a status outside 2xx ([`PushError::status`]).
+    Rejected(u16),
+}
+
+impl PushError {
+    fn new(kind: PushErrorKind, context: String, why: String) -> Self {
+        Self {
+            kind,
+            context,
+            why,
+            source: None,
+        }
+    }
+
+    fn io(kind: PushErrorKind, context: String, why: &str, source: std::io::Error) -> Self {
+        Self {
+            kind,
+            context,
+            why: why.to_owned(),
+            source: Some(source),
+        }
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> PushErrorKind {
+        self.kind
+    }
+
+    /// The gateway's HTTP status, when it answered with an error.
+    pub fn status(&self) -> Option<u16> {
+        match self.kind {
+            PushErrorKind::Rejected(status) => Some(status),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for PushError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        write!(f, "{}: {}", self.context, self.why)?;
+        if let Some(e) = &self.source {
+            write!(f, ": {e}")?;
+        }
+        Ok(())
     }
 }
 
-impl std::error::Error for PushError {}
+impl std::error::Error for PushError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_ref().map(|e| e as _)
+    }
+}
 
 impl Pushgateway {
     /// A client for the gateway at `url` (`http://host:port`, optionally with a path prefix),
     /// pushing as `job`. Only plain `http` is spoken: reach a TLS gateway through a local proxy.
     pub fn new(url: &str, job: &str) -> Result<Self, PushError> {
-        let bad = |why: &str| PushError {
-            message: format!("invalid Pushgateway URL {url:?}: {why}"),
+        let bad = |why: &str| {
+            PushError::new(
+                PushErrorKind::InvalidUrl,
+                format!("invalid Pushgateway URL {url:?}"),
+                why.to_owned(),
+            )
         };
         let rest = url
             .strip_prefix("http://")
@@ -72,9 +160,11 @@ impl Pushgateway {
             return Err(bad("no host"));
         }
         if job.is_empty() {
-            return Err(PushError {
-                message: "a Pushgateway job name must not be empty".into(),
-            });
+            return Err(PushError::new(
+                PushErrorKind::InvalidJob,
+                "invalid Pushgateway job".into(),
+                "a job name must not be empty".into(),
+            ));
         }
         let base_path = format!("/{}", path.trim_end_matches('/'));
         let base_path = if base_path == "/" {
@@ -96,12 +186,14 @@ impl Pushgateway {
     }
 
     /// Adds a label to the grouping key (`instance`, ...).
+    #[must_use]
     pub fn grouping(mut self, name: &str, value: &str) -> Self {
         self.group_path.push_str(&segment(name, value));
         self
     }
 
     /// The connect, write and read timeout of each request (default 10 s).
+    #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -109,6 +201,7 @@ impl Pushgateway {
 
     /// Sends pushes gzip-compressed (`Content-Encoding: gzip`).
     #[cfg(feature = "gzip")]
+    #[must_use]
     pub fn gzip(mut self, on: bool) -> Self {
         self.gzip = on;
         self
@@ -136,6 +229,7 @@ impl Pushgateway {
 
     /// A guard that pushes (`PUT`) `registry` when it is dropped, at the end of `main` or when a
     /// job unwinds; a failure is written to stderr.
+    #[must_use = "the guard pushes when it is dropped: bind it to a variable that lives until the end"]
     pub fn push_on_drop<'r>(&self, registry: &'r Registry) -> PushOnDrop<'r> {
         PushOnDrop {
             gateway: self.clone(),
@@ -145,12 +239,8 @@ impl Pushgateway {
 
     fn send(&self, method: &str, registry: Option<&Registry>) -> Result<(), PushError> {
         let path = self.path();
-        let fail = |why: String| PushError {
-            message: format!(
-                "{method} http://{}:{}{path} failed: {why}",
-                self.host, self.port
-            ),
-        };
+        let context = || format!("{method} http://{}:{}{path} failed", self.host, self.port);
+        let io = |kind, why, e| PushError::io(kind, context(), why, e);
         let mut body = Vec::new();
         if let Some(r) = registry {
             r.encode(&mut body, &EncodeOptions::new(Format::Prometheus));
@@ -168,24 +258,30 @@ impl Pushgateway {
             gz.write_all(&body)
                 .and_then(|()| gz.finish())
                 .map(|b| body = b)
-                .map_err(|e| fail(format!("cannot compress: {e}")))?;
+                .map_err(|e| io(PushErrorKind::Send, "cannot compress", e))?;
             head.push_str("Content-Encoding: gzip\r\n");
         }
         let request_head = format!("{head}Content-Length: {}\r\n\r\n", body.len());
 
         let addr = (self.host.as_str(), self.port)
             .to_socket_addrs()
-            .map_err(|e| fail(format!("cannot resolve the host: {e}")))?
+            .map_err(|e| io(PushErrorKind::Resolve, "cannot resolve the host", e))?
             .next()
-            .ok_or_else(|| fail("the host has no address".into()))?;
+            .ok_or_else(|| {
+                PushError::new(
+                    PushErrorKind::Resolve,
+                    context(),
+                    "the host has no address".into(),
+                )
+            })?;
         let mut stream = TcpStream::connect_timeout(&addr, self.timeout)
-            .map_err(|e| fail(format!("cannot connect: {e}")))?;
+            .map_err(|e| io(PushErrorKind::Connect, "cannot connect", e))?;
         let _ = stream.set_read_timeout(Some(self.timeout));
         let _ = stream.set_write_timeout(Some(self.timeout));
         stream
             .write_all(request_head.as_bytes())
             .and_then(|()| stream.write_all(&body))
-            .map_err(|e| fail(format!("cannot send: {e}")))?;
+            .map_err(|e| io(PushErrorKind::Send, "cannot send", e))?;
         // The answer is small (a status and maybe an error text); read at most 64 KiB of it.
         let mut answer = Vec::new();
         let _ = (&mut stream).take(64 * 1024).read_to_end(&mut answer);
@@ -194,15 +290,20 @@ impl Pushgateway {
             .strip_prefix("HTTP/1.")
             .and_then(|r| r.get(2..5))
             .and_then(|s| s.parse().ok())
-            .ok_or_else(|| fail(format!("not an HTTP answer: {:?}", truncate(&answer))))?;
+            .ok_or_else(|| {
+                let why = format!("not an HTTP answer: {:?}", truncate(&answer));
+                PushError::new(PushErrorKind::BadAnswer, context(), why)
+            })?;
         if (200..300).contains(&status) {
             return Ok(());
         }
         let body = answer.split_once("\r\n\r\n").map_or("", |(_, b)| b).trim();
-        Err(fail(format!(
-            "the gateway answered {status}: {}",
-            truncate(body)
-        )))
+        let why = format!("the gateway answered {status}: {}", truncate(body));
+        Err(PushError::new(
+            PushErrorKind::Rejected(status),
+            context(),
+            why,
+        ))
     }
 }
 
@@ -315,8 +416,10 @@ mod tests {
         );
         assert_eq!(
             Pushgateway::new("http://gw", "").unwrap_err().to_string(),
-            "a Pushgateway job name must not be empty"
+            "invalid Pushgateway job: a job name must not be empty"
         );
+        let e = Pushgateway::new("http://gw:port", "j").unwrap_err();
+        assert_eq!(e.kind(), PushErrorKind::InvalidUrl);
     }
 
     #[test]
@@ -328,9 +431,15 @@ mod tests {
             .unwrap()
             .port();
         let g = Pushgateway::new(&format!("http://127.0.0.1:{port}"), "j").unwrap();
-        let e = g.delete().unwrap_err().to_string();
+        let e = g.delete().unwrap_err();
+        // A refusal is a connection error, with the I/O error as its source (not an HTTP 400).
+        assert_eq!((e.kind(), e.status()), (PushErrorKind::Connect, None));
+        let io = std::error::Error::source(&e)
+            .and_then(|s| s.downcast_ref::<std::io::Error>())
+            .map(std::io::Error::kind);
+        assert_eq!(io, Some(std::io::ErrorKind::ConnectionRefused));
         assert!(
-            e.starts_with(&format!(
+            e.to_string().starts_with(&format!(
                 "DELETE http://127.0.0.1:{port}/metrics/job/j failed: cannot connect: "
             )),
             "{e}"

@@ -10,6 +10,10 @@
 //!   an optional cap on concurrent scrapes. With the `axum` feature, [`metrics_handler`] mounts it
 //!   on a router.
 //! - [`serve`] runs a standalone exporter on tokio and hyper, like Python's `start_http_server`.
+//! - [`grpc`] (feature `grpc`, on by default): layers for gRPC servers and clients (tonic's, or
+//!   any tower HTTP/2 stack) with Go's `grpc_server_*`/`grpc_client_*` families.
+//! - [`client`] (feature `client`, on by default): a layer for outbound HTTP with
+//!   OpenTelemetry's `http_client_*` families; with `reqwest`, a `reqwest-middleware` middleware.
 //!
 //! No label ever comes from the raw path, the query or a header: the route is the router's
 //! template (axum's `MatchedPath`) or what a [`ClassifyRoute`] returns, requests that match no
@@ -33,12 +37,13 @@
 
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "client")]
 pub mod client;
 mod endpoint;
+#[cfg(feature = "grpc")]
 pub mod grpc;
 mod layer;
 mod metrics;
-mod push;
 mod route;
 mod serve;
 
@@ -46,6 +51,5 @@ pub use endpoint::MetricsHandler;
 #[cfg(feature = "axum")]
 pub use endpoint::metrics_handler;
 pub use layer::{MetricsBody, MetricsLayer, MetricsLayerBuilder, MetricsService, ResponseFuture};
-pub use push::{PushError, PushOnDrop, Pushgateway};
 pub use route::{ClassifyExtra, ClassifyRoute, DefaultRoute, ExtraLabel, Route, UNMATCHED};
 pub use serve::{Exporter, ServeError, serve, serve_handler, serve_with_shutdown};
