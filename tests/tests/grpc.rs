@@ -410,3 +410,142 @@ fn a_foreign_client_sees_what_the_server_counts() {
         ],
     ));
 }
+
+/// A response body: the given frames, in order.
+struct Frames(std::collections::VecDeque<http_body::Frame<bytes::Bytes>>);
+
+impl http_body::Body for Frames {
+    type Data = bytes::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, Self::Error>>> {
+        std::task::Poll::Ready(self.0.pop_front().map(Ok))
+    }
+}
+
+/// Calls a bare tower service (no gRPC library) through the server layer and reads the
+/// response to its end: what a peer would see, from responses tonic would never write.
+async fn through_server_layer(
+    status: u16,
+    frames: Vec<http_body::Frame<bytes::Bytes>>,
+    fail: bool,
+) -> Vec<String> {
+    use http_body_util::BodyExt;
+    use tower::{Layer, ServiceExt};
+    let registry = Registry::new();
+    let layer = GrpcServerLayer::builder(echo::methods())
+        .registry(&registry)
+        .build()
+        .unwrap();
+    let frames = std::sync::Mutex::new(Some(frames));
+    let svc = tower::service_fn(move |_: http::Request<_>| {
+        let frames = frames.lock().unwrap().take().unwrap_or_default();
+        async move {
+            if fail {
+                return Err("the service failed");
+            }
+            let mut response = http::Response::new(Frames(frames.into()));
+            *response.status_mut() = http::StatusCode::from_u16(status).unwrap();
+            Ok(response)
+        }
+    });
+    let request = http::Request::post(format!("/{}/Unary", echo::SERVICE))
+        .body(http_body_util::Empty::<bytes::Bytes>::new())
+        .unwrap();
+    if let Ok(response) = layer.layer(svc).oneshot(request).await {
+        let _ = response.into_body().collect().await;
+    }
+    nonzero(&registry)
+}
+
+#[tokio::test]
+async fn statuses_of_responses_tonic_would_not_write() {
+    let message = || http_body::Frame::data(bytes::Bytes::from_static(b"\0\0\0\0\x01x"));
+    let trailers = |code: &str| {
+        let mut t = http::HeaderMap::new();
+        t.insert("grpc-status", code.parse().unwrap());
+        http_body::Frame::trailers(t)
+    };
+    let both = |code: &str, sent: u64| {
+        let mut lines = vec![
+            format!("handled Unary {code} 1"),
+            "handling_seconds_count Unary 1".to_owned(),
+            "started Unary 1".to_owned(),
+        ];
+        if sent > 0 {
+            lines.push(format!("msg_sent Unary {sent}"));
+        }
+        lines.sort();
+        lines
+    };
+    // A message and its trailers: the status of the trailers.
+    assert_eq!(
+        through_server_layer(200, vec![message(), trailers("7")], false).await,
+        both("PermissionDenied", 1)
+    );
+    // A stream that ends with no status at all: `Unknown`.
+    assert_eq!(
+        through_server_layer(200, vec![message()], false).await,
+        both("Unknown", 1)
+    );
+    // No `grpc-status` and an HTTP error: what gRPC's HTTP mapping makes of it.
+    assert_eq!(
+        through_server_layer(503, vec![], false).await,
+        both("Unavailable", 0)
+    );
+    assert_eq!(
+        through_server_layer(404, vec![], false).await,
+        both("Unimplemented", 0)
+    );
+    // A number no code has: `Unknown`.
+    assert_eq!(
+        through_server_layer(200, vec![trailers("99")], false).await,
+        both("Unknown", 0)
+    );
+    // The service fails instead of answering: the peer gets a reset, `Unknown`.
+    assert_eq!(
+        through_server_layer(200, vec![], true).await,
+        both("Unknown", 0)
+    );
+}
+
+#[tokio::test]
+async fn a_channel_that_cannot_connect_is_unavailable_to_the_client() {
+    let registry = Registry::new();
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let channel = Endpoint::from_shared(format!("http://127.0.0.1:{closed}"))
+        .unwrap()
+        .connect_lazy();
+    let layer = GrpcClientLayer::builder(echo::methods())
+        .registry(&registry)
+        .build()
+        .unwrap();
+    let mut grpc = tonic::client::Grpc::new(tower::Layer::layer(&layer, channel));
+    let result = async {
+        grpc.ready()
+            .await
+            .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+        grpc.unary(
+            tonic::Request::new(request("", 0, 0, 0)),
+            path("Unary"),
+            codec(),
+        )
+        .await
+    }
+    .await;
+    assert_eq!(result.unwrap_err().code(), tonic::Code::Unavailable);
+    assert_eq!(
+        nonzero(&registry),
+        [
+            "handled Unary Unavailable 1",
+            "handling_seconds_count Unary 1",
+            "started Unary 1"
+        ]
+    );
+}
