@@ -77,7 +77,7 @@ pub use labels::{LabelSet, LabelValue};
 pub use metrics::{
     Buckets, CallbackGauge, Counter, Family, FloatCounter, FloatGauge, Gauge, Histogram,
     HistogramSnapshot, HistogramTimer, Info, MAX_DENSE_SERIES, Metric, NativeBuckets,
-    NativeSnapshot, OVERFLOW_VALUE, Series, SparseFamily, StateSet, Summary,
+    NativeSnapshot, OVERFLOW_VALUE, Series, SparseFamily, StateSet, Summary, SummarySnapshot,
 };
 pub use name::{is_valid_label_name, is_valid_metric_name};
 pub use objective::{Objective, RuleOptions, alert_rules};

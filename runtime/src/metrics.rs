@@ -25,7 +25,7 @@ pub(crate) use histogram::{DEFAULT_LATENCY_BOUNDS, first_bad_bound};
 pub use info::Info;
 pub use sparse::{OVERFLOW_VALUE, SparseFamily};
 pub use stateset::StateSet;
-pub use summary::Summary;
+pub use summary::{Summary, SummarySnapshot};
 
 use crate::encoding::{MetricEncoder, MetricType};
 

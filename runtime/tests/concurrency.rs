@@ -127,12 +127,18 @@ fn summary_count_and_sum_agree_under_concurrency() {
         })
     };
     for _ in 0..10_000 {
-        let (count, sum) = s.snapshot();
+        let vitalsign::SummarySnapshot { count, sum } = s.snapshot();
         assert_eq!(sum, count as f64 * 0.5);
     }
     stop.store(true, Ordering::Relaxed);
     let n = observer.join().unwrap();
-    assert_eq!(s.snapshot(), (n, n as f64 * 0.5));
+    assert_eq!(
+        s.snapshot(),
+        vitalsign::SummarySnapshot {
+            count: n,
+            sum: n as f64 * 0.5
+        }
+    );
 }
 
 #[test]
@@ -324,8 +330,7 @@ fn series_values(text: &str) -> std::collections::HashMap<&str, f64> {
 /// lost.
 #[test]
 fn native_buckets_stay_consistent_through_reductions() {
-    use vitalsign::encoding::protobuf;
-    use vitalsign::{EncodeOptions, NativeBuckets};
+    use vitalsign::NativeBuckets;
 
     let registry = Arc::new(Registry::new());
     let h = registry
@@ -358,32 +363,18 @@ fn native_buckets_stay_consistent_through_reductions() {
         })
         .collect();
     let scraper = {
-        let (registry, done) = (registry.clone(), done.clone());
+        let (h, done) = (h.clone(), done.clone());
         thread::spawn(move || {
             let mut scrapes = 0u64;
             let mut schemas = Vec::new();
             while !done.load(Ordering::Relaxed) || scrapes == 0 {
-                let mut bytes = Vec::new();
-                registry.encode(&mut bytes, &EncodeOptions::new(Format::Protobuf));
-                let families = protobuf::decode(&bytes).unwrap();
-                let m = families[0].metric[0].histogram.as_ref().unwrap();
-                let in_buckets = m.zero_count()
-                    + m.positive_delta
-                        .iter()
-                        .scan(0, |c, d| {
-                            *c += d;
-                            Some(*c)
-                        })
-                        .sum::<i64>() as u64
-                    + m.negative_delta
-                        .iter()
-                        .scan(0, |c, d| {
-                            *c += d;
-                            Some(*c)
-                        })
-                        .sum::<i64>() as u64;
-                assert_eq!(in_buckets, m.sample_count(), "scrape {scrapes}");
-                schemas.push(m.schema());
+                let s = h.snapshot();
+                let n = s.native.expect("native buckets");
+                let in_buckets: u64 = n.zero
+                    + n.positive.iter().map(|(_, c)| c).sum::<u64>()
+                    + n.negative.iter().map(|(_, c)| c).sum::<u64>();
+                assert_eq!(in_buckets, s.count, "scrape {scrapes}");
+                schemas.push(n.schema);
                 scrapes += 1;
             }
             (scrapes, schemas)
@@ -397,33 +388,14 @@ fn native_buckets_stay_consistent_through_reductions() {
     assert!(scrapes > 0);
     // Resolution only ever goes down, and it went down from 8.
     assert!(schemas.windows(2).all(|w| w[1] <= w[0]), "{schemas:?}");
-    let mut bytes = Vec::new();
-    registry.encode(&mut bytes, &EncodeOptions::new(Format::Protobuf));
-    let families = protobuf::decode(&bytes).unwrap();
-    let m = families[0].metric[0].histogram.as_ref().unwrap();
-    assert_eq!(m.sample_count(), 4 * PER_THREAD);
-    let positive: i64 = m
-        .positive_delta
-        .iter()
-        .scan(0, |c, d| {
-            *c += d;
-            Some(*c)
-        })
-        .sum();
-    let negative: i64 = m
-        .negative_delta
-        .iter()
-        .scan(0, |c, d| {
-            *c += d;
-            Some(*c)
-        })
-        .sum();
+    let s = h.snapshot();
+    let m = s.native.expect("native buckets");
+    assert_eq!(s.count, 4 * PER_THREAD);
+    let positive: u64 = m.positive.iter().map(|(_, c)| c).sum();
+    let negative: u64 = m.negative.iter().map(|(_, c)| c).sum();
+    assert_eq!(m.zero + positive + negative, 4 * PER_THREAD);
     assert_eq!(
-        m.zero_count() + positive as u64 + negative as u64,
-        4 * PER_THREAD
-    );
-    assert_eq!(
-        m.zero_count(),
+        m.zero,
         (0..4 * PER_THREAD)
             .filter(|i| i % PER_THREAD % 7 == 0)
             .count() as u64
@@ -450,5 +422,5 @@ fn native_buckets_stay_consistent_through_reductions() {
             keys.len() <= 8
         })
         .unwrap();
-    assert_eq!(m.schema(), expected);
+    assert_eq!(m.schema, expected);
 }

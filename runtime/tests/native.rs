@@ -1,39 +1,23 @@
-//! Native-histogram bucket reductions in Go's order, read back from the protobuf exposition:
+//! Native-histogram bucket reductions in Go's order, read back from histogram snapshots:
 //! a reset once the minimum reset duration has passed, else a wider zero bucket up to its
 //! maximum, else half the resolution.
 
 use std::time::Duration;
 
-use vitalsign::encoding::protobuf;
-use vitalsign::{Buckets, EncodeOptions, Format, Histogram, NativeBuckets, Registry};
+use vitalsign::{Buckets, Histogram, NativeBuckets, Registry};
 
-/// `(count, sum, schema, zero threshold, zero count, positive (key, count)s)` of the one
-/// histogram in `registry`.
-fn native(registry: &Registry) -> (u64, f64, i32, f64, u64, Vec<(i32, i64)>) {
-    let mut bytes = Vec::new();
-    registry.encode(&mut bytes, &EncodeOptions::new(Format::Protobuf));
-    let families = protobuf::decode(&bytes).unwrap();
-    let h = families[0].metric[0].histogram.clone().unwrap();
-    let mut buckets = Vec::new();
-    let (mut key, mut count) = (0, 0);
-    let mut deltas = h.positive_delta.iter();
-    for span in &h.positive_span {
-        key += span.offset();
-        for _ in 0..span.length() {
-            count += deltas.next().unwrap();
-            if count != 0 {
-                buckets.push((key, count));
-            }
-            key += 1;
-        }
-    }
+/// `(count, sum, schema, zero threshold, zero count, positive (key, count)s)` of `h`, from its
+/// snapshot (the same one a scrape writes).
+fn native(h: &Histogram) -> (u64, f64, i32, f64, u64, Vec<(i32, u64)>) {
+    let s = h.snapshot();
+    let n = s.native.expect("native buckets");
     (
-        h.sample_count(),
-        h.sample_sum(),
-        h.schema(),
-        h.zero_threshold(),
-        h.zero_count(),
-        buckets,
+        s.count,
+        s.sum,
+        n.schema,
+        n.zero_threshold,
+        n.zero,
+        n.positive,
     )
 }
 
@@ -53,7 +37,7 @@ fn past_the_maximum_the_resolution_halves() {
     }
     // Three buckets at schema 1 are too many: at schema 0, 1.1 and 1.8 share bucket 1 (up to 2).
     assert_eq!(
-        native(&registry),
+        native(&h),
         (3, 5.9, 0, 2.938735877055719e-39, 0, vec![(1, 2), (2, 1)])
     );
 }
@@ -79,17 +63,11 @@ fn the_zero_bucket_widens_before_the_resolution_halves() {
         h.observe(v);
     }
     // The bucket closest to zero joins the zero bucket, whose threshold becomes its bound.
-    assert_eq!(
-        native(&registry),
-        (3, 3.4, 0, 0.125, 1, vec![(-1, 1), (2, 1)])
-    );
+    assert_eq!(native(&h), (3, 3.4, 0, 0.125, 1, vec![(-1, 1), (2, 1)]));
     // The next wider zero bucket would reach 0.5, past the maximum of 0.2: the resolution
     // halves instead.
     h.observe(0.7);
-    assert_eq!(
-        native(&registry),
-        (4, 4.1, -1, 0.125, 1, vec![(0, 2), (1, 1)])
-    );
+    assert_eq!(native(&h), (4, 4.1, -1, 0.125, 1, vec![(0, 2), (1, 1)]));
 }
 
 #[test]
@@ -115,7 +93,7 @@ fn a_reset_once_the_minimum_duration_has_passed() {
     // observation (classic buckets, count and sum too), as Go's client does.
     h.observe(30.0);
     assert_eq!(
-        native(&registry),
+        native(&h),
         (1, 30.0, 0, 2.938735877055719e-39, 0, vec![(5, 1)])
     );
     assert_eq!(
@@ -128,7 +106,7 @@ fn a_reset_once_the_minimum_duration_has_passed() {
     h.observe(0.3);
     h.observe(300.0);
     assert_eq!(
-        native(&registry),
+        native(&h),
         (3, 330.3, -4, 2.938735877055719e-39, 0, vec![(0, 1), (1, 2)])
     );
 }

@@ -391,6 +391,7 @@ impl Histogram {
                 buckets: bounds.zip(s.buckets().map(|(_, c)| c)).collect(),
                 count: s.count,
                 sum: s.sum,
+                native: s.native(),
             }
         })
     }
@@ -433,6 +434,22 @@ impl Series for Histogram {
 }
 
 /// What [`Histogram::snapshot`] read: all of it from the same observations.
+///
+/// ```
+/// use vitalsign::{Buckets, Histogram, NativeBuckets};
+///
+/// let h = Histogram::with_native(Buckets::new([1.0])?, NativeBuckets::with_schema(0)?);
+/// h.observe(0.3);
+/// h.observe(3.0);
+/// let s = h.snapshot();
+/// assert_eq!((s.count, s.sum), (2, 3.3));
+/// assert_eq!(s.buckets, [(1.0, 1), (f64::INFINITY, 2)]);
+/// // At schema 0, bucket k holds (2^(k-1), 2^k]: 0.3 is in -1, 3.0 in 2.
+/// let native = s.native.unwrap();
+/// assert_eq!((native.schema, native.zero), (0, 0));
+/// assert_eq!(native.positive, [(-1, 1), (2, 1)]);
+/// # Ok::<(), vitalsign::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct HistogramSnapshot {
@@ -442,6 +459,8 @@ pub struct HistogramSnapshot {
     pub count: u64,
     /// Their sum.
     pub sum: f64,
+    /// The native buckets of the same observations, for a histogram that keeps them.
+    pub native: Option<NativeSnapshot>,
 }
 
 impl HistogramSnapshot {

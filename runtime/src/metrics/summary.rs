@@ -57,9 +57,30 @@ impl Summary {
     }
 
     /// The count and sum, consistent with each other.
-    pub fn snapshot(&self) -> (u64, f64) {
-        self.core.snapshot(|s| (s.count, s.sum))
+    ///
+    /// ```
+    /// use vitalsign::{Summary, SummarySnapshot};
+    ///
+    /// let s = Summary::new();
+    /// s.observe(0.25);
+    /// s.observe(0.5);
+    /// assert_eq!(s.snapshot(), SummarySnapshot { count: 2, sum: 0.75 });
+    /// ```
+    pub fn snapshot(&self) -> SummarySnapshot {
+        self.core.snapshot(|s| SummarySnapshot {
+            count: s.count,
+            sum: s.sum,
+        })
     }
+}
+
+/// What [`Summary::snapshot`] read: a count and the sum of the same observations.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SummarySnapshot {
+    /// How many observations.
+    pub count: u64,
+    /// Their sum.
+    pub sum: f64,
 }
 
 impl Default for Summary {
@@ -70,7 +91,7 @@ impl Default for Summary {
 
 impl std::fmt::Debug for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (count, sum) = self.snapshot();
+        let SummarySnapshot { count, sum } = self.snapshot();
         f.debug_struct("Summary")
             .field("count", &count)
             .field("sum", &sum)
