@@ -52,12 +52,14 @@ impl<'a> EncodeOptions<'a> {
     }
 
     /// Whether to write `_created` samples (OpenMetrics only).
+    #[must_use]
     pub fn created(mut self, created: bool) -> Self {
         self.created = created;
         self
     }
 
     /// Only these families (by family or sample name); all when `None`.
+    #[must_use]
     pub fn names(mut self, names: Option<&'a [&'a str]>) -> Self {
         self.names = names;
         self

@@ -33,6 +33,7 @@ pub fn fam(name: &str, om_type: &'static str, help: &str, unit: &'static str) ->
 }
 
 impl Fam {
+    #[must_use]
     pub fn s(mut self, name: &str, labels: &[(&str, &str)], value: f64) -> Self {
         self.samples.push(Sample {
             name: name.into(),
@@ -44,6 +45,7 @@ impl Fam {
     }
 
     /// A sample only the 0.0.4 format carries.
+    #[must_use]
     pub fn s_text_only(mut self, name: &str, value: f64) -> Self {
         self = self.s(name, &[], value);
         if let Some(s) = self.samples.last_mut() {
@@ -52,6 +54,7 @@ impl Fam {
         self
     }
 
+    #[must_use]
     pub fn buckets(mut self, name: &str, le_counts: &[(&str, u64)]) -> Self {
         for &(le, c) in le_counts {
             self = self.s(&format!("{name}_bucket"), &[("le", le)], c as f64);

@@ -96,12 +96,14 @@ pub struct Builder {
 
 impl Builder {
     /// Records into `registry` instead of the [`default_registry`](vitalsign::default_registry).
+    #[must_use]
     pub fn registry(mut self, registry: &'static Registry) -> Self {
         self.registry = registry;
         self
     }
 
     /// Histograms whose name `matcher` matches get `buckets` (the first match wins).
+    #[must_use]
     pub fn buckets_for(mut self, matcher: Matcher, buckets: Buckets) -> Self {
         self.buckets.push((matcher, buckets));
         self
@@ -109,6 +111,7 @@ impl Builder {
 
     /// Native buckets for every histogram (default: [`NativeBuckets::default`]); `None` keeps
     /// classic buckets only.
+    #[must_use]
     pub fn native(mut self, native: Option<NativeBuckets>) -> Self {
         self.native = native;
         self
@@ -116,6 +119,7 @@ impl Builder {
 
     /// The most label sets a name keeps before new ones share its overflow series (default
     /// 2,000).
+    #[must_use]
     pub fn max_series(mut self, max: usize) -> Self {
         self.max_series = max;
         self

@@ -116,6 +116,7 @@ pub struct DefaultRoute {
 
 impl DefaultRoute {
     /// Labels requests under `prefix` (a `nest_service` mount point) as `prefix/*`.
+    #[must_use]
     pub fn nested_service(self, prefix: &str) -> Self {
         let prefix = prefix.trim_end_matches('/');
         let mut nested = self.nested.to_vec();

@@ -57,6 +57,7 @@ impl Objective {
     }
 
     /// The share of calls that must succeed, such as `0.999`.
+    #[must_use]
     pub const fn success_rate(mut self, target: f64) -> Self {
         assert!(
             target > 0.0 && target < 1.0,
@@ -68,6 +69,7 @@ impl Objective {
 
     /// The share of calls (`percentile`, such as `0.99`) that must finish within
     /// `threshold_seconds`, which must be a bucket bound of the functions' histograms.
+    #[must_use]
     pub const fn latency(mut self, percentile: f64, threshold_seconds: f64) -> Self {
         assert!(
             percentile > 0.0 && percentile < 1.0,
@@ -138,24 +140,28 @@ impl Default for RuleOptions {
 
 impl RuleOptions {
     /// Divides every window and `for` duration (see the field).
+    #[must_use]
     pub fn time_scale(mut self, time_scale: f64) -> Self {
         self.time_scale = time_scale;
         self
     }
 
     /// The error ratio of the plain threshold alert.
+    #[must_use]
     pub fn error_ratio_limit(mut self, limit: f64) -> Self {
         self.error_ratio_limit = limit;
         self
     }
 
     /// How many times the latency threshold p95 may reach before the plain latency alert.
+    #[must_use]
     pub fn latency_factor(mut self, factor: f64) -> Self {
         self.latency_factor = factor;
         self
     }
 
     /// The regression alert's factor, offset (seconds) and minimum rate (calls a second).
+    #[must_use]
     pub fn regression(mut self, factor: f64, offset_seconds: u64, min_rate: f64) -> Self {
         self.regression_factor = factor;
         self.regression_offset = offset_seconds;

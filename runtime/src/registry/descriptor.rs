@@ -53,6 +53,7 @@ impl Descriptor {
     }
 
     /// Declares the unit; `_<unit>` is appended to the name if it does not end with it.
+    #[must_use]
     pub fn unit(mut self, unit: impl Into<Cow<'static, str>>) -> Self {
         self.unit = Some(unit.into());
         self
@@ -60,6 +61,7 @@ impl Descriptor {
 
     /// Adds a label every series of this registration carries. Several registrations may share
     /// one family name when they differ in constant labels.
+    #[must_use]
     pub fn const_label(
         mut self,
         name: impl Into<Cow<'static, str>>,

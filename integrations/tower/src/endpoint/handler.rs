@@ -71,12 +71,14 @@ impl MetricsHandler {
     }
 
     /// Answers `503` to scrapes beyond `max` running at once.
+    #[must_use]
     pub fn max_concurrent_scrapes(mut self, max: usize) -> Self {
         self.max_concurrent = Some(max);
         self
     }
 
     /// Whether to gzip when the scraper accepts it (on by default with the `gzip` feature).
+    #[must_use]
     pub fn gzip(mut self, on: bool) -> Self {
         self.gzip = on && cfg!(feature = "gzip");
         self
@@ -88,6 +90,7 @@ impl MetricsHandler {
     /// can be stuck at once. Applies when the handler is called as a tower `Service` (and through
     /// [`metrics_handler`] and [`serve`](crate::serve), which use 10 s) inside a tokio runtime
     /// with its time driver enabled.
+    #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
@@ -131,6 +134,7 @@ impl MetricsHandler {
     }
 
     /// Answers every scrape in `format`, whatever its `Accept` header asks for.
+    #[must_use]
     pub fn format(mut self, format: Format) -> Self {
         self.format = Some(format);
         self

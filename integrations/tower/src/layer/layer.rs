@@ -162,24 +162,28 @@ impl<'r, C, X> MetricsLayerBuilder<'r, C, X> {
     }
 
     /// Duration buckets, in seconds (default: Prometheus' latency buckets).
+    #[must_use]
     pub fn buckets(mut self, buckets: Buckets) -> Self {
         self.buckets = buckets;
         self
     }
 
     /// Prefixes every family name with `prefix_`.
+    #[must_use]
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = Some(prefix.into());
         self
     }
 
     /// Also records request and response body sizes.
+    #[must_use]
     pub fn body_sizes(mut self, on: bool) -> Self {
         self.body_sizes = on;
         self
     }
 
     /// The most label sets per family before new ones share the overflow series (default 2,000).
+    #[must_use]
     pub fn max_series(mut self, max: usize) -> Self {
         self.max_series = max;
         self

@@ -154,6 +154,7 @@ impl NativeBuckets {
     }
 
     /// The most buckets kept before reducing them (default 100, at least 1).
+    #[must_use]
     pub fn max_buckets(mut self, max: u32) -> Self {
         self.max_buckets = max.clamp(1, 4096);
         self
@@ -161,6 +162,7 @@ impl NativeBuckets {
 
     /// A reduction resets the histogram instead when this long has passed since the last reset
     /// (default zero: never). A reset starts every count at zero, as a restart would.
+    #[must_use]
     pub fn min_reset_duration(mut self, d: Duration) -> Self {
         self.min_reset = d;
         self
