@@ -10,7 +10,6 @@ mod objectives;
 mod payment;
 mod provider;
 mod random;
-mod server;
 mod shop;
 mod traffic;
 
@@ -20,6 +19,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use vitalsign::{ProcessCollector, RuleOptions, TokioRuntimeCollector, default_registry};
+use vitalsign_tower::{ServeLimits, serve_service};
 
 /// The vitalsign demo shop: checkout, orders, a payment provider you can slow down, and a live
 /// scoreboard at /metrics.
@@ -162,7 +162,12 @@ async fn serve(addrs: Addresses, traffic: u32) -> Result<(), Box<dyn std::error:
             let url = format!("http://{}", provider_listener.local_addr()?);
             let provider = Arc::new(provider::Provider::new());
             let app = provider::router(provider.clone());
-            let task = tokio::spawn(server::serve(provider_listener, app, until_stopped()));
+            let task = tokio::spawn(serve_service(
+                provider_listener,
+                app,
+                ServeLimits::default(),
+                until_stopped(),
+            ));
             (Some(provider), url, Some(task))
         }
     };
@@ -183,7 +188,9 @@ async fn serve(addrs: Addresses, traffic: u32) -> Result<(), Box<dyn std::error:
         shutdown().await;
         let _ = stop.send(true);
     });
-    server::serve(listener, app, until_stopped()).await;
+    // A connection that sends no request within 10 s is closed, and at most 1,024 are served at
+    // once: the bounds `axum::serve` does not set.
+    serve_service(listener, app, ServeLimits::default(), until_stopped()).await;
     if let Some(task) = provider_task {
         let _ = task.await;
     }

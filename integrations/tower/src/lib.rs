@@ -52,4 +52,6 @@ pub use endpoint::MetricsHandler;
 pub use endpoint::metrics_handler;
 pub use layer::{MetricsBody, MetricsLayer, MetricsLayerBuilder, MetricsService, ResponseFuture};
 pub use route::{ClassifyExtra, ClassifyRoute, DefaultRoute, ExtraLabel, Route, UNMATCHED};
-pub use serve::{Exporter, ServeError, serve, serve_handler, serve_with_shutdown};
+pub use serve::{
+    Exporter, ServeError, ServeLimits, serve, serve_handler, serve_service, serve_with_shutdown,
+};

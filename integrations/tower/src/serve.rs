@@ -1,5 +1,6 @@
 //! A standalone exporter: an HTTP/1.1 server on tokio and hyper that answers scrapes on any path,
-//! like Python's `start_http_server`. It binds exactly the address given.
+//! like Python's `start_http_server`. It binds exactly the address given. Its accept loop,
+//! [`serve_service`], serves any tower service (an axum `Router`) with the same bounds.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -10,6 +11,7 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, oneshot};
 use tokio::task::JoinHandle;
@@ -18,12 +20,65 @@ use vitalsign::Registry;
 use crate::MetricsHandler;
 use crate::endpoint::SCRAPE_TIMEOUT;
 
-/// How long a client may take to send its request headers.
-const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
-/// How many connections are served at once; more wait to be accepted.
-const MAX_CONNECTIONS: usize = 256;
-/// How long a graceful shutdown waits for connections in progress.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+/// How many connections the exporter serves at once; more wait to be accepted.
+const EXPORTER_CONNECTIONS: usize = 256;
+
+/// The bounds [`serve_service`] keeps: how long a connection may take to send a request's
+/// headers (new, or idle between keep-alive requests) before it is closed, how many
+/// connections are served at once (more wait in the kernel's accept queue), and how long a
+/// graceful shutdown waits for requests in progress.
+///
+/// ```
+/// use std::time::Duration;
+/// use vitalsign_tower::ServeLimits;
+///
+/// let limits = ServeLimits::default().max_connections(64);
+/// assert_eq!(limits.header_timeout, Duration::from_secs(10));
+/// assert_eq!((limits.max_connections, limits.drain_timeout), (64, Duration::from_secs(5)));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServeLimits {
+    /// How long a connection may take to send a request's headers (default 10 s).
+    pub header_timeout: Duration,
+    /// How many connections are served at once (default 1,024).
+    pub max_connections: usize,
+    /// How long a graceful shutdown waits for requests in progress (default 5 s).
+    pub drain_timeout: Duration,
+}
+
+impl Default for ServeLimits {
+    fn default() -> Self {
+        Self {
+            header_timeout: Duration::from_secs(10),
+            max_connections: 1024,
+            drain_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl ServeLimits {
+    /// The header timeout.
+    #[must_use]
+    pub fn header_timeout(mut self, timeout: Duration) -> Self {
+        self.header_timeout = timeout;
+        self
+    }
+
+    /// How many connections are served at once (at least one).
+    #[must_use]
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.max_connections = max.max(1);
+        self
+    }
+
+    /// How long a graceful shutdown waits.
+    #[must_use]
+    pub fn drain_timeout(mut self, timeout: Duration) -> Self {
+        self.drain_timeout = timeout;
+        self
+    }
+}
 
 /// Why the exporter could not start: the address could not be bound, or metrics declared in
 /// `static`s could not join the registry (their counts would be lost without a word).
@@ -164,13 +219,61 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
 }
 
 async fn run(listener: TcpListener, handler: MetricsHandler, signal: impl Future<Output = ()>) {
+    let service = tower::service_fn(move |request: http::Request<Incoming>| {
+        let handler = handler.clone();
+        async move { Ok::<_, std::convert::Infallible>(handler.respond(&request).await) }
+    });
+    let limits = ServeLimits::default().max_connections(EXPORTER_CONNECTIONS);
+    serve_service(listener, service, limits, signal).await;
+}
+
+/// Serves `service` (an axum `Router`, any tower service of HTTP requests) over HTTP/1.1 on
+/// `listener` until `signal` completes, then drains, with the bounds a server facing clients
+/// needs and `axum::serve` does not set: a connection that sends no request headers within
+/// [`ServeLimits::header_timeout`] (new, or idle between requests) is closed, so sockets that
+/// never speak cannot pile up, and at most [`ServeLimits::max_connections`] are served at once.
+///
+/// ```no_run
+/// # #[cfg(feature = "axum")]
+/// # async fn run() -> std::io::Result<()> {
+/// use axum::{Router, routing::get};
+/// use vitalsign_tower::{MetricsLayer, ServeLimits, metrics_handler, serve_service};
+///
+/// let app: Router = Router::new()
+///     .route("/metrics", get(metrics_handler))
+///     .layer(MetricsLayer::new());
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+/// serve_service(listener, app, ServeLimits::default(), async {
+///     let _ = tokio::signal::ctrl_c().await;
+/// })
+/// .await;
+/// # Ok(()) }
+/// ```
+pub async fn serve_service<S, B>(
+    listener: TcpListener,
+    service: S,
+    limits: ServeLimits,
+    signal: impl Future<Output = ()>,
+) where
+    S: tower::Service<http::Request<Incoming>, Response = http::Response<B>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let graceful = GracefulShutdown::new();
-    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let mut signal = std::pin::pin!(signal);
     loop {
-        let Ok(permit) = permits.clone().acquire_owned().await else {
-            break;
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => permit,
+            () = &mut signal => break,
         };
+        let Ok(permit) = permit else { break };
         let (stream, _) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(conn) => conn,
@@ -182,15 +285,13 @@ async fn run(listener: TcpListener, handler: MetricsHandler, signal: impl Future
             },
             () = &mut signal => break,
         };
-        let handler = handler.clone();
-        let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
-            let handler = handler.clone();
-            async move { Ok::<_, std::convert::Infallible>(handler.respond(&request).await) }
-        });
         let connection = http1::Builder::new()
             .timer(TokioTimer::new())
-            .header_read_timeout(HEADER_TIMEOUT)
-            .serve_connection(TokioIo::new(stream), service);
+            .header_read_timeout(limits.header_timeout)
+            .serve_connection(
+                TokioIo::new(stream),
+                TowerToHyperService::new(service.clone()),
+            );
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             let _ = connection.await;
@@ -198,5 +299,5 @@ async fn run(listener: TcpListener, handler: MetricsHandler, signal: impl Future
         });
     }
     drop(listener);
-    let _ = tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await;
+    let _ = tokio::time::timeout(limits.drain_timeout, graceful.shutdown()).await;
 }
