@@ -243,8 +243,10 @@ async fn run(listener: TcpListener, handler: MetricsHandler, signal: impl Future
 ///     .route("/metrics", get(metrics_handler))
 ///     .layer(MetricsLayer::new());
 /// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+/// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+/// # drop(stop);
 /// serve_service(listener, app, ServeLimits::default(), async {
-///     let _ = tokio::signal::ctrl_c().await;
+///     let _ = stopped.await;
 /// })
 /// .await;
 /// # Ok(()) }
