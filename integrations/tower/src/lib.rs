@@ -37,6 +37,45 @@
 
 #![forbid(unsafe_code)]
 
+/// `new`, `get_ref`, `get_mut`, `into_inner` and `Debug` for a service that wraps `inner` and
+/// keeps its layer's `metrics`.
+#[cfg(any(feature = "grpc", feature = "client"))]
+macro_rules! wrapper_accessors {
+    ($name:ident, $metrics:ty) => {
+        impl<S> $name<S> {
+            pub(crate) fn new(inner: S, metrics: std::sync::Arc<$metrics>) -> Self {
+                Self { inner, metrics }
+            }
+
+            /// The wrapped service.
+            pub fn get_ref(&self) -> &S {
+                &self.inner
+            }
+
+            /// The wrapped service, mutably.
+            pub fn get_mut(&mut self) -> &mut S {
+                &mut self.inner
+            }
+
+            /// Unwraps the service.
+            pub fn into_inner(self) -> S {
+                self.inner
+            }
+        }
+
+        impl<S: std::fmt::Debug> std::fmt::Debug for $name<S> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($name))
+                    .field("inner", &self.inner)
+                    .field("metrics", &self.metrics)
+                    .finish()
+            }
+        }
+    };
+}
+#[cfg(any(feature = "grpc", feature = "client"))]
+pub(crate) use wrapper_accessors;
+
 #[cfg(feature = "client")]
 pub mod client;
 mod endpoint;
@@ -46,6 +85,7 @@ mod layer;
 mod metrics;
 mod route;
 mod serve;
+mod traceparent;
 
 pub use endpoint::MetricsHandler;
 #[cfg(feature = "axum")]

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use reqwest_middleware::{Middleware, Next};
-use vitalsign::trace;
 
 use super::metrics::{ClientMetrics, Tracker};
 use super::{ErrorType, HttpClientLayer};
@@ -73,15 +72,7 @@ impl Middleware for ReqwestMetrics {
         extensions: &mut http::Extensions,
         next: Next<'_>,
     ) -> reqwest_middleware::Result<reqwest::Response> {
-        let trace = trace::current();
-        if let Some(cx) = trace {
-            let headers = request.headers_mut();
-            if !headers.contains_key("traceparent") {
-                if let Ok(v) = http::HeaderValue::from_str(&cx.to_string()) {
-                    headers.insert("traceparent", v);
-                }
-            }
-        }
+        let trace = crate::traceparent::inject(request.headers_mut());
         let url = request.url();
         let (host, port) = (
             url.host_str().unwrap_or_default(),

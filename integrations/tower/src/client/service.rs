@@ -1,9 +1,8 @@
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::{HeaderValue, Request, Response};
+use http::{Request, Response};
 use tower::{BoxError, Service};
-use vitalsign::trace;
 
 use super::metrics::{ClientMetrics, Tracker};
 use super::{HttpClientBody, HttpClientFuture};
@@ -15,35 +14,7 @@ pub struct HttpClientService<S> {
     metrics: Arc<ClientMetrics>,
 }
 
-impl<S> HttpClientService<S> {
-    pub(crate) fn new(inner: S, metrics: Arc<ClientMetrics>) -> Self {
-        Self { inner, metrics }
-    }
-
-    /// The wrapped client.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The wrapped client, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Unwraps the client.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
-}
-
-impl<S: std::fmt::Debug> std::fmt::Debug for HttpClientService<S> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HttpClientService")
-            .field("inner", &self.inner)
-            .field("metrics", &self.metrics)
-            .finish()
-    }
-}
+crate::wrapper_accessors!(HttpClientService, ClientMetrics);
 
 impl<S, B, ResBody> Service<Request<B>> for HttpClientService<S>
 where
@@ -59,14 +30,7 @@ where
     }
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
-        let trace = trace::current();
-        if let Some(cx) = trace {
-            if !request.headers().contains_key("traceparent") {
-                if let Ok(v) = HeaderValue::from_str(&cx.to_string()) {
-                    request.headers_mut().insert("traceparent", v);
-                }
-            }
-        }
+        let trace = crate::traceparent::inject(request.headers_mut());
         let tracker = Tracker::start(self.metrics.clone(), &request, trace);
         HttpClientFuture::new(self.inner.call(request), tracker)
     }

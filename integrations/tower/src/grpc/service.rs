@@ -3,50 +3,13 @@
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::{HeaderValue, Request, Response};
+use http::{Request, Response};
 use http_body::Body;
 use tower::Service;
-use vitalsign::trace::{self, TraceContext};
 
 use super::body::{GrpcRequestBody, GrpcResponseBody};
 use super::future::GrpcResponseFuture;
 use super::metrics::{Call, GrpcMetrics, timeout};
-
-static TRACEPARENT: http::HeaderName = http::HeaderName::from_static("traceparent");
-
-macro_rules! accessors {
-    ($name:ident) => {
-        impl<S> $name<S> {
-            pub(crate) fn new(inner: S, metrics: Arc<GrpcMetrics>) -> Self {
-                Self { inner, metrics }
-            }
-
-            /// The wrapped service.
-            pub fn get_ref(&self) -> &S {
-                &self.inner
-            }
-
-            /// The wrapped service, mutably.
-            pub fn get_mut(&mut self) -> &mut S {
-                &mut self.inner
-            }
-
-            /// Unwraps the service.
-            pub fn into_inner(self) -> S {
-                self.inner
-            }
-        }
-
-        impl<S: std::fmt::Debug> std::fmt::Debug for $name<S> {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.debug_struct(stringify!($name))
-                    .field("inner", &self.inner)
-                    .field("metrics", &self.metrics)
-                    .finish()
-            }
-        }
-    };
-}
 
 /// The service [`GrpcServerLayer`](super::GrpcServerLayer) wraps around a gRPC server's routes.
 #[derive(Clone)]
@@ -55,7 +18,7 @@ pub struct GrpcServerService<S> {
     metrics: Arc<GrpcMetrics>,
 }
 
-accessors!(GrpcServerService);
+crate::wrapper_accessors!(GrpcServerService, GrpcMetrics);
 
 impl<S, B, ResBody> Service<Request<B>> for GrpcServerService<S>
 where
@@ -72,11 +35,7 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let trace = request
-            .headers()
-            .get(&TRACEPARENT)
-            .and_then(|v| v.to_str().ok())
-            .and_then(TraceContext::from_traceparent);
+        let trace = crate::traceparent::extract(request.headers());
         let cells = self.metrics.lookup(request.uri().path()).clone();
         let call = Call::start(cells, self.metrics.side, timeout(request.headers()), trace);
         let request = request.map(|body| GrpcRequestBody::new(body, call.request_messages()));
@@ -99,7 +58,7 @@ pub struct GrpcClientService<S> {
     metrics: Arc<GrpcMetrics>,
 }
 
-accessors!(GrpcClientService);
+crate::wrapper_accessors!(GrpcClientService, GrpcMetrics);
 
 impl<S, B, ResBody> Service<Request<B>> for GrpcClientService<S>
 where
@@ -116,14 +75,7 @@ where
     }
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
-        let trace = trace::current();
-        if let Some(cx) = trace {
-            if !request.headers().contains_key(&TRACEPARENT) {
-                if let Ok(v) = HeaderValue::from_str(&cx.to_string()) {
-                    request.headers_mut().insert(TRACEPARENT.clone(), v);
-                }
-            }
-        }
+        let trace = crate::traceparent::inject(request.headers_mut());
         let cells = self.metrics.lookup(request.uri().path()).clone();
         let call = Call::start(cells, self.metrics.side, timeout(request.headers()), trace);
         let counter = call.request_messages();

@@ -4,7 +4,6 @@ use std::task::{Context, Poll};
 use http::{Request, Response};
 use http_body::Body;
 use tower::Service;
-use vitalsign::trace::TraceContext;
 
 use super::{MetricsBody, ResponseFuture};
 use crate::metrics::{HttpMetrics, Tracker};
@@ -70,11 +69,7 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let trace = request
-            .headers()
-            .get("traceparent")
-            .and_then(|v| v.to_str().ok())
-            .and_then(TraceContext::from_traceparent);
+        let trace = crate::traceparent::extract(request.headers());
         let route = self
             .classifier
             .classify(&request)
