@@ -73,7 +73,7 @@ pub fn checked_buckets(bounds: &'static [f64]) -> crate::Buckets {
     crate::Buckets::new(bounds.iter().copied()).unwrap_or_else(|_| crate::Buckets::latency())
 }
 
-pub use crate::function::*;
+pub use crate::instrumented::*;
 /// A function attached to an objective, recorded by `#[instrument_metrics(objective = ...)]`.
 #[derive(Debug)]
 pub struct ObjectiveLink {

@@ -195,18 +195,11 @@ fn write_prefix(
 /// ` # {trace_id="..",span_id=".."} value seconds.millis`: 70 characters of labels, under
 /// OpenMetrics' limit of 128.
 fn write_exemplar(out: &mut Vec<u8>, e: &Exemplar) {
-    fn hex(out: &mut Vec<u8>, bytes: &[u8]) {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        for b in bytes {
-            out.push(DIGITS[usize::from(b >> 4)]);
-            out.push(DIGITS[usize::from(b & 15)]);
-        }
-    }
     let cx = e.trace_context();
     out.extend_from_slice(b" # {trace_id=\"");
-    hex(out, &cx.trace_id());
+    out.extend(crate::trace::hex(&cx.trace_id()));
     out.extend_from_slice(b"\",span_id=\"");
-    hex(out, &cx.span_id());
+    out.extend(crate::trace::hex(&cx.span_id()));
     out.extend_from_slice(b"\"} ");
     number::write_f64(out, e.value());
     out.push(b' ');

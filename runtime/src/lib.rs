@@ -59,7 +59,7 @@ pub use clock::Stopwatch;
 mod collectors;
 pub mod encoding;
 mod error;
-mod function;
+mod instrumented;
 mod labels;
 mod metrics;
 mod name;

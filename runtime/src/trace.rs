@@ -90,15 +90,19 @@ impl TraceContext {
         if b.len() < 55 || b[2] != b'-' || b[35] != b'-' || b[52] != b'-' {
             return None;
         }
-        let version = hex::<1>(&b[0..2])?[0];
+        let version = parse_hex::<1>(&b[0..2])?[0];
         match version {
             0xff => return None,
             0 if b.len() != 55 => return None,
             _ if b.len() > 55 && b[55] != b'-' => return None,
             _ => {}
         }
-        let flags = hex::<1>(&b[53..55])?[0];
-        Self::new(hex(&b[3..35])?, hex(&b[36..52])?, flags & 1 == 1)
+        let flags = parse_hex::<1>(&b[53..55])?[0];
+        Self::new(
+            parse_hex(&b[3..35])?,
+            parse_hex(&b[36..52])?,
+            flags & 1 == 1,
+        )
     }
 
     /// The 16-byte trace id.
@@ -145,8 +149,17 @@ impl TraceContext {
     }
 }
 
+/// The lowercase hex digits of `bytes`: how ids are written in `traceparent`, in OpenMetrics
+/// exemplars and in protobuf exemplar labels alike.
+pub(crate) fn hex(bytes: &[u8]) -> impl Iterator<Item = u8> + '_ {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    bytes
+        .iter()
+        .flat_map(|b| [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 15)]])
+}
+
 fn write_hex(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
-    bytes.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    hex(bytes).try_for_each(|d| fmt::Write::write_char(f, char::from(d)))
 }
 
 /// `00-{trace_id}-{span_id}-{flags}`: the `traceparent` header value that propagates this
@@ -167,7 +180,7 @@ impl fmt::Debug for TraceContext {
     }
 }
 
-fn hex<const N: usize>(digits: &[u8]) -> Option<[u8; N]> {
+fn parse_hex<const N: usize>(digits: &[u8]) -> Option<[u8; N]> {
     fn nibble(d: u8) -> Option<u8> {
         match d {
             b'0'..=b'9' => Some(d - b'0'),
@@ -185,36 +198,7 @@ fn hex<const N: usize>(digits: &[u8]) -> Option<[u8; N]> {
     Some(out)
 }
 
-/// An observation's exemplar: its trace, its value and when it was made, as a scrape reads it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Exemplar {
-    pub(crate) cx: TraceContext,
-    pub(crate) value: f64,
-    pub(crate) unix_ns: u64,
-}
-
-impl Exemplar {
-    /// An exemplar of `value` observed in `cx` at `unix_ns` nanoseconds since the Unix epoch
-    /// (for [`Collect`](crate::Collect) implementations that keep their own).
-    pub fn new(cx: TraceContext, value: f64, unix_ns: u64) -> Self {
-        Self { cx, value, unix_ns }
-    }
-
-    /// The trace it points to.
-    pub fn trace_context(&self) -> TraceContext {
-        self.cx
-    }
-
-    /// The observed value (seconds, for durations).
-    pub fn value(&self) -> f64 {
-        self.value
-    }
-
-    /// When it was observed, in nanoseconds since the Unix epoch.
-    pub fn unix_ns(&self) -> u64 {
-        self.unix_ns
-    }
-}
+pub use crate::metrics::exemplar::Exemplar;
 
 pin_project_lite::pin_project! {
     /// A future with a trace context current during each poll: [`TraceContext::instrument`].

@@ -288,7 +288,7 @@ pub(crate) fn timestamp(unix_ns: u64) -> Timestamp {
 }
 
 pub(crate) fn exemplar(e: &TraceExemplar) -> Exemplar {
-    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let hex = |bytes: &[u8]| crate::trace::hex(bytes).map(char::from).collect::<String>();
     let cx = e.trace_context();
     Exemplar {
         label: vec![

@@ -1,5 +1,5 @@
-//! Where exemplars are kept: one cell per histogram bucket (or per counter), the latest
-//! observation made in a sampled trace context winning.
+//! Exemplars, and where they are kept: one cell per histogram bucket (or per counter), the
+//! latest observation made in a sampled trace context winning.
 //!
 //! A cell is a sequence lock over plain atomic words, so it needs no `unsafe` and no lock: a
 //! writer claims the cell by moving its sequence number to odd, writes, and moves it to the next
@@ -12,7 +12,38 @@ use std::sync::atomic::{AtomicU64, Ordering, fence};
 use once_cell::race::OnceBox;
 
 use crate::clock;
-use crate::trace::{Exemplar, TraceContext};
+use crate::trace::TraceContext;
+
+/// An observation's exemplar: its trace, its value and when it was made, as a scrape reads it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Exemplar {
+    pub(crate) cx: TraceContext,
+    pub(crate) value: f64,
+    pub(crate) unix_ns: u64,
+}
+
+impl Exemplar {
+    /// An exemplar of `value` observed in `cx` at `unix_ns` nanoseconds since the Unix epoch
+    /// (for [`Collect`](crate::Collect) implementations that keep their own).
+    pub fn new(cx: TraceContext, value: f64, unix_ns: u64) -> Self {
+        Self { cx, value, unix_ns }
+    }
+
+    /// The trace it points to.
+    pub fn trace_context(&self) -> TraceContext {
+        self.cx
+    }
+
+    /// The observed value (seconds, for durations).
+    pub fn value(&self) -> f64 {
+        self.value
+    }
+
+    /// When it was observed, in nanoseconds since the Unix epoch.
+    pub fn unix_ns(&self) -> u64 {
+        self.unix_ns
+    }
+}
 
 #[repr(align(64))]
 #[derive(Default)]
