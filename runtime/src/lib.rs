@@ -4,21 +4,11 @@
 //! ```
 //! use vitalsign::{Buckets, Counter, Family, Format, Histogram, LabelSet, LabelValue, Registry};
 //!
-//! #[derive(Clone, Copy)]
+//! #[derive(Clone, Copy, LabelValue)]
 //! enum Outcome { Paid, Declined }
-//! impl LabelValue for Outcome {
-//!     const CARDINALITY: usize = 2;
-//!     fn index(&self) -> usize { *self as usize }
-//!     fn from_index(i: usize) -> Option<Self> { [Self::Paid, Self::Declined].get(i).copied() }
-//!     fn value_at(i: usize) -> &'static str { ["paid", "declined"].get(i).copied().unwrap_or("") }
-//! }
+//!
+//! #[derive(LabelSet)]
 //! struct Checkout { outcome: Outcome }
-//! impl LabelSet for Checkout {
-//!     const CARDINALITY: usize = Outcome::CARDINALITY;
-//!     const NAMES: &'static [&'static str] = &["outcome"];
-//!     fn index(&self) -> usize { self.outcome.index() }
-//!     fn visit(i: usize, f: &mut dyn FnMut(&'static str, &str)) { f("outcome", Outcome::value_at(i)) }
-//! }
 //!
 //! let registry = Registry::new();
 //! let checkouts = registry.register("checkouts", "Checkouts by outcome.", Family::<Checkout, Counter>::new())?;
@@ -48,8 +38,12 @@
 //! # Ok::<(), vitalsign::Error>(())
 //! ```
 //!
-//! The derives in `vitalsign-macros` write the `LabelValue` and `LabelSet` impls above; the
-//! [`metrics!`] macro declares statics that register themselves in the [`default_registry`].
+//! The derives give each enum variant a dense index and a label value (`paid`), and a struct of
+//! them the mixed-radix index of its fields, so a [`Family`] is one array with every
+//! combination exported from the start; the traits can be implemented by hand too (see
+//! [`LabelValue`](trait@LabelValue)). The [`metrics!`] macro declares statics that register
+//! themselves in the [`default_registry`]; `#[instrument_metrics]` does all of this for a
+//! function.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
