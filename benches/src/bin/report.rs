@@ -70,48 +70,124 @@ struct Target {
     at_least: bool,
 }
 
-fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let read = |i: usize| std::fs::read_to_string(&args[i]).unwrap_or_default();
-    let peers = parse_divan(&read(0));
-    let layer = parse_divan(&read(1));
-    let grpc = parse_divan(&read(4));
-    let mut load: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    for line in read(2).lines() {
-        let mut parts = line.split_whitespace();
-        if let (Some(v), Some(rps)) = (parts.next(), parts.next().and_then(|r| r.parse().ok())) {
-            load.entry(v.to_owned()).or_default().push(rps);
-        }
+/// What one run measured, parsed from the benchmarks' outputs.
+struct Data {
+    peers: BTreeMap<String, f64>,
+    layer: BTreeMap<String, f64>,
+    grpc: BTreeMap<String, f64>,
+    load: BTreeMap<String, Vec<f64>>,
+    contention: BTreeMap<(String, String, usize), f64>,
+    bytes: Vec<(String, String, String)>,
+    valid: bool,
+}
+
+impl Data {
+    /// A `peers` row's median, NaN when absent.
+    fn get(&self, k: &str) -> f64 {
+        self.peers.get(k).copied().unwrap_or(f64::NAN)
     }
-    // `contention ROW CRATE THREADS NS`, `bytes SERIES ALONE CONTENDED`, `valid yes|no`.
-    let mut contention: BTreeMap<(String, String, usize), f64> = BTreeMap::new();
-    let mut bytes: Vec<(String, String, String)> = Vec::new();
-    let mut valid = false;
-    for line in read(3).lines() {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        match words.as_slice() {
-            ["contention", row, krate, threads, ns] => {
-                if let (Ok(t), Ok(ns)) = (threads.parse(), ns.parse()) {
-                    contention.insert(((*row).into(), (*krate).into(), t), ns);
-                }
-            }
-            ["bytes", series, alone, contended] => {
-                bytes.push(((*series).into(), (*alone).into(), (*contended).into()));
-            }
-            ["valid", v] => valid = *v == "yes",
-            _ => {}
-        }
+
+    fn ratio(&self, a: &str, b: &str) -> f64 {
+        self.get(a) / self.get(b)
     }
-    let threaded = |row: &str, krate: &str, t: usize| {
-        contention
+
+    /// A contention row: `row` of `krate` at `t` threads.
+    fn threaded(&self, row: &str, krate: &str, t: usize) -> f64 {
+        self.contention
             .get(&(row.into(), krate.into(), t))
             .copied()
             .unwrap_or(f64::NAN)
-    };
-    let get = |k: &str| peers.get(k).copied().unwrap_or(f64::NAN);
-    let mut targets: Vec<Target> = Vec::new();
-    let mut md = String::new();
+    }
 
+    /// The median requests per second of an HTTP load variant.
+    fn rps(&self, v: &str) -> f64 {
+        median(self.load.get(v).cloned().unwrap_or_default())
+    }
+
+    /// An `http_layer` row's median.
+    fn lg(&self, k: &str) -> f64 {
+        self.layer.get(k).copied().unwrap_or(f64::NAN)
+    }
+}
+
+/// The file being written, and the targets its sections report.
+#[derive(Default)]
+struct Out {
+    md: String,
+    targets: Vec<Target>,
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let d = Data::read(&args);
+    let mut out = Out::default();
+    header(&mut out);
+    hot_path(&d, &mut out);
+    exemplars(&d, &mut out);
+    native_histograms(&d, &mut out);
+    metrics_facade(&d, &mut out);
+    threads(&d, &mut out);
+    instrumented_functions(&d, &mut out);
+    encoding(&d, &mut out);
+    http(&d, &mut out);
+    grpc(&d, &mut out);
+    targets(&mut out);
+    out.md.push_str(LIMITS);
+    print!("{}", out.md);
+}
+
+impl Data {
+    /// Parses the files named in `args`: PEERS HTTP_LAYER HTTP_LOAD CONTENTION GRPC_LAYER.
+    fn read(args: &[String]) -> Self {
+        let read = |i: usize| {
+            args.get(i)
+                .and_then(|path| std::fs::read_to_string(path).ok())
+                .unwrap_or_default()
+        };
+        let peers = parse_divan(&read(0));
+        let layer = parse_divan(&read(1));
+        let grpc = parse_divan(&read(4));
+        let mut load: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        for line in read(2).lines() {
+            let mut parts = line.split_whitespace();
+            if let (Some(v), Some(rps)) = (parts.next(), parts.next().and_then(|r| r.parse().ok()))
+            {
+                load.entry(v.to_owned()).or_default().push(rps);
+            }
+        }
+        // `contention ROW CRATE THREADS NS`, `bytes SERIES ALONE CONTENDED`, `valid yes|no`.
+        let mut contention: BTreeMap<(String, String, usize), f64> = BTreeMap::new();
+        let mut bytes: Vec<(String, String, String)> = Vec::new();
+        let mut valid = false;
+        for line in read(3).lines() {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            match words.as_slice() {
+                ["contention", row, krate, threads, ns] => {
+                    if let (Ok(t), Ok(ns)) = (threads.parse(), ns.parse()) {
+                        contention.insert(((*row).into(), (*krate).into(), t), ns);
+                    }
+                }
+                ["bytes", series, alone, contended] => {
+                    bytes.push(((*series).into(), (*alone).into(), (*contended).into()));
+                }
+                ["valid", v] => valid = *v == "yes",
+                _ => {}
+            }
+        }
+        Data {
+            peers,
+            layer,
+            grpc,
+            load,
+            contention,
+            bytes,
+            valid,
+        }
+    }
+}
+
+/// The title and what the run was made on.
+fn header(out: &mut Out) {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|c| {
@@ -126,78 +202,113 @@ fn main() {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         .unwrap_or_default();
-    let _ = writeln!(md, "# Benchmarks\n");
+    let _ = writeln!(out.md, "# Benchmarks\n");
     let _ = writeln!(
-        md,
+        out.md,
         "Generated by `benches/run.sh` from one run on {cpu}, {cores} cores, {rustc}. Every row \
          compares crates measured in the same run on the same machine; the machines are shared \
          and absolute times drift, ratios much less. Times are divan medians per operation; the \
          labelled rows look the series up on every call, as applications do.\n"
     );
+}
 
-    let _ = writeln!(md, "## Hot path\n");
+/// The table of every target the sections set, met or not.
+fn targets(out: &mut Out) {
+    let _ = writeln!(out.md, "\n## Targets\n");
+    let _ = writeln!(out.md, "| target | this run | goal | met |");
+    let _ = writeln!(out.md, "|---|---|---|---|");
+    for t in &out.targets {
+        let met = if t.at_least {
+            t.value >= t.limit
+        } else {
+            t.value <= t.limit
+        };
+        let goal = if t.at_least {
+            format!("at least {:.2}x", t.limit)
+        } else {
+            format!("at most {:.2}x", t.limit)
+        };
+        let _ = writeln!(
+            out.md,
+            "| {} | {:.2}x | {goal} | {} |",
+            t.what,
+            t.value,
+            if met { "yes" } else { "**no**" }
+        );
+    }
     let _ = writeln!(
-        md,
+        out.md,
+        "| heap allocations per call or observation after warm-up | 0 | 0 | yes (`tests/tests/allocations.rs`, a counting allocator) |"
+    );
+}
+
+/// The "Hot path" section.
+fn hot_path(d: &Data, out: &mut Out) {
+    let _ = writeln!(out.md, "## Hot path\n");
+    let _ = writeln!(
+        out.md,
         "| row | vitalsign | prometheus-client | prometheus | metrics | measured | vitalsign / best peer |"
     );
-    let _ = writeln!(md, "|---|---|---|---|---|---|---|");
+    let _ = writeln!(out.md, "|---|---|---|---|---|---|---|");
     for (row, title) in [
         ("counter_unlabelled", "counter increment, unlabelled"),
         ("counter_labelled", "counter increment, 6x3 enum labels"),
         ("histogram_observe", "histogram observe, 11 buckets"),
     ] {
-        let vs = get(&format!("{row}/vitalsign"));
+        let vs = d.get(&format!("{row}/vitalsign"));
         let best = PEERS
             .iter()
-            .map(|p| get(&format!("{row}/{p}")))
+            .map(|p| d.get(&format!("{row}/{p}")))
             .fold(f64::INFINITY, f64::min);
         let cells: Vec<String> = PEERS
             .iter()
-            .map(|p| fmt_ns(get(&format!("{row}/{p}"))))
+            .map(|p| fmt_ns(d.get(&format!("{row}/{p}"))))
             .collect();
         let _ = writeln!(
-            md,
+            out.md,
             "| {title} | {} | {} | {:.2}x |",
             fmt_ns(vs),
             cells.join(" | "),
             vs / best
         );
     }
-    let ratio = |a: &str, b: &str| get(a) / get(b);
-    targets.push(Target {
+    out.targets.push(Target {
         what: "labelled counter vs measured".into(),
-        value: ratio("counter_labelled/vitalsign", "counter_labelled/measured"),
+        value: d.ratio("counter_labelled/vitalsign", "counter_labelled/measured"),
         limit: 1.0,
         at_least: false,
     });
-    targets.push(Target {
+    out.targets.push(Target {
         what: "labelled counter vs prometheus-client".into(),
-        value: ratio(
+        value: d.ratio(
             "counter_labelled/vitalsign",
             "counter_labelled/prometheus_client",
         ),
         limit: 0.3,
         at_least: false,
     });
-    targets.push(Target {
+    out.targets.push(Target {
         what: "histogram observe vs measured".into(),
-        value: ratio("histogram_observe/vitalsign", "histogram_observe/measured"),
+        value: d.ratio("histogram_observe/vitalsign", "histogram_observe/measured"),
         limit: 0.6,
         at_least: false,
     });
-    targets.push(Target {
+    out.targets.push(Target {
         what: "histogram observe vs prometheus-client".into(),
-        value: ratio(
+        value: d.ratio(
             "histogram_observe/vitalsign",
             "histogram_observe/prometheus_client",
         ),
         limit: 0.8,
         at_least: false,
     });
+}
 
-    let _ = writeln!(md, "\n## Exemplars\n");
+/// The "Exemplars" section.
+fn exemplars(d: &Data, out: &mut Out) {
+    let _ = writeln!(out.md, "\n## Exemplars\n");
     let _ = writeln!(
-        md,
+        out.md,
         "One histogram of 11 buckets observed with no trace context, inside a sampled one (the \
          observation also keeps its trace as its bucket's exemplar, with a timestamp), inside an \
          unsampled one (not recorded); prometheus-client's histogram with exemplars, given one \
@@ -206,37 +317,45 @@ fn main() {
          load of a global flag; after that, every observation also reads the thread's context \
          (the unsampled row).\n"
     );
-    let _ = writeln!(md, "| row | time | added to no context |");
-    let _ = writeln!(md, "|---|---|---|");
-    let plain = get("exemplar_observe/no_context");
+    let _ = writeln!(out.md, "| row | time | added to no context |");
+    let _ = writeln!(out.md, "|---|---|---|");
+    let plain = d.get("exemplar_observe/no_context");
     for (row, title) in [
         ("no_context", "vitalsign, no trace context"),
         ("sampled_context", "vitalsign, sampled trace context"),
         ("unsampled_context", "vitalsign, unsampled trace context"),
         ("prometheus_client", "prometheus-client, exemplar given"),
     ] {
-        let t = get(&format!("exemplar_observe/{row}"));
-        let _ = writeln!(md, "| {title} | {} | {} |", fmt_ns(t), fmt_ns(t - plain));
+        let t = d.get(&format!("exemplar_observe/{row}"));
+        let _ = writeln!(
+            out.md,
+            "| {title} | {} | {} |",
+            fmt_ns(t),
+            fmt_ns(t - plain)
+        );
     }
-    targets.push(Target {
+    out.targets.push(Target {
         what: "observe in a sampled trace context, ns added / 30 ns".into(),
-        value: (get("exemplar_observe/sampled_context") - plain) / 30.0,
+        value: (d.get("exemplar_observe/sampled_context") - plain) / 30.0,
         limit: 1.0,
         at_least: false,
     });
+}
 
-    let _ = writeln!(md, "\n## Native histograms\n");
+/// The "Native histograms" section.
+fn native_histograms(d: &Data, out: &mut Out) {
+    let _ = writeln!(out.md, "\n## Native histograms\n");
     let _ = writeln!(
-        md,
+        out.md,
         "One histogram observed with the values of the histogram row: 11 classic buckets; the \
          same with native buckets too (factor 1.1, schema 3, what instrumented functions and the \
          HTTP layer keep by default); native buckets alone; prometheus-client 0.25's native \
          histograms (a mutex per histogram) the same two ways. The ratio column divides by \
          vitalsign's classic row.\n"
     );
-    let _ = writeln!(md, "| row | time | / classic |");
-    let _ = writeln!(md, "|---|---|---|");
-    let classic = get("native_observe/classic");
+    let _ = writeln!(out.md, "| row | time | / classic |");
+    let _ = writeln!(out.md, "|---|---|---|");
+    let classic = d.get("native_observe/classic");
     for (row, title) in [
         ("classic", "vitalsign, classic buckets"),
         (
@@ -253,57 +372,64 @@ fn main() {
             "prometheus-client, native buckets only",
         ),
     ] {
-        let t = get(&format!("native_observe/{row}"));
-        let _ = writeln!(md, "| {title} | {} | {:.2}x |", fmt_ns(t), t / classic);
+        let t = d.get(&format!("native_observe/{row}"));
+        let _ = writeln!(out.md, "| {title} | {} | {:.2}x |", fmt_ns(t), t / classic);
     }
-    targets.push(Target {
+    out.targets.push(Target {
         what: "classic and native observe vs prometheus-client's".into(),
-        value: get("native_observe/classic_and_native")
-            / get("native_observe/prometheus_client_classic_and_native"),
+        value: d.get("native_observe/classic_and_native")
+            / d.get("native_observe/prometheus_client_classic_and_native"),
         limit: 1.0,
         at_least: false,
     });
-    targets.push(Target {
+    out.targets.push(Target {
         what: "classic and native observe vs classic".into(),
-        value: get("native_observe/classic_and_native") / classic,
+        value: d.get("native_observe/classic_and_native") / classic,
         limit: 1.5,
         at_least: false,
     });
+}
 
-    let _ = writeln!(md, "\n## The metrics facade\n");
+/// The "The metrics facade" section.
+fn metrics_facade(d: &Data, out: &mut Out) {
+    let _ = writeln!(out.md, "\n## The metrics facade\n");
     let _ = writeln!(
-        md,
+        out.md,
         "A counter increment from a crate that records through the `metrics` facade: through a \
          handle the caller keeps, and through `counter!` with one label (the recorder looks the \
          handle up at every call), into vitalsign's recorder (`vitalsign-metrics`) and into \
          `metrics-exporter-prometheus`'.\n"
     );
     let _ = writeln!(
-        md,
+        out.md,
         "| row | vitalsign-metrics | metrics-exporter-prometheus | ratio |"
     );
-    let _ = writeln!(md, "|---|---|---|---|");
+    let _ = writeln!(out.md, "|---|---|---|---|");
     for (row, title) in [("handle", "held handle"), ("macro", "`counter!` each call")] {
-        let v = get(&format!("facade/vitalsign_{row}"));
-        let e = get(&format!("facade/exporter_{row}"));
+        let v = d.get(&format!("facade/vitalsign_{row}"));
+        let e = d.get(&format!("facade/exporter_{row}"));
         let _ = writeln!(
-            md,
+            out.md,
             "| {title} | {} | {} | {:.2}x |",
             fmt_ns(v),
             fmt_ns(e),
             v / e
         );
     }
-    targets.push(Target {
+    out.targets.push(Target {
         what: "facade handle vs vitalsign's own counter".into(),
-        value: get("facade/vitalsign_handle") / get("counter_unlabelled/vitalsign"),
+        value: d.get("facade/vitalsign_handle") / d.get("counter_unlabelled/vitalsign"),
         limit: 1.5,
         at_least: false,
     });
+}
 
-    let _ = writeln!(md, "\n## Threads on one series\n");
+/// The "Threads on one series" section.
+fn threads(d: &Data, out: &mut Out) {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let _ = writeln!(out.md, "\n## Threads on one series\n");
     let _ = writeln!(
-        md,
+        out.md,
         "Every thread observes the same histogram series, or increments the same labelled family, \
          as a server's workers do. The threads start together at a barrier and each does a million \
          operations; a cell is the median over five rounds of the wall time divided by one thread's \
@@ -312,23 +438,23 @@ fn main() {
          control row is one `AtomicU64::fetch_add` shared by every thread; its two-thread figure \
          must be at least twice its one-thread figure, or the threads did not run at once.\n"
     );
-    if !valid {
+    if !d.valid {
         let _ = writeln!(
-            md,
+            out.md,
             "**This run is invalid**: the control row did not show two threads contending, so the \
              thread rows below measure nothing. Run `benches/run.sh` again on a quieter machine.\n"
         );
     }
     let _ = writeln!(
-        md,
+        out.md,
         "| row | threads | vitalsign | prometheus-client | prometheus | metrics | measured | vitalsign / best peer |"
     );
-    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(out.md, "|---|---|---|---|---|---|---|---|");
     for t in [1, 2, 4, 8] {
         let _ = writeln!(
-            md,
+            out.md,
             "| control: one shared `fetch_add` | {t} | {} | | | | | |",
-            fmt_ns(threaded("control", "atomic_fetch_add", t))
+            fmt_ns(d.threaded("control", "atomic_fetch_add", t))
         );
     }
     for (row, title) in [
@@ -336,14 +462,17 @@ fn main() {
         ("counter_labelled", "counter increment, one 6x3 family"),
     ] {
         for t in [1, 2, 4, 8] {
-            let vs = threaded(row, "vitalsign", t);
+            let vs = d.threaded(row, "vitalsign", t);
             let best = PEERS
                 .iter()
-                .map(|p| threaded(row, p, t))
+                .map(|p| d.threaded(row, p, t))
                 .fold(f64::INFINITY, f64::min);
-            let cells: Vec<String> = PEERS.iter().map(|p| fmt_ns(threaded(row, p, t))).collect();
+            let cells: Vec<String> = PEERS
+                .iter()
+                .map(|p| fmt_ns(d.threaded(row, p, t)))
+                .collect();
             let _ = writeln!(
-                md,
+                out.md,
                 "| {title} | {t} | {} | {} | {:.2}x |",
                 fmt_ns(vs),
                 cells.join(" | "),
@@ -351,67 +480,70 @@ fn main() {
             );
         }
     }
-    for (series, alone, contended) in &bytes {
+    for (series, alone, contended) in &d.bytes {
         if series == "counter" {
             let _ = writeln!(
-                md,
+                out.md,
                 "\nOne `Counter` is {alone} bytes: one atomic, which does not stripe (a family of \
                  counters spreads threads over its series' own lines), and a pointer to the \
                  exemplar cell its first traced increment makes."
             );
         } else {
             let _ = writeln!(
-                md,
+                out.md,
                 "\nOne histogram series of 11 buckets holds {alone} bytes (its bucket bounds are \
                  shared); after two threads observed it at once, {contended}: one stripe per CPU \
                  (at most 16), never one per thread."
             );
         }
     }
-    if valid {
-        targets.push(Target {
+    if d.valid {
+        out.targets.push(Target {
             what: "histogram observe, 2 threads on one series, vs prometheus-client".into(),
-            value: threaded("histogram_observe", "vitalsign", 2)
-                / threaded("histogram_observe", "prometheus_client", 2),
+            value: d.threaded("histogram_observe", "vitalsign", 2)
+                / d.threaded("histogram_observe", "prometheus_client", 2),
             limit: 0.5,
             at_least: false,
         });
-        targets.push(Target {
+        out.targets.push(Target {
             what: "histogram observe, 2 threads on one series, vs vitalsign's 1 thread".into(),
-            value: threaded("histogram_observe", "vitalsign", 2)
-                / threaded("histogram_observe", "vitalsign", 1),
+            value: d.threaded("histogram_observe", "vitalsign", 2)
+                / d.threaded("histogram_observe", "vitalsign", 1),
             limit: 2.0,
             at_least: false,
         });
-        targets.push(Target {
+        out.targets.push(Target {
             what: "labelled counter, 2 threads on one family, vs measured".into(),
-            value: threaded("counter_labelled", "vitalsign", 2)
-                / threaded("counter_labelled", "measured", 2),
+            value: d.threaded("counter_labelled", "vitalsign", 2)
+                / d.threaded("counter_labelled", "measured", 2),
             limit: 1.0,
             at_least: false,
         });
     }
+}
 
-    let _ = writeln!(md, "\n## Instrumented functions\n");
+/// The "Instrumented functions" section.
+fn instrumented_functions(d: &Data, out: &mut Out) {
+    let _ = writeln!(out.md, "\n## Instrumented functions\n");
     let _ = writeln!(
-        md,
+        out.md,
         "The same small function returning `Result`, bare and instrumented. The floor is the least any instrumentation can cost: a TSC clock pair and two uncontended atomic adds. vitalsign's duration histogram keeps native buckets by default; the last row is the same sync function with `classic_only`.\n"
     );
     let _ = writeln!(
-        md,
+        out.md,
         "| row | bare | vitalsign | autometrics | vitalsign overhead | autometrics overhead | floor |"
     );
-    let _ = writeln!(md, "|---|---|---|---|---|---|---|");
+    let _ = writeln!(out.md, "|---|---|---|---|---|---|---|");
     for (row, title) in [
         ("function_sync", "sync function"),
         ("function_async", "async function (polled once)"),
     ] {
-        let bare = get(&format!("{row}/bare"));
-        let vs = get(&format!("{row}/vitalsign"));
-        let am = get(&format!("{row}/autometrics"));
-        let floor = get("function_sync/floor");
+        let bare = d.get(&format!("{row}/bare"));
+        let vs = d.get(&format!("{row}/vitalsign"));
+        let am = d.get(&format!("{row}/autometrics"));
+        let floor = d.get("function_sync/floor");
         let _ = writeln!(
-            md,
+            out.md,
             "| {title} | {} | {} | {} | {} | {} | {} |",
             fmt_ns(bare),
             fmt_ns(vs),
@@ -422,183 +554,157 @@ fn main() {
         );
     }
     {
-        let bare = get("function_sync/bare");
-        let vs = get("function_sync/vitalsign_classic_only");
-        let am = get("function_sync/autometrics");
+        let bare = d.get("function_sync/bare");
+        let vs = d.get("function_sync/vitalsign_classic_only");
+        let am = d.get("function_sync/autometrics");
         let _ = writeln!(
-            md,
+            out.md,
             "| sync function, `classic_only` | {} | {} | {} | {} | {} | {} |",
             fmt_ns(bare),
             fmt_ns(vs),
             fmt_ns(am),
             fmt_ns(vs - bare),
             fmt_ns(am - bare),
-            fmt_ns(get("function_sync/floor"))
+            fmt_ns(d.get("function_sync/floor"))
         );
     }
-    let overhead = get("function_sync/vitalsign") - get("function_sync/bare");
-    targets.push(Target {
+    let overhead = d.get("function_sync/vitalsign") - d.get("function_sync/bare");
+    out.targets.push(Target {
         what: "instrumented function overhead vs autometrics".into(),
-        value: overhead / (get("function_sync/autometrics") - get("function_sync/bare")),
+        value: overhead / (d.get("function_sync/autometrics") - d.get("function_sync/bare")),
         limit: 0.1,
         at_least: false,
     });
-    targets.push(Target {
+    out.targets.push(Target {
         what: "instrumented function overhead vs the floor".into(),
-        value: overhead / get("function_sync/floor"),
+        value: overhead / d.get("function_sync/floor"),
         limit: 1.25,
         at_least: false,
     });
+}
 
-    let _ = writeln!(md, "\n## Encoding one counter family into a buffer\n");
+/// The "Encoding one counter family into a buffer" section.
+fn encoding(d: &Data, out: &mut Out) {
+    let _ = writeln!(out.md, "\n## Encoding one counter family into a buffer\n");
     let _ = writeln!(
-        md,
+        out.md,
         "| series | vitalsign | prometheus-client | prometheus | metrics | measured | vitalsign / best peer |"
     );
-    let _ = writeln!(md, "|---|---|---|---|---|---|---|");
+    let _ = writeln!(out.md, "|---|---|---|---|---|---|---|");
     for n in ["100", "1000", "10000", "100000"] {
-        let vs = get(&format!("encode/vitalsign/{n}"));
+        let vs = d.get(&format!("encode/vitalsign/{n}"));
         let best = PEERS
             .iter()
-            .map(|p| get(&format!("encode/{p}/{n}")))
+            .map(|p| d.get(&format!("encode/{p}/{n}")))
             .fold(f64::INFINITY, f64::min);
         let cells: Vec<String> = PEERS
             .iter()
-            .map(|p| fmt_ns(get(&format!("encode/{p}/{n}"))))
+            .map(|p| fmt_ns(d.get(&format!("encode/{p}/{n}"))))
             .collect();
         let _ = writeln!(
-            md,
+            out.md,
             "| {n} | {} | {} | {:.2}x |",
             fmt_ns(vs),
             cells.join(" | "),
             vs / best
         );
     }
-    let sparse = get("encode_sparse/vitalsign");
-    let floor = get("encode_sparse/floor");
+    let sparse = d.get("encode_sparse/vitalsign");
+    let floor = d.get("encode_sparse/floor");
     let _ = writeln!(
-        md,
+        out.md,
         "\n10,000 string-labelled series in a `SparseFamily`: {} to encode, against {} for the \
          floor (a line prefix rendered before, copied, and the value formatted by `itoa`).",
         fmt_ns(sparse),
         fmt_ns(floor)
     );
-    targets.push(Target {
+    out.targets.push(Target {
         what: "encode 10,000 sparse series vs the pre-rendered floor".into(),
         value: sparse / floor,
         limit: 1.5,
         at_least: false,
     });
-    targets.push(Target {
+    out.targets.push(Target {
         what: "encode 10,000 series vs measured".into(),
-        value: ratio("encode/vitalsign/10000", "encode/measured/10000"),
+        value: d.ratio("encode/vitalsign/10000", "encode/measured/10000"),
         limit: 0.5,
         at_least: false,
     });
-    targets.push(Target {
+    out.targets.push(Target {
         what: "encode 10,000 series vs prometheus-client".into(),
-        value: ratio("encode/vitalsign/10000", "encode/prometheus_client/10000"),
+        value: d.ratio("encode/vitalsign/10000", "encode/prometheus_client/10000"),
         limit: 0.2,
         at_least: false,
     });
+}
 
-    let _ = writeln!(md, "\n## HTTP\n");
-    let rounds = load.values().map(Vec::len).max().unwrap_or(0);
+/// The "HTTP" section.
+fn http(d: &Data, out: &mut Out) {
+    let _ = writeln!(out.md, "\n## HTTP\n");
+    let rounds = d.load.values().map(Vec::len).max().unwrap_or(0);
     let _ = writeln!(
-        md,
+        out.md,
         "An axum hello-world on one core, the load generator (`http_load`, 4 keep-alive connections) on the other, over loopback; requests per second, median of {rounds} interleaved rounds.\n"
     );
-    let _ = writeln!(md, "| server | requests per second |");
-    let _ = writeln!(md, "|---|---|");
-    let rps = |v: &str| median(load.get(v).cloned().unwrap_or_default());
+    let _ = writeln!(out.md, "| server | requests per second |");
+    let _ = writeln!(out.md, "|---|---|");
     for (v, title) in [
         ("none", "no layer"),
         ("noop", "a no-op tower layer"),
         ("vitalsign", "vitalsign `MetricsLayer`"),
         ("axum_prometheus", "axum-prometheus layer"),
     ] {
-        let _ = writeln!(md, "| {title} | {:.0} |", rps(v));
+        let _ = writeln!(out.md, "| {title} | {:.0} |", d.rps(v));
     }
-    let lg = |k: &str| layer.get(k).copied().unwrap_or(f64::NAN);
     let _ = writeln!(
-        md,
+        out.md,
         "\nIn process (tower `oneshot` on a current-thread runtime), a request costs {} with no layer, {} through a no-op layer and {} through `MetricsLayer`.",
-        fmt_ns(lg("no_layer")),
-        fmt_ns(lg("noop_layer")),
-        fmt_ns(lg("metrics_layer"))
+        fmt_ns(d.lg("no_layer")),
+        fmt_ns(d.lg("noop_layer")),
+        fmt_ns(d.lg("metrics_layer"))
     );
     let _ = writeln!(
-        md,
+        out.md,
         "\nA scrape of 1,000 labelled counters (about 40 KB of text) through `MetricsHandler::handle` costs {} as sent and {} gzipped.",
-        fmt_ns(lg("scrape/identity")),
-        fmt_ns(lg("scrape/gzip"))
+        fmt_ns(d.lg("scrape/identity")),
+        fmt_ns(d.lg("scrape/gzip"))
     );
-    targets.push(Target {
+    out.targets.push(Target {
         what: "HTTP throughput vs no layer".into(),
-        value: rps("vitalsign") / rps("none"),
+        value: d.rps("vitalsign") / d.rps("none"),
         limit: 0.99,
         at_least: true,
     });
-    let in_process = lg("metrics_layer") - lg("no_layer");
+    let in_process = d.lg("metrics_layer") - d.lg("no_layer");
     let _ = writeln!(
-        md,
+        out.md,
         "\n`MetricsLayer` adds {} a request in process (target: at most 80 ns).",
         fmt_ns(in_process)
     );
-    targets.push(Target {
+    out.targets.push(Target {
         what: "HTTP layer in process, ns added per request / 80 ns".into(),
         value: in_process / 80.0,
         limit: 1.0,
         at_least: false,
     });
-    targets.push(Target {
+    out.targets.push(Target {
         what: "HTTP throughput vs a no-op layer".into(),
-        value: rps("vitalsign") / rps("noop"),
+        value: d.rps("vitalsign") / d.rps("noop"),
         limit: 0.95,
         at_least: true,
     });
-    targets.push(Target {
+    out.targets.push(Target {
         what: "HTTP throughput vs axum-prometheus".into(),
-        value: rps("vitalsign") / rps("axum_prometheus"),
+        value: d.rps("vitalsign") / d.rps("axum_prometheus"),
         limit: 1.1,
         at_least: true,
     });
-
-    grpc_section(&mut md, &grpc, &mut targets);
-
-    let _ = writeln!(md, "\n## Targets\n");
-    let _ = writeln!(md, "| target | this run | goal | met |");
-    let _ = writeln!(md, "|---|---|---|---|");
-    for t in &targets {
-        let met = if t.at_least {
-            t.value >= t.limit
-        } else {
-            t.value <= t.limit
-        };
-        let goal = if t.at_least {
-            format!("at least {:.2}x", t.limit)
-        } else {
-            format!("at most {:.2}x", t.limit)
-        };
-        let _ = writeln!(
-            md,
-            "| {} | {:.2}x | {goal} | {} |",
-            t.what,
-            t.value,
-            if met { "yes" } else { "**no**" }
-        );
-    }
-    let _ = writeln!(
-        md,
-        "| heap allocations per call or observation after warm-up | 0 | 0 | yes (`tests/tests/allocations.rs`, a counting allocator) |"
-    );
-    md.push_str(LIMITS);
-    print!("{md}");
 }
 
 /// A unary call through the gRPC layers, in process, against no layer and the peer layer.
-fn grpc_section(md: &mut String, grpc: &BTreeMap<String, f64>, targets: &mut Vec<Target>) {
-    let g = |k: &str| grpc.get(k).copied().unwrap_or(f64::NAN);
+fn grpc(d: &Data, out: &mut Out) {
+    let (md, targets) = (&mut out.md, &mut out.targets);
+    let g = |k: &str| d.grpc.get(k).copied().unwrap_or(f64::NAN);
     let _ = writeln!(md, "\n## gRPC\n");
     let _ = writeln!(
         md,
