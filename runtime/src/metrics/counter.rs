@@ -115,6 +115,20 @@ impl Counter {
         self.value.fetch_add(v, Ordering::Relaxed);
     }
 
+    /// Raises the total to `v` if it is below (a total kept elsewhere, such as the `metrics`
+    /// facade's `absolute`); a counter never goes down.
+    ///
+    /// ```
+    /// let c = vitalsign::Counter::new();
+    /// c.raise_to(7);
+    /// c.raise_to(5);
+    /// assert_eq!(c.get(), 7);
+    /// ```
+    #[inline]
+    pub fn raise_to(&self, v: u64) {
+        self.value.fetch_max(v, Ordering::Relaxed);
+    }
+
     /// The current total.
     pub fn get(&self) -> u64 {
         self.value.load(Ordering::Relaxed)

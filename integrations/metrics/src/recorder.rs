@@ -1,0 +1,380 @@
+//! The recorder: names sanitised and described, families made on first use (one sparse family
+//! per name, for the label count of its first use), handles cached per key, and refusals said.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use metrics::{Key, KeyName, Metadata, SharedString, Unit};
+use vitalsign::{Buckets, Descriptor, Histogram, Metric, SparseFamily};
+
+use crate::builder::{Builder, InstallError};
+use crate::handles::{FacadeCounter, FacadeGauge, FacadeHistogram};
+
+/// The recorder: see the [crate documentation](crate).
+#[derive(Clone)]
+pub struct VitalsignRecorder {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for VitalsignRecorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VitalsignRecorder").finish_non_exhaustive()
+    }
+}
+
+/// Installs a recorder into the default registry with the default settings.
+pub fn install() -> Result<VitalsignRecorder, InstallError> {
+    VitalsignRecorder::builder().install()
+}
+
+impl VitalsignRecorder {
+    /// A builder with the default settings.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    /// A recorder with `config`'s settings.
+    pub(crate) fn with(config: Builder) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                config,
+                families: RwLock::new(HashMap::new()),
+                handles: Default::default(),
+                descriptions: Mutex::new(HashMap::new()),
+                rejected: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// Why each metric that records nothing was refused, one line per name.
+    pub fn rejected(&self) -> Vec<String> {
+        self.inner
+            .rejected
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Kind {
+    Counter,
+    Gauge,
+    Histogram,
+}
+
+struct Inner {
+    config: Builder,
+    /// Per name: its kind and family (or why it was refused).
+    families: RwLock<HashMap<String, Result<Family, ()>>>,
+    /// Handles already made, per kind (counter, gauge, histogram) and key: what the macros look
+    /// up at every call.
+    handles: [RwLock<HashMap<Key, Handle>>; 3],
+    descriptions: Mutex<HashMap<String, (Option<Unit>, String)>>,
+    rejected: Mutex<Vec<String>>,
+}
+
+#[derive(Clone)]
+enum Handle {
+    Counter(Arc<FacadeCounter>),
+    Gauge(Arc<FacadeGauge>),
+    Histogram(Arc<FacadeHistogram>),
+    Nothing,
+}
+
+/// A facade family: one of vitalsign's sparse families, for the label count of the name's first
+/// use.
+#[derive(Clone)]
+struct Family {
+    kind: Kind,
+    labels: Vec<String>,
+    sets: Sets,
+}
+
+/// `SparseFamily<M, N>` for `N` from 0 to 8.
+macro_rules! sets {
+    ($($v:ident $n:literal),*) => {
+        #[derive(Clone)]
+        enum Sets {
+            $($v(Typed<$n>),)*
+        }
+
+        #[derive(Clone)]
+        enum Typed<const N: usize> {
+            Counter(Arc<SparseFamily<FacadeCounter, N>>),
+            Gauge(Arc<SparseFamily<FacadeGauge, N>>),
+            Histogram(Arc<SparseFamily<FacadeHistogram, N>>),
+        }
+
+        impl Sets {
+            fn new(kind: Kind, names: &[&str], cap: usize, histogram: impl Fn() -> Histogram + Send + Sync + 'static) -> vitalsign::Result<Self> {
+                Ok(match names.len() {
+                    $($n => Sets::$v(Typed::new(kind, names.try_into().unwrap_or([""; $n]), cap, histogram)?),)*
+                    _ => return Err(vitalsign::Error::new(
+                        vitalsign::ErrorKind::InvalidLabelName,
+                        format!("{} labels: at most 8", names.len()),
+                    )),
+                })
+            }
+
+            fn metric(&self) -> Arc<dyn Metric> {
+                match self {
+                    $(Sets::$v(t) => t.metric(),)*
+                }
+            }
+
+            fn handle(&self, values: &[&str]) -> Handle {
+                match self {
+                    $(Sets::$v(t) => values.try_into().map_or(Handle::Nothing, |v| t.handle(v)),)*
+                }
+            }
+        }
+    };
+}
+
+sets!(L0 0, L1 1, L2 2, L3 3, L4 4, L5 5, L6 6, L7 7, L8 8);
+
+impl<const N: usize> Typed<N> {
+    fn new(
+        kind: Kind,
+        names: [&str; N],
+        cap: usize,
+        histogram: impl Fn() -> Histogram + Send + Sync + 'static,
+    ) -> vitalsign::Result<Self> {
+        Ok(match kind {
+            Kind::Counter => Typed::Counter(Arc::new(SparseFamily::new(names, cap)?)),
+            Kind::Gauge => Typed::Gauge(Arc::new(SparseFamily::new(names, cap)?)),
+            Kind::Histogram => {
+                Typed::Histogram(Arc::new(SparseFamily::new_with(names, cap, move || {
+                    FacadeHistogram(histogram())
+                })?))
+            }
+        })
+    }
+
+    fn metric(&self) -> Arc<dyn Metric> {
+        match self {
+            Typed::Counter(f) => f.clone(),
+            Typed::Gauge(f) => f.clone(),
+            Typed::Histogram(f) => f.clone(),
+        }
+    }
+
+    fn handle(&self, values: [&str; N]) -> Handle {
+        match self {
+            Typed::Counter(f) => Handle::Counter(f.get(values)),
+            Typed::Gauge(f) => Handle::Gauge(f.get(values)),
+            Typed::Histogram(f) => Handle::Histogram(f.get(values)),
+        }
+    }
+}
+
+/// `name` with every character a metric or label name cannot hold replaced by `_` (and a
+/// leading digit prefixed with `_`).
+fn sanitize(name: &str, colons: bool) -> String {
+    let mut out: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || (colons && c == ':') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if out.starts_with(|c: char| c.is_ascii_digit()) || out.is_empty() {
+        out.insert(0, '_');
+    }
+    out
+}
+
+impl Inner {
+    fn handle(&self, kind: Kind, key: &Key) -> Handle {
+        let cache = &self.handles[kind as usize];
+        if let Some(h) = cache
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(key)
+        {
+            return h.clone();
+        }
+        let handle = self.make_handle(kind, key);
+        let mut handles = cache.write().unwrap_or_else(PoisonError::into_inner);
+        // Bounded as the families are: past the cap, label sets share the overflow series and
+        // need no entry of their own.
+        if handles.len() < self.config.max_series.saturating_mul(64).max(1024) {
+            handles.insert(key.clone(), handle.clone());
+        }
+        handle
+    }
+
+    fn make_handle(&self, kind: Kind, key: &Key) -> Handle {
+        let name = key.name();
+        let labels: Vec<(String, &str)> = key
+            .labels()
+            .map(|l| (sanitize(l.key(), false), l.value()))
+            .collect();
+        let family = self.family(kind, name, &labels);
+        let Some(family) = family else {
+            return Handle::Nothing;
+        };
+        let names: Vec<&str> = labels.iter().map(|(n, _)| n.as_str()).collect();
+        if names != family.labels.iter().map(String::as_str).collect::<Vec<_>>() {
+            self.reject(
+                name,
+                format!(
+                    "labels {names:?} differ from the labels of its first use, {:?}",
+                    family.labels
+                ),
+            );
+            return Handle::Nothing;
+        }
+        let values: Vec<&str> = labels.iter().map(|(_, v)| *v).collect();
+        family.sets.handle(&values)
+    }
+
+    /// The family of `name`, registering it on first use.
+    fn family(&self, kind: Kind, name: &str, labels: &[(String, &str)]) -> Option<Family> {
+        if let Some(f) = self
+            .families
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(name)
+        {
+            return f
+                .as_ref()
+                .ok()
+                .filter(|f| f.kind == kind)
+                .cloned()
+                .or_else(|| {
+                    if f.is_ok() {
+                        self.reject(name, "recorded as two kinds of metric".into());
+                    }
+                    None
+                });
+        }
+        let mut families = self
+            .families
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(f) = families.get(name) {
+            return f.as_ref().ok().filter(|f| f.kind == kind).cloned();
+        }
+        let made = self.register(kind, name, labels);
+        let result = match made {
+            Ok(f) => Ok(f),
+            Err(e) => {
+                self.reject(name, e.to_string());
+                Err(())
+            }
+        };
+        families.insert(name.to_owned(), result.clone());
+        result.ok()
+    }
+
+    fn register(
+        &self,
+        kind: Kind,
+        name: &str,
+        labels: &[(String, &str)],
+    ) -> vitalsign::Result<Family> {
+        let (unit, help) = self
+            .descriptions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(name)
+            .cloned()
+            .unwrap_or((
+                None,
+                format!("{name}, recorded through the metrics facade."),
+            ));
+        let mut exposed = sanitize(name, true);
+        if let Some(unit) = unit.filter(|u| *u != Unit::Count) {
+            let suffix = format!("_{}", unit.as_str());
+            let stem = exposed
+                .strip_suffix("_total")
+                .unwrap_or(&exposed)
+                .to_owned();
+            if !stem.ends_with(&suffix) {
+                let total = exposed.ends_with("_total");
+                exposed = format!("{stem}{suffix}{}", if total { "_total" } else { "" });
+            }
+        }
+        let names: Vec<&str> = labels.iter().map(|(n, _)| n.as_str()).collect();
+        let buckets = self
+            .config
+            .buckets
+            .iter()
+            .find(|(m, _)| m.matches(name))
+            .map_or_else(Buckets::latency, |(_, b)| b.clone());
+        let native = self.config.native;
+        let sets = Sets::new(kind, &names, self.config.max_series, move || match native {
+            Some(n) => Histogram::with_native(buckets.clone(), n),
+            None => Histogram::new(buckets.clone()),
+        })?;
+        self.config
+            .registry
+            .register_shared(Descriptor::new(exposed, help), sets.metric())?;
+        Ok(Family {
+            kind,
+            labels: names.iter().map(|n| (*n).to_owned()).collect(),
+            sets,
+        })
+    }
+
+    fn reject(&self, name: &str, why: String) {
+        let line = format!("metric `{name}` records nothing: {why}");
+        let mut rejected = self.rejected.lock().unwrap_or_else(PoisonError::into_inner);
+        if !rejected.contains(&line) && rejected.len() < 1000 {
+            eprintln!("vitalsign-metrics: {line}");
+            rejected.push(line);
+        }
+    }
+
+    fn describe(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        let mut descriptions = self
+            .descriptions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if descriptions.len() < 10_000 {
+            descriptions
+                .entry(key.as_str().to_owned())
+                .or_insert((unit, description.into_owned()));
+        }
+    }
+}
+
+impl metrics::Recorder for VitalsignRecorder {
+    fn describe_counter(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        self.inner.describe(key, unit, description);
+    }
+
+    fn describe_gauge(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        self.inner.describe(key, unit, description);
+    }
+
+    fn describe_histogram(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        self.inner.describe(key, unit, description);
+    }
+
+    fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> metrics::Counter {
+        match self.inner.handle(Kind::Counter, key) {
+            Handle::Counter(c) => metrics::Counter::from_arc(c),
+            _ => metrics::Counter::noop(),
+        }
+    }
+
+    fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> metrics::Gauge {
+        match self.inner.handle(Kind::Gauge, key) {
+            Handle::Gauge(g) => metrics::Gauge::from_arc(g),
+            _ => metrics::Gauge::noop(),
+        }
+    }
+
+    fn register_histogram(&self, key: &Key, _: &Metadata<'_>) -> metrics::Histogram {
+        match self.inner.handle(Kind::Histogram, key) {
+            Handle::Histogram(h) => metrics::Histogram::from_arc(h),
+            _ => metrics::Histogram::noop(),
+        }
+    }
+}
