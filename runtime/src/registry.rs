@@ -113,7 +113,8 @@ struct Part {
 impl Part {
     /// Whether a series of `self` could have exactly the labels of a series of `other`. A
     /// constant label both carry with different values keeps them apart; otherwise only
-    /// different label names do.
+    /// different label names do, where a constant label with an empty value counts as none:
+    /// to Prometheus `x{a=""}` is `x`.
     fn may_overlap(&self, other: &Part) -> bool {
         let apart = self.consts.iter().any(|(k, v)| {
             other
@@ -121,7 +122,20 @@ impl Part {
                 .iter()
                 .any(|(other_k, other_v)| other_k == k && other_v != v)
         });
-        !apart && self.names == other.names
+        !apart && self.written_names().eq(other.written_names())
+    }
+
+    /// The label names its series carry, less constant labels whose value is empty.
+    fn written_names(&self) -> impl Iterator<Item = &str> {
+        self.names
+            .iter()
+            .map(|n| &**n)
+            .filter(|n| !self.consts.iter().any(|(k, v)| &**k == *n && v.is_empty()))
+    }
+
+    /// Whether it carries a constant label with an empty value.
+    fn has_empty_const(&self) -> bool {
+        self.consts.iter().any(|(_, v)| v.is_empty())
     }
 }
 
@@ -187,12 +201,18 @@ impl FamilyEntry {
                 ));
             }
             if existing.may_overlap(&part) {
+                let hint = if existing.names != part.names
+                    && (existing.has_empty_const() || part.has_empty_const())
+                {
+                    "to Prometheus a label with an empty value is no label"
+                } else {
+                    "give them a constant label with different values, or different label names"
+                };
                 return Err(Error::new(
                     ErrorKind::Clash,
                     format!(
                         "cannot register `{}` ({}){}: the metric already registered under that \
-                         name{} could write the same series (give them a constant label with \
-                         different values, or different label names)",
+                         name{} could write the same series ({hint})",
                         resolved.name,
                         kind_name(resolved.kind),
                         braced(" with labels ", &part.const_labels),

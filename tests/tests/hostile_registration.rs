@@ -536,6 +536,32 @@ fn cases() -> Vec<Case> {
             lines: &["jobs_total{shard=\"a\"} 0", "jobs_total{shard=\"b\"} 0"],
         },
         Case {
+            name: "an_empty_const_label_is_no_label",
+            run: |r| {
+                let x = |value: &'static str| {
+                    let desc = Descriptor::new("x", "X.");
+                    match value {
+                        "none" => desc,
+                        v => desc.const_label("a", v),
+                    }
+                };
+                vec![
+                    ok(r.register_shared(x("none"), Arc::new(Gauge::new()))),
+                    // `x{a=""}` is `x` to Prometheus: one series written twice.
+                    ok(r.register_shared(x(""), Arc::new(Gauge::new()))),
+                    ok(r.register_shared(x("1"), Arc::new(Gauge::new()))),
+                ]
+            },
+            expect: &[
+                None,
+                Some(
+                    "cannot register `x` (gauge) with labels {a=\"\"}: the metric already registered under that name could write the same series (to Prometheus a label with an empty value is no label)",
+                ),
+                None,
+            ],
+            lines: &["x 0", "x{a=\"1\"} 0"],
+        },
+        Case {
             name: "const_labels_in_another_order",
             run: |r| {
                 let desc = |first: (&'static str, &'static str),
