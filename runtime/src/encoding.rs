@@ -308,7 +308,7 @@ impl MetricEncoder<'_> {
                 metric.counter = Some(protobuf::Counter {
                     value: Some(v),
                     exemplar: exemplar.as_ref().map(protobuf::exemplar),
-                    created_timestamp: None,
+                    created_timestamp: self.created.map(protobuf::timestamp_secs),
                 });
             }
             (MetricType::Gauge | MetricType::Info | MetricType::StateSet, _) => {
@@ -415,6 +415,7 @@ impl MetricEncoder<'_> {
                 summary: Some(protobuf::Summary {
                     sample_count: Some(count),
                     sample_sum: Some(sum),
+                    created_timestamp: self.created.map(protobuf::timestamp_secs),
                     ..Default::default()
                 }),
                 ..Default::default()
@@ -470,6 +471,7 @@ impl MetricEncoder<'_> {
             let mut h = protobuf::Histogram {
                 sample_count: Some(count),
                 sample_sum: Some(sum),
+                created_timestamp: self.created.map(protobuf::timestamp_secs),
                 ..Default::default()
             };
             for (i, (le, cumulative)) in buckets.into_iter().enumerate() {

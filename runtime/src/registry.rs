@@ -456,7 +456,10 @@ impl Registry {
                         kind: desc.kind,
                         name: &desc.name,
                         const_labels: &part.const_labels,
-                        created: options.created.then_some(part.created),
+                        // Protobuf always carries start timestamps (Prometheus 3 uses them in
+                        // `rate()`); OpenMetrics writes `_created` lines only when asked.
+                        created: (options.created || format == Format::Protobuf)
+                            .then_some(part.created),
                     };
                     part.metric.get().encode(&mut enc);
                 }

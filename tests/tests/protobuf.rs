@@ -352,3 +352,63 @@ fn instrumented_durations_are_native_unless_classic_only() {
         ]
     );
 }
+
+/// Counters, histograms and summaries carry their start time (`created_timestamp`, which
+/// Prometheus 3 uses in `rate()`): when they were registered. Gauges have none; the text formats
+/// write no `_created` line unless asked.
+#[test]
+fn start_timestamps_on_counters_histograms_and_summaries() {
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64()
+    };
+    let before = now();
+    let registry = every_type();
+    let after = now();
+    let mut with = Vec::new();
+    for f in protobuf(&registry) {
+        for m in &f.metric {
+            let ts = m
+                .counter
+                .as_ref()
+                .and_then(|c| c.created_timestamp.as_ref())
+                .or(m
+                    .histogram
+                    .as_ref()
+                    .and_then(|h| h.created_timestamp.as_ref()))
+                .or(m
+                    .summary
+                    .as_ref()
+                    .and_then(|s| s.created_timestamp.as_ref()));
+            if let Some(ts) = ts {
+                let secs = ts.seconds as f64 + f64::from(ts.nanos) / 1e9;
+                assert!(
+                    (before.floor()..=after + 1e-6).contains(&secs),
+                    "{}: {secs} not in {before}..{after}",
+                    f.name()
+                );
+                with.push(format!("{:?} {}", f.r#type(), f.name()));
+            }
+        }
+    }
+    // One entry per metric of every counter, histogram and summary family: all carry it.
+    let types: Vec<String> = protobuf(&registry)
+        .iter()
+        .flat_map(|f| {
+            f.metric
+                .iter()
+                .map(move |_| format!("{:?} {}", f.r#type(), f.name()))
+        })
+        .filter(|t| {
+            ["Counter ", "Histogram ", "Summary "]
+                .iter()
+                .any(|k| t.starts_with(k))
+        })
+        .collect();
+    assert_eq!(with, types);
+    assert!(!types.is_empty());
+    let text = registry.render(Format::OpenMetrics);
+    assert_eq!(text.matches("_created").count(), 0, "{text}");
+}

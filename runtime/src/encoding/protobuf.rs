@@ -287,6 +287,15 @@ pub(crate) fn timestamp(unix_ns: u64) -> Timestamp {
     }
 }
 
+/// A timestamp from seconds since the Unix epoch (a registration's start time).
+pub(crate) fn timestamp_secs(secs: f64) -> Timestamp {
+    let whole = secs.floor();
+    Timestamp {
+        seconds: whole as i64,
+        nanos: ((secs - whole) * 1e9) as i32,
+    }
+}
+
 pub(crate) fn exemplar(e: &TraceExemplar) -> Exemplar {
     let hex = |bytes: &[u8]| crate::trace::hex(bytes).map(char::from).collect::<String>();
     let cx = e.trace_context();
