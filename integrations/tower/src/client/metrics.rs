@@ -46,12 +46,15 @@ impl Hosts {
         match self {
             Hosts::Declared(hosts) => hosts.get(host).unwrap_or(&OTHER).clone(),
             Hosts::FirstSeen { seen, max } => {
-                if let Some(h) = seen
-                    .read()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .get(host)
                 {
-                    return h.clone();
+                    let seen = seen.read().unwrap_or_else(PoisonError::into_inner);
+                    if let Some(h) = seen.get(host) {
+                        return h.clone();
+                    }
+                    // Full: every host past the cap is `_OTHER` without taking the write lock.
+                    if seen.len() >= *max {
+                        return OTHER.clone();
+                    }
                 }
                 let mut seen = seen.write().unwrap_or_else(PoisonError::into_inner);
                 if let Some(h) = seen.get(host) {
