@@ -722,3 +722,102 @@ mod encode_sparse {
         });
     }
 }
+
+/// The protobuf exposition (what Prometheus asks for when native histograms are on) of one
+/// counter family of `N` series, and of `N / 10` histograms of 11 buckets, against
+/// prometheus-client's protobuf encoder (`encode_to_vec`: the length-delimited payload).
+mod encode_protobuf {
+    use super::*;
+
+    const PROTOBUF: &[usize] = &[100, 10_000];
+
+    #[divan::bench(consts = PROTOBUF)]
+    fn vitalsign_counters<const N: usize>(b: Bencher<'_, '_>) {
+        let registry = vitalsign::Registry::new();
+        let family = registry
+            .register(
+                "counters",
+                "Counters.",
+                vitalsign::Family::<SeriesSet<N>, vitalsign::Counter>::new(),
+            )
+            .unwrap();
+        for i in 0..N {
+            family.get(&SeriesSet(Series(i))).inc();
+        }
+        let mut buf = Vec::new();
+        let options = vitalsign::EncodeOptions::new(vitalsign::Format::Protobuf);
+        b.bench_local(|| {
+            buf.clear();
+            registry.encode(&mut buf, &options);
+            buf.len()
+        });
+    }
+
+    #[divan::bench(consts = PROTOBUF)]
+    fn prometheus_client_counters<const N: usize>(b: Bencher<'_, '_>) {
+        let mut registry = prometheus_client::registry::Registry::default();
+        let family = prometheus_client::metrics::family::Family::<
+            Kind,
+            prometheus_client::metrics::counter::Counter,
+        >::default();
+        registry.register("counters", "Counters.", family.clone());
+        for name in &SERIES_NAMES[..N] {
+            family.get_or_create(&Kind { kind: name }).inc();
+        }
+        b.bench_local(|| {
+            prometheus_client::encoding::prometheus_protobuf::encode_to_vec(&registry)
+                .unwrap()
+                .len()
+        });
+    }
+
+    #[divan::bench(consts = PROTOBUF)]
+    fn vitalsign_histograms<const N: usize>(b: Bencher<'_, '_>) {
+        let registry = vitalsign::Registry::new();
+        let family = registry
+            .register(
+                "latency_seconds",
+                "Latency.",
+                vitalsign::SparseFamily::<vitalsign::Histogram, 1>::new_with(["kind"], N, || {
+                    vitalsign::Histogram::new(vitalsign::Buckets::latency())
+                })
+                .unwrap(),
+            )
+            .unwrap();
+        for (i, name) in SERIES_NAMES[..N / 10].iter().enumerate() {
+            family.get([name]).observe(i as f64 / 1000.0);
+        }
+        let mut buf = Vec::new();
+        let options = vitalsign::EncodeOptions::new(vitalsign::Format::Protobuf);
+        b.bench_local(|| {
+            buf.clear();
+            registry.encode(&mut buf, &options);
+            buf.len()
+        });
+    }
+
+    #[divan::bench(consts = PROTOBUF)]
+    fn prometheus_client_histograms<const N: usize>(b: Bencher<'_, '_>) {
+        use prometheus_client::metrics::histogram::Histogram;
+        let mut registry = prometheus_client::registry::Registry::default();
+        let family =
+            prometheus_client::metrics::family::Family::<Kind, Histogram>::new_with_constructor(
+                || {
+                    Histogram::new([
+                        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+                    ])
+                },
+            );
+        registry.register("latency_seconds", "Latency.", family.clone());
+        for (i, name) in SERIES_NAMES[..N / 10].iter().enumerate() {
+            family
+                .get_or_create(&Kind { kind: name })
+                .observe(i as f64 / 1000.0);
+        }
+        b.bench_local(|| {
+            prometheus_client::encoding::prometheus_protobuf::encode_to_vec(&registry)
+                .unwrap()
+                .len()
+        });
+    }
+}

@@ -1,18 +1,24 @@
 //! Exposition: the Prometheus text format 0.0.4, OpenMetrics 1.0.0 and the Prometheus protobuf
 //! format, and content negotiation between them.
 //!
-//! Metrics write their samples through a [`MetricEncoder`], which knows the family's name, the
-//! format and the constant labels, so one implementation serves both formats. The registry writes
+//! Metrics write their series through a [`MetricEncoder`], which knows the family's name, the
+//! format and the constant labels, so one implementation serves every format. What a metric
+//! hands over is typed: [`Labels`] (name and raw value pairs) and, for a histogram, a
+//! [`HistogramView`] (numeric bounds, counts, exemplars, native buckets). Each format writes
+//! them its own way: the text formats (`text.rs`) escape and keep rendered prefixes, the
+//! protobuf format (`protobuf.rs`) writes the pairs and numbers as they are. The registry writes
 //! the `# HELP`/`# TYPE`/`# UNIT` lines and the closing `# EOF`.
 
 pub(crate) mod escape;
 mod negotiate;
 pub(crate) mod number;
+#[cfg(feature = "protobuf")]
 pub mod protobuf;
+mod text;
 
 pub use negotiate::{accepts_encoding, negotiate};
 
-use crate::trace::Exemplar;
+use crate::metrics::exemplar::Exemplar;
 
 /// An exposition format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -24,7 +30,9 @@ pub enum Format {
     /// OpenMetrics text format 1.0.0.
     OpenMetrics,
     /// Length-delimited `io.prometheus.client.MetricFamily` protobuf messages: the format that
-    /// carries native histograms (see [`protobuf`]).
+    /// carries native histograms (see [`protobuf`]). Behind the `protobuf` feature (on by
+    /// default).
+    #[cfg(feature = "protobuf")]
     Protobuf,
 }
 
@@ -43,6 +51,7 @@ impl Format {
         match self {
             Format::Prometheus => "text/plain; version=0.0.4; charset=utf-8",
             Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            #[cfg(feature = "protobuf")]
             Format::Protobuf => {
                 "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
             }
@@ -148,6 +157,7 @@ impl From<f64> for Value {
 }
 
 impl Value {
+    #[cfg(feature = "protobuf")]
     fn as_f64(self) -> f64 {
         match self {
             Value::U64(v) => v as f64,
@@ -157,7 +167,7 @@ impl Value {
     }
 
     #[inline]
-    fn write(self, out: &mut Vec<u8>) {
+    pub(crate) fn write(self, out: &mut Vec<u8>) {
         match self {
             Value::U64(v) => number::write_u64(out, v),
             Value::I64(v) => number::write_i64(out, v),
@@ -166,87 +176,280 @@ impl Value {
     }
 }
 
-/// `{name}{suffix}{const,labels,extra} ` (no braces when there are no labels).
-fn write_prefix(
-    out: &mut Vec<u8>,
-    name: &str,
-    suffix: &str,
-    const_labels: &str,
-    labels: &str,
-    extra: &str,
-) {
-    out.extend_from_slice(name.as_bytes());
-    out.extend_from_slice(suffix.as_bytes());
-    let mut first = true;
-    for part in [const_labels, labels, extra] {
-        if part.is_empty() {
-            continue;
+/// The labels of one series, as a metric hands them to its [`MetricEncoder`]: `(name, value)`
+/// pairs with raw (unescaped) values, in order. Each format writes them its own way; none
+/// parses back what another rendered.
+///
+/// ```
+/// use vitalsign::encoding::Labels;
+///
+/// let pairs = [("path", "/a\"b"), ("ok", "true")];
+/// let mut seen = Vec::new();
+/// Labels::new(&pairs).for_each(&mut |k, v| seen.push(format!("{k}={v}")));
+/// assert_eq!(seen, ["path=/a\"b", "ok=true"]);
+/// ```
+#[derive(Clone, Copy)]
+#[must_use]
+pub struct Labels<'a> {
+    pairs: Pairs<'a>,
+    /// The pairs rendered for the text formats (`a="x",b="y"`, values escaped), where the
+    /// metric keeps them across scrapes.
+    text: Option<&'a str>,
+}
+
+#[derive(Clone, Copy)]
+enum Pairs<'a> {
+    Slice(&'a [(&'a str, &'a str)]),
+    Visit(VisitLabels<'a>),
+}
+
+/// A visitor of label pairs: what [`Labels::from_fn`] takes. It calls its argument with each
+/// `(name, value)` pair.
+pub type VisitLabels<'a> = &'a dyn Fn(&mut dyn FnMut(&str, &str));
+
+impl<'a> Labels<'a> {
+    /// No labels.
+    pub const NONE: Labels<'static> = Labels {
+        pairs: Pairs::Slice(&[]),
+        text: Some(""),
+    };
+
+    /// These pairs.
+    pub fn new(pairs: &'a [(&'a str, &'a str)]) -> Self {
+        Self {
+            pairs: Pairs::Slice(pairs),
+            text: None,
         }
-        out.push(if first { b'{' } else { b',' });
-        first = false;
-        out.extend_from_slice(part.as_bytes());
     }
-    if !first {
-        out.push(b'}');
+
+    /// The pairs a visitor calls its argument with, in order (for labels held in another shape,
+    /// or made up of two parts).
+    pub fn from_fn(visit: VisitLabels<'a>) -> Self {
+        Self {
+            pairs: Pairs::Visit(visit),
+            text: None,
+        }
     }
-    out.push(b' ');
+
+    /// The same labels with their text rendering kept by the caller (`a="x",b="y"`, values
+    /// escaped as [`escape`] writes them), which the text formats then copy as it is.
+    pub(crate) fn with_text(self, text: &'a str) -> Self {
+        Self {
+            text: Some(text),
+            ..self
+        }
+    }
+
+    /// Calls `f(name, value)` for each pair, in order.
+    pub fn for_each(&self, f: &mut dyn FnMut(&str, &str)) {
+        match self.pairs {
+            Pairs::Slice(pairs) => pairs.iter().for_each(|&(k, v)| f(k, v)),
+            Pairs::Visit(visit) => visit(f),
+        }
+    }
+
+    /// The text rendering, if the metric kept one.
+    pub(crate) fn text(&self) -> Option<&'a str> {
+        self.text
+    }
+
+    /// Renders the pairs as the text formats write them (`a="x",b="y"`), appended to `out`.
+    pub(crate) fn render(&self, out: &mut String) {
+        if let Some(text) = self.text {
+            if !text.is_empty() && !out.is_empty() {
+                out.push(',');
+            }
+            out.push_str(text);
+            return;
+        }
+        self.for_each(&mut |k, v| escape::write_label(out, k, v));
+    }
 }
 
-/// ` # {trace_id="..",span_id=".."} value seconds.millis`: 70 characters of labels, under
-/// OpenMetrics' limit of 128.
-fn write_exemplar(out: &mut Vec<u8>, e: &Exemplar) {
-    let cx = e.trace_context();
-    out.extend_from_slice(b" # {trace_id=\"");
-    out.extend(crate::trace::hex(&cx.trace_id()));
-    out.extend_from_slice(b"\",span_id=\"");
-    out.extend(crate::trace::hex(&cx.span_id()));
-    out.extend_from_slice(b"\"} ");
-    number::write_f64(out, e.value());
-    out.push(b' ');
-    number::write_u64(out, e.unix_ns() / 1_000_000_000);
-    out.push(b'.');
-    let millis = e.unix_ns() / 1_000_000 % 1000;
-    out.extend_from_slice(&[
-        b'0' + (millis / 100) as u8,
-        b'0' + (millis / 10 % 10) as u8,
-        b'0' + (millis % 10) as u8,
-    ]);
+impl std::fmt::Debug for Labels<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut list = f.debug_list();
+        self.for_each(&mut |k, v| {
+            list.entry(&(k, v));
+        });
+        list.finish()
+    }
 }
 
-/// Renders label pairs as the label strings [`MetricEncoder`] takes: `a="x",b="y"`, values
-/// escaped (`\\`, `"` and newline). Names are written as given: check them with
-/// [`is_valid_label_name`](crate::is_valid_label_name).
+/// A family's constant labels: the pairs, and their text rendering made once at registration.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct ConstLabels {
+    pairs: Box<[(Box<str>, Box<str>)]>,
+    text: Box<str>,
+}
+
+impl ConstLabels {
+    pub(crate) fn new(pairs: Vec<(Box<str>, Box<str>)>) -> Self {
+        let mut text = String::new();
+        for (k, v) in &pairs {
+            escape::write_label(&mut text, k, v);
+        }
+        Self {
+            pairs: pairs.into(),
+            text: text.into(),
+        }
+    }
+
+    pub(crate) fn pairs(&self) -> &[(Box<str>, Box<str>)] {
+        &self.pairs
+    }
+
+    pub(crate) fn text(&self) -> &str {
+        &self.text
+    }
+}
+
+/// One histogram series as an encoder takes it: count, sum, numeric buckets with their
+/// exemplars, and the native buckets of the same observations.
 ///
 /// ```
-/// assert_eq!(
-///     vitalsign::encoding::label_pairs(&[("path", "/a\"b"), ("ok", "true")]),
-///     r#"path="/a\"b",ok="true""#
-/// );
+/// use vitalsign::encoding::HistogramView;
+///
+/// // Bounds 0.1 and 1 (`+Inf` is implicit): 2 observations up to 0.1, 3 up to 1, 4 in all.
+/// let view = HistogramView::new(4, 2.5, &[0.1, 1.0], &[2, 3]);
+/// assert_eq!(view.buckets().collect::<Vec<_>>(), [(0.1, 2), (1.0, 3), (f64::INFINITY, 4)]);
 /// ```
-pub fn label_pairs(pairs: &[(&str, &str)]) -> String {
-    let mut out = String::new();
-    for (name, value) in pairs {
-        escape::write_label(&mut out, name, value);
-    }
-    out
+#[derive(Clone, Copy)]
+#[must_use]
+pub struct HistogramView<'a> {
+    count: u64,
+    sum: f64,
+    bounds: &'a [f64],
+    cumulative: &'a [u64],
+    /// `le="..."` per finite bound and `+Inf` last, rendered once by the buckets (text formats).
+    le: Option<&'a [Box<str>]>,
+    exemplars: Option<&'a dyn Fn(usize) -> Option<Exemplar>>,
+    native: Option<&'a NativeSnapshot>,
 }
 
-/// What a metric writes its samples into: one family, in one format.
-///
-/// Label strings passed in are pre-rendered (`a="x",b="y"`, values escaped, as [`label_pairs`]
-/// renders them); the encoder adds the family's constant labels in front and the braces around.
+impl<'a> HistogramView<'a> {
+    /// A histogram of `count` observations summing to `sum`, with finite upper `bounds` (strictly
+    /// increasing) and the `cumulative` count at each (as many as bounds; the `+Inf` bucket is
+    /// the count).
+    pub fn new(count: u64, sum: f64, bounds: &'a [f64], cumulative: &'a [u64]) -> Self {
+        Self {
+            count,
+            sum,
+            bounds,
+            cumulative,
+            le: None,
+            exemplars: None,
+            native: None,
+        }
+    }
+
+    /// The exemplar of bucket `i` (from 0, `+Inf` last), written in OpenMetrics and protobuf.
+    pub fn exemplars(self, exemplar: &'a dyn Fn(usize) -> Option<Exemplar>) -> Self {
+        Self {
+            exemplars: Some(exemplar),
+            ..self
+        }
+    }
+
+    /// The native buckets of the same observations, written in protobuf.
+    pub fn native(self, native: Option<&'a NativeSnapshot>) -> Self {
+        Self { native, ..self }
+    }
+
+    pub(crate) fn with_le(self, le: &'a [Box<str>]) -> Self {
+        Self {
+            le: Some(le),
+            ..self
+        }
+    }
+
+    /// How many observations.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// Their sum.
+    pub fn sum(&self) -> f64 {
+        self.sum
+    }
+
+    /// `(upper_bound, cumulative_count)` per bucket, `+Inf` last (its count is the count).
+    pub fn buckets(&self) -> impl Iterator<Item = (f64, u64)> + 'a {
+        let count = self.count;
+        self.bounds
+            .iter()
+            .copied()
+            .zip(self.cumulative.iter().copied())
+            .chain([(f64::INFINITY, count)])
+    }
+
+    fn exemplar(&self, i: usize) -> Option<Exemplar> {
+        self.exemplars.and_then(|e| e(i))
+    }
+
+    fn negative_bounds(&self) -> bool {
+        self.bounds.first().is_some_and(|&b| b < 0.0)
+    }
+}
+
+impl std::fmt::Debug for HistogramView<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HistogramView")
+            .field("count", &self.count)
+            .field("sum", &self.sum)
+            .field("buckets", &self.buckets().collect::<Vec<_>>())
+            .field("native", &self.native)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The native buckets of one snapshot of a histogram.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NativeSnapshot {
+    /// The schema of every bucket below.
+    pub schema: i32,
+    /// The zero bucket's threshold.
+    pub zero_threshold: f64,
+    /// Observations in the zero bucket.
+    pub zero: u64,
+    /// `(key, count)` of each positive bucket holding observations, by key.
+    pub positive: Vec<(i32, u64)>,
+    /// `(key, count)` of each negative bucket holding observations, by key.
+    pub negative: Vec<(i32, u64)>,
+}
+
+/// What a metric writes its series into: one family, in one format.
 #[derive(Debug)]
 pub struct MetricEncoder<'a> {
-    pub(crate) out: &'a mut Vec<u8>,
-    pub(crate) format: Format,
-    /// The family's type: what a sample is in protobuf, where samples are typed messages.
-    pub(crate) kind: MetricType,
-    pub(crate) name: &'a str,
-    pub(crate) const_labels: &'a str,
-    pub(crate) created: Option<f64>,
+    out: &'a mut Vec<u8>,
+    format: Format,
+    name: &'a str,
+    consts: &'a ConstLabels,
+    created: Option<f64>,
+    /// A series' labels rendered for the text formats when the metric keeps no rendering.
+    scratch: String,
 }
 
-impl MetricEncoder<'_> {
+impl<'a> MetricEncoder<'a> {
+    pub(crate) fn new(
+        out: &'a mut Vec<u8>,
+        format: Format,
+        name: &'a str,
+        consts: &'a ConstLabels,
+        created: Option<f64>,
+    ) -> Self {
+        Self {
+            out,
+            format,
+            name,
+            consts,
+            created,
+            scratch: String::new(),
+        }
+    }
+}
+
+impl<'a> MetricEncoder<'a> {
     /// The format being written.
     pub fn format(&self) -> Format {
         self.format
@@ -257,84 +460,25 @@ impl MetricEncoder<'_> {
         self.name
     }
 
-    /// Writes one sample line: `{name}{suffix}{labels,extra} value`.
-    pub fn sample(&mut self, suffix: &str, labels: &str, extra: &str, value: Value) {
-        self.sample_with_exemplar(suffix, labels, extra, value, None);
-    }
-
-    /// Writes one sample line with an exemplar after it in OpenMetrics (0.0.4 has none):
-    /// `{name}{suffix}{labels,extra} value # {trace_id="..",span_id=".."} value timestamp`.
-    pub fn sample_with_exemplar(
-        &mut self,
-        suffix: &str,
-        labels: &str,
-        extra: &str,
-        value: Value,
-        exemplar: Option<Exemplar>,
-    ) {
-        if self.format == Format::Protobuf {
-            self.protobuf_sample(suffix, labels, extra, value, exemplar);
-            return;
-        }
-        self.write_prefix_into_out(suffix, labels, extra);
-        value.write(self.out);
-        self.exemplar(exemplar);
-        self.out.push(b'\n');
-    }
-
-    fn protobuf_labels(&self, labels: &str, extra: &str) -> Vec<protobuf::LabelPair> {
-        protobuf::label_pairs(&[self.const_labels, labels, extra])
-    }
-
-    /// One sample as the `Metric` message of the family's type: counters' `_total` lines are
-    /// counters, gauges', infos' and state sets' lines gauges. Histograms and summaries are
-    /// written whole by [`histogram`](Self::histogram) and [`summary`](Self::summary); other
-    /// sample lines (`_created`) have no message of their own.
-    fn protobuf_sample(
-        &mut self,
-        suffix: &str,
-        labels: &str,
-        extra: &str,
-        value: Value,
-        exemplar: Option<Exemplar>,
-    ) {
-        let mut metric = protobuf::Metric {
-            label: self.protobuf_labels(labels, extra),
-            ..Default::default()
-        };
-        let v = value.as_f64();
-        match (self.kind, suffix) {
-            (MetricType::Counter, "_total") => {
-                metric.counter = Some(protobuf::Counter {
-                    value: Some(v),
-                    exemplar: exemplar.as_ref().map(protobuf::exemplar),
-                    created_timestamp: self.created.map(protobuf::timestamp_secs),
-                });
-            }
-            (MetricType::Gauge | MetricType::Info | MetricType::StateSet, _) => {
-                metric.gauge = Some(protobuf::Gauge { value: Some(v) });
-            }
-            _ => return,
-        }
-        protobuf::write_metric(self.out, &metric);
+    /// The constant labels' text rendering: what a family's cached line prefixes depend on.
+    pub(crate) fn const_text(&self) -> &str {
+        self.consts.text()
     }
 
     /// Whether families may write their series from line prefixes kept across scrapes (the
     /// text formats).
     pub(crate) fn writes_lines(&self) -> bool {
-        self.format != Format::Protobuf
+        matches!(self.format, Format::Prometheus | Format::OpenMetrics)
     }
 
-    #[inline]
-    fn exemplar(&mut self, exemplar: Option<Exemplar>) {
-        if let (Format::OpenMetrics, Some(e)) = (self.format, exemplar) {
-            write_exemplar(self.out, &e);
-        }
+    /// Whether a counter's `_created` sample goes with each of its lines in this scrape.
+    pub(crate) fn writes_created(&self) -> bool {
+        self.format == Format::OpenMetrics && self.created.is_some()
     }
 
-    fn write_prefix_into_out(&mut self, suffix: &str, labels: &str, extra: &str) {
-        let (name, const_labels) = (self.name, self.const_labels);
-        write_prefix(self.out, name, suffix, const_labels, labels, extra);
+    /// Appends to `into` the line prefix (`name_total{a="x"} `) of a one-line series.
+    pub(crate) fn line_prefix(&self, into: &mut Vec<u8>, suffix: &str, labels: &str) {
+        text::write_prefix(into, self.name, suffix, self.consts.text(), labels, None);
     }
 
     /// Writes a line prefix rendered before by [`line_prefix`](Self::line_prefix), then the value.
@@ -345,180 +489,132 @@ impl MetricEncoder<'_> {
         value: Value,
         exemplar: Option<Exemplar>,
     ) {
-        self.out.extend_from_slice(prefix);
-        value.write(self.out);
-        self.exemplar(exemplar);
-        self.out.push(b'\n');
+        text::line_from_prefix(self.out, self.format, prefix, value, exemplar.as_ref());
     }
 
-    /// Appends to `into` the line prefix (`name_total{a="x"} `) that [`sample`](Self::sample)
-    /// would write for these labels.
-    pub(crate) fn line_prefix(&self, into: &mut Vec<u8>, suffix: &str, labels: &str) {
-        write_prefix(into, self.name, suffix, self.const_labels, labels, "");
-    }
-
-    /// Whether a counter's `_created` sample goes with each of its lines in this scrape.
-    pub(crate) fn writes_created(&self) -> bool {
-        self.format == Format::OpenMetrics && self.created.is_some()
-    }
-
-    /// Writes a `_created` sample when the format and options call for one.
-    fn created(&mut self, labels: &str) {
-        if let (Format::OpenMetrics, Some(ts)) = (self.format, self.created) {
-            self.sample("_created", labels, "", Value::F64(ts));
+    /// Runs `f` with the series' labels in text form (the metric's rendering, or one made now).
+    fn with_text<R>(&mut self, labels: Labels<'_>, f: impl FnOnce(&mut Self, &str) -> R) -> R {
+        if let Some(text) = labels.text() {
+            return f(self, text);
         }
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        labels.render(&mut scratch);
+        let r = f(self, &scratch);
+        self.scratch = scratch;
+        r
+    }
+
+    /// The output, and the family as the text formats write it.
+    fn text_parts(&mut self) -> (&mut Vec<u8>, text::Family<'a>) {
+        let family = text::Family {
+            format: self.format,
+            name: self.name,
+            consts: self.consts.text(),
+            created: self.created,
+        };
+        (self.out, family)
+    }
+
+    /// The output, and the family as protobuf writes it.
+    #[cfg(feature = "protobuf")]
+    fn protobuf_parts(&mut self) -> (&mut Vec<u8>, protobuf::Family<'a>) {
+        let family = protobuf::Family {
+            consts: self.consts.pairs(),
+            created: self.created,
+        };
+        (self.out, family)
     }
 
     /// A counter series.
-    pub fn counter(&mut self, labels: &str, value: Value) {
+    pub fn counter(&mut self, labels: Labels<'_>, value: Value) {
         self.counter_with_exemplar(labels, value, None);
     }
 
-    /// A counter series with an exemplar (written in OpenMetrics only).
+    /// A counter series with an exemplar (written in OpenMetrics and protobuf).
     pub fn counter_with_exemplar(
         &mut self,
-        labels: &str,
+        labels: Labels<'_>,
         value: Value,
         exemplar: Option<Exemplar>,
     ) {
-        self.sample_with_exemplar("_total", labels, "", value, exemplar);
-        self.created(labels);
+        match self.format {
+            #[cfg(feature = "protobuf")]
+            Format::Protobuf => {
+                let (out, family) = self.protobuf_parts();
+                family.counter(out, labels, value.as_f64(), exemplar.as_ref());
+            }
+            _ => self.with_text(labels, |enc, l| {
+                let (out, family) = enc.text_parts();
+                family.counter(out, l, value, exemplar.as_ref());
+            }),
+        }
     }
 
     /// A gauge series.
-    pub fn gauge(&mut self, labels: &str, value: Value) {
-        self.sample("", labels, "", value);
+    pub fn gauge(&mut self, labels: Labels<'_>, value: Value) {
+        self.gauge_sample("", labels, None, value);
     }
 
-    /// An info series (value 1).
-    pub fn info(&mut self, labels: &str) {
-        self.sample("_info", labels, "", Value::U64(1));
-    }
-
-    /// `_count` and `_sum`, where the format allows them. OpenMetrics treats both as counters: a
-    /// NaN or negative sum (from NaN or negative observations), or any sum beside negative bucket
-    /// bounds, cannot be written, and `_count` goes only with `_sum`. The 0.0.4 format has no
-    /// such rule.
-    fn count_and_sum(&mut self, labels: &str, count: u64, sum: f64, negative_bounds: bool) {
-        if self.format == Format::OpenMetrics && (negative_bounds || sum.is_nan() || sum < 0.0) {
-            return;
-        }
-        self.sample("_count", labels, "", Value::U64(count));
-        self.sample("_sum", labels, "", Value::F64(sum));
-    }
-
-    /// A summary series without quantiles.
-    pub fn summary(&mut self, labels: &str, count: u64, sum: f64) {
-        if self.format == Format::Protobuf {
-            let metric = protobuf::Metric {
-                label: self.protobuf_labels(labels, ""),
-                summary: Some(protobuf::Summary {
-                    sample_count: Some(count),
-                    sample_sum: Some(sum),
-                    created_timestamp: self.created.map(protobuf::timestamp_secs),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            };
-            protobuf::write_metric(self.out, &metric);
-            return;
-        }
-        self.count_and_sum(labels, count, sum, false);
-        self.created(labels);
-    }
-
-    /// A histogram series. `buckets` yields `(le_label, cumulative_count)` with the `+Inf` bucket
-    /// last, its `le_label` pre-rendered (`le="0.005"`); `negative_bounds` says whether any bucket
-    /// bound is below zero.
-    pub fn histogram<'l>(
-        &mut self,
-        labels: &str,
-        buckets: impl IntoIterator<Item = (&'l str, u64)>,
-        count: u64,
-        sum: f64,
-        negative_bounds: bool,
-    ) {
-        self.histogram_with_exemplars(labels, buckets, count, sum, negative_bounds, |_| None);
-    }
-
-    /// A histogram series whose `i`th bucket (from 0, `+Inf` last) has the exemplar
-    /// `exemplar(i)`, written in OpenMetrics only.
-    pub fn histogram_with_exemplars<'l>(
-        &mut self,
-        labels: &str,
-        buckets: impl IntoIterator<Item = (&'l str, u64)>,
-        count: u64,
-        sum: f64,
-        negative_bounds: bool,
-        exemplar: impl Fn(usize) -> Option<Exemplar>,
-    ) {
-        self.histogram_parts(labels, buckets, count, sum, negative_bounds, exemplar, None);
-    }
-
-    /// A histogram series with its classic buckets and, in protobuf, its native ones.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn histogram_parts<'l>(
-        &mut self,
-        labels: &str,
-        buckets: impl IntoIterator<Item = (&'l str, u64)>,
-        count: u64,
-        sum: f64,
-        negative_bounds: bool,
-        exemplar: impl Fn(usize) -> Option<Exemplar>,
-        native: Option<&crate::metrics::NativeSnapshot>,
-    ) {
-        if self.format == Format::Protobuf {
-            let mut h = protobuf::Histogram {
-                sample_count: Some(count),
-                sample_sum: Some(sum),
-                created_timestamp: self.created.map(protobuf::timestamp_secs),
-                ..Default::default()
-            };
-            for (i, (le, cumulative)) in buckets.into_iter().enumerate() {
-                let bound = le
-                    .strip_prefix("le=\"")
-                    .and_then(|b| b.strip_suffix('"'))
-                    .and_then(|b| match b {
-                        "+Inf" => Some(f64::INFINITY),
-                        b => b.parse().ok(),
-                    });
-                let Some(bound) = bound else { continue };
-                let e = exemplar(i);
-                // The `+Inf` bucket is the count: written only to carry an exemplar.
-                if bound == f64::INFINITY && e.is_none() {
-                    continue;
-                }
-                h.bucket.push(protobuf::Bucket {
-                    cumulative_count: Some(cumulative),
-                    upper_bound: Some(bound),
-                    exemplar: e.as_ref().map(protobuf::exemplar),
-                    ..Default::default()
-                });
-            }
-            if let Some(native) = native {
-                native.write_protobuf(&mut h);
-            }
-            let metric = protobuf::Metric {
-                label: self.protobuf_labels(labels, ""),
-                histogram: Some(h),
-                ..Default::default()
-            };
-            protobuf::write_metric(self.out, &metric);
-            return;
-        }
-        let om = self.format == Format::OpenMetrics;
-        for (i, (le, cumulative)) in buckets.into_iter().enumerate() {
-            let e = if om { exemplar(i) } else { None };
-            self.sample_with_exemplar("_bucket", labels, le, Value::U64(cumulative), e);
-        }
-        self.count_and_sum(labels, count, sum, negative_bounds);
-        self.created(labels);
+    /// An info series (value 1): the series' labels are the info's.
+    pub fn info(&mut self, labels: Labels<'_>) {
+        self.gauge_sample("_info", labels, None, Value::U64(1));
     }
 
     /// One state of a state set: `{name}{labels,name="state"} 1|0`.
-    pub fn state(&mut self, labels: &str, state: &str, on: bool) {
-        let mut extra = String::with_capacity(self.name.len() + state.len() + 3);
-        escape::write_label(&mut extra, self.name, state);
-        self.sample("", labels, &extra, Value::U64(u64::from(on)));
+    pub fn state(&mut self, labels: Labels<'_>, state: &str, on: bool) {
+        let name = self.name;
+        self.gauge_sample("", labels, Some((name, state)), Value::U64(u64::from(on)));
+    }
+
+    /// A sample that is a gauge in protobuf (gauges, infos, states), with an extra pair last.
+    fn gauge_sample(
+        &mut self,
+        suffix: &str,
+        labels: Labels<'_>,
+        extra: Option<(&str, &str)>,
+        value: Value,
+    ) {
+        match self.format {
+            #[cfg(feature = "protobuf")]
+            Format::Protobuf => {
+                let (out, family) = self.protobuf_parts();
+                family.gauge(out, labels, extra, value.as_f64());
+            }
+            _ => self.with_text(labels, |enc, l| {
+                let (out, family) = enc.text_parts();
+                family.sample(out, suffix, l, extra, value, None);
+            }),
+        }
+    }
+
+    /// A summary series without quantiles.
+    pub fn summary(&mut self, labels: Labels<'_>, count: u64, sum: f64) {
+        match self.format {
+            #[cfg(feature = "protobuf")]
+            Format::Protobuf => {
+                let (out, family) = self.protobuf_parts();
+                family.summary(out, labels, count, sum);
+            }
+            _ => self.with_text(labels, |enc, l| {
+                let (out, family) = enc.text_parts();
+                family.summary(out, l, count, sum);
+            }),
+        }
+    }
+
+    /// A histogram series: classic buckets in every format, native ones in protobuf.
+    pub fn histogram(&mut self, labels: Labels<'_>, view: &HistogramView<'_>) {
+        match self.format {
+            #[cfg(feature = "protobuf")]
+            Format::Protobuf => {
+                let (out, family) = self.protobuf_parts();
+                family.histogram(out, labels, view);
+            }
+            _ => self.with_text(labels, |enc, l| {
+                let (out, family) = enc.text_parts();
+                family.histogram(out, l, view);
+            }),
+        }
     }
 }

@@ -14,7 +14,7 @@ use std::marker::PhantomData;
 use std::sync::{Arc, OnceLock};
 
 use crate::clock;
-use crate::encoding::{MetricEncoder, MetricType, Value, escape};
+use crate::encoding::{Labels, MetricEncoder, MetricType, Value, escape};
 use crate::error::Result;
 use crate::labels::LabelValue;
 use crate::metrics::NativeBuckets;
@@ -114,8 +114,9 @@ pub struct FunctionMetrics {
 struct Calls {
     /// One per label combination, shared with [`Durations`].
     histograms: Arc<[Histogram]>,
-    /// `result="..",error=".."` per outcome; `None` for dynamic slots, rendered when claimed.
-    outcome_labels: Box<[Option<Box<str>>]>,
+    /// The `result` and `error` labels per outcome; `None` for dynamic slots, made when
+    /// claimed.
+    outcome_labels: Box<[Option<OutcomeLabels>]>,
     label_combos: Box<[Box<str>]>,
     dims: &'static [LabelDim],
     slots: Box<[OnceLock<&'static str>]>,
@@ -128,11 +129,34 @@ struct Durations {
     dims: &'static [LabelDim],
 }
 
-fn outcome_label(result: &str, error: &str) -> Box<str> {
-    let mut out = String::new();
-    escape::write_label(&mut out, "result", result);
-    escape::write_label(&mut out, "error", error);
-    out.into()
+/// One outcome's labels: `result` and `error`, and both rendered for the text formats.
+#[derive(Debug, PartialEq)]
+struct OutcomeLabels {
+    result: &'static str,
+    error: Box<str>,
+    text: Box<str>,
+}
+
+fn outcome_label(result: &'static str, error: &str) -> OutcomeLabels {
+    let mut text = String::new();
+    escape::write_label(&mut text, "result", result);
+    escape::write_label(&mut text, "error", error);
+    OutcomeLabels {
+        result,
+        error: error.into(),
+        text: text.into(),
+    }
+}
+
+/// Calls `f` with the labels of combination `index` of `dims` (the last dimension varies
+/// fastest, as [`label_combos`] renders them).
+fn visit_combo(dims: &[LabelDim], index: usize, f: &mut dyn FnMut(&str, &str)) {
+    let mut divisor: usize = dims.iter().map(|d| d.cardinality.max(1)).product();
+    for dim in dims {
+        let card = dim.cardinality.max(1);
+        divisor /= card;
+        f(dim.name, (dim.value_at)(index / divisor % card));
+    }
 }
 
 fn label_combos(dims: &[LabelDim]) -> Box<[Box<str>]> {
@@ -370,7 +394,7 @@ impl Metric for Calls {
         let mut labels = String::new();
         for (o, outcome) in self.outcome_labels.iter().enumerate() {
             let claimed;
-            let outcome: &str = match outcome {
+            let outcome: &OutcomeLabels = match outcome {
                 Some(l) => l,
                 None => match self.slots.get(o - KINDS).and_then(OnceLock::get) {
                     Some(name) => {
@@ -382,12 +406,18 @@ impl Metric for Calls {
             };
             for (l, combo) in self.label_combos.iter().enumerate() {
                 labels.clear();
-                labels.push_str(outcome);
+                labels.push_str(&outcome.text);
                 if !combo.is_empty() {
                     labels.push(',');
                     labels.push_str(combo);
                 }
-                encoder.counter(&labels, Value::U64(counts[l * outcomes + o]));
+                let visit = |f: &mut dyn FnMut(&str, &str)| {
+                    f("result", outcome.result);
+                    f("error", &outcome.error);
+                    visit_combo(self.dims, l, f);
+                };
+                let value = Value::U64(counts[l * outcomes + o]);
+                encoder.counter(Labels::from_fn(&visit).with_text(&labels), value);
             }
         }
     }
@@ -403,8 +433,14 @@ impl Metric for Durations {
     }
 
     fn encode(&self, encoder: &mut MetricEncoder<'_>) {
-        for (labels, h) in self.label_combos.iter().zip(self.histograms.iter()) {
-            h.encode_series(labels, encoder);
+        for (l, (text, h)) in self
+            .label_combos
+            .iter()
+            .zip(self.histograms.iter())
+            .enumerate()
+        {
+            let visit = |f: &mut dyn FnMut(&str, &str)| visit_combo(self.dims, l, f);
+            h.encode_series(Labels::from_fn(&visit).with_text(text), encoder);
         }
     }
 }

@@ -44,6 +44,11 @@
 //! [`LabelValue`](trait@LabelValue)). The [`metrics!`] macro declares statics that register
 //! themselves in the [`default_registry`]; `#[instrument_metrics]` does all of this for a
 //! function.
+//!
+//! Features: `protobuf` (default) adds the Prometheus protobuf exposition, the format that
+//! carries native histograms; `protobuf-decode` reads it back (`encoding::protobuf::decode`,
+//! with prost's derives); `opentelemetry` takes exemplars from OpenTelemetry's current span;
+//! `tokio` adds the tokio runtime collector.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
@@ -65,7 +70,7 @@ pub mod trace;
 #[cfg(feature = "tokio")]
 pub use collectors::TokioRuntimeCollector;
 pub use collectors::{BuildInfo, ProcessCollector};
-pub use encoding::{Format, MetricEncoder, MetricType, Value};
+pub use encoding::{Format, Labels, MetricEncoder, MetricType, Value};
 pub use error::{Error, ErrorKind, Result};
 pub use labels::{LabelSet, LabelValue};
 pub use metrics::{

@@ -27,7 +27,7 @@ pub use sparse::{OVERFLOW_VALUE, SparseFamily};
 pub use stateset::StateSet;
 pub use summary::{Summary, SummarySnapshot};
 
-use crate::encoding::{MetricEncoder, MetricType};
+use crate::encoding::{Labels, MetricEncoder, MetricType};
 
 /// A metric family's samples: what a registry holds and encodes.
 ///
@@ -73,8 +73,8 @@ pub trait Series: Send + Sync {
         Ok(())
     }
 
-    /// Writes this series' samples with the given pre-rendered labels.
-    fn encode_series(&self, labels: &str, encoder: &mut MetricEncoder<'_>);
+    /// Writes this series with the given labels.
+    fn encode_series(&self, labels: Labels<'_>, encoder: &mut MetricEncoder<'_>);
 
     /// For a series written as one line (`{name}{suffix}{labels} value`, as counters and gauges
     /// are): that suffix and the value. Families then render each series' line prefix once and
@@ -104,6 +104,6 @@ impl<S: Series> Metric for S {
     }
 
     fn encode(&self, encoder: &mut MetricEncoder<'_>) {
-        self.encode_series("", encoder);
+        self.encode_series(Labels::NONE, encoder);
     }
 }

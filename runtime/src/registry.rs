@@ -25,7 +25,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, LazyLock, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::encoding::{Format, MetricEncoder, MetricType, Value, escape};
+use crate::encoding::{ConstLabels, Format, Labels, MetricEncoder, MetricType, Value};
 use crate::error::{Error, ErrorKind, Result};
 use crate::metrics::Metric;
 
@@ -101,9 +101,7 @@ struct FamilyEntry {
 }
 
 struct Part {
-    const_labels: Box<str>,
-    /// Constant label names and raw values.
-    consts: Vec<(Box<str>, Box<str>)>,
+    const_labels: ConstLabels,
     /// Every label name a series of this part carries, sorted.
     names: Vec<Box<str>>,
     metric: MetricRef,
@@ -116,9 +114,10 @@ impl Part {
     /// different label names do, where a constant label with an empty value counts as none:
     /// to Prometheus `x{a=""}` is `x`.
     fn may_overlap(&self, other: &Part) -> bool {
-        let apart = self.consts.iter().any(|(k, v)| {
+        let apart = self.const_labels.pairs().iter().any(|(k, v)| {
             other
-                .consts
+                .const_labels
+                .pairs()
                 .iter()
                 .any(|(other_k, other_v)| other_k == k && other_v != v)
         });
@@ -127,15 +126,18 @@ impl Part {
 
     /// The label names its series carry, less constant labels whose value is empty.
     fn written_names(&self) -> impl Iterator<Item = &str> {
-        self.names
-            .iter()
-            .map(|n| &**n)
-            .filter(|n| !self.consts.iter().any(|(k, v)| &**k == *n && v.is_empty()))
+        self.names.iter().map(|n| &**n).filter(|n| {
+            !self
+                .const_labels
+                .pairs()
+                .iter()
+                .any(|(k, v)| &**k == *n && v.is_empty())
+        })
     }
 
     /// Whether it carries a constant label with an empty value.
     fn has_empty_const(&self) -> bool {
-        self.consts.iter().any(|(_, v)| v.is_empty())
+        self.const_labels.pairs().iter().any(|(_, v)| v.is_empty())
     }
 }
 
@@ -196,7 +198,7 @@ impl FamilyEntry {
                          under that name{}",
                         resolved.name,
                         kind_name(resolved.kind),
-                        braced(" with labels ", &part.const_labels),
+                        braced(" with labels ", part.const_labels.text()),
                     ),
                 ));
             }
@@ -215,8 +217,8 @@ impl FamilyEntry {
                          name{} could write the same series ({hint})",
                         resolved.name,
                         kind_name(resolved.kind),
-                        braced(" with labels ", &part.const_labels),
-                        braced(" with labels ", &existing.const_labels),
+                        braced(" with labels ", part.const_labels.text()),
+                        braced(" with labels ", existing.const_labels.text()),
                     ),
                 ));
             }
@@ -349,12 +351,6 @@ impl Registry {
         let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
         let part = Part {
             const_labels: resolved.const_labels.clone(),
-            consts: resolved
-                .const_names
-                .iter()
-                .cloned()
-                .zip(resolved.const_values.iter().cloned())
-                .collect(),
             names,
             metric,
             created: now(),
@@ -450,17 +446,17 @@ impl Registry {
             desc.write_header(out, format);
             let ok = catch_unwind(AssertUnwindSafe(|| {
                 for part in &family.parts {
-                    let mut enc = MetricEncoder {
-                        out: &mut *out,
+                    // Protobuf always carries start timestamps (Prometheus 3 uses them in
+                    // `rate()`); OpenMetrics writes `_created` lines only when asked.
+                    let created =
+                        (options.created || !format_is_text(format)).then_some(part.created);
+                    let mut enc = MetricEncoder::new(
+                        &mut *out,
                         format,
-                        kind: desc.kind,
-                        name: &desc.name,
-                        const_labels: &part.const_labels,
-                        // Protobuf always carries start timestamps (Prometheus 3 uses them in
-                        // `rate()`); OpenMetrics writes `_created` lines only when asked.
-                        created: (options.created || format == Format::Protobuf)
-                            .then_some(part.created),
-                    };
+                        &desc.name,
+                        &part.const_labels,
+                        created,
+                    );
                     part.metric.get().encode(&mut enc);
                 }
             }));
@@ -558,21 +554,17 @@ fn self_family<'a>(
     let desc = descriptor::Resolved::self_metric(name, help);
     let mark = out.len();
     desc.write_header(out, format);
-    let mut enc = MetricEncoder {
-        out: &mut *out,
-        format,
-        kind: MetricType::Counter,
-        name,
-        const_labels: "",
-        created: None,
-    };
-    let mut labels = String::new();
+    let consts = ConstLabels::default();
+    let mut enc = MetricEncoder::new(&mut *out, format, name, &consts, None);
     for (metric, v) in series {
-        labels.clear();
-        escape::write_label(&mut labels, "metric", metric);
-        enc.counter(&labels, Value::U64(v));
+        enc.counter(Labels::new(&[("metric", metric)]), Value::U64(v));
     }
     desc.finish(out, mark, format);
+}
+
+/// Whether `format` is one of the text formats.
+fn format_is_text(format: Format) -> bool {
+    matches!(format, Format::Prometheus | Format::OpenMetrics)
 }
 
 fn now() -> f64 {

@@ -2,7 +2,8 @@
 //! `FloatGauge` and `Histogram`, which write their series as those types do.
 
 use vitalsign::{
-    Counter, FloatGauge, Histogram, MetricEncoder, MetricType, Series, Value, trace::Exemplar,
+    Counter, FloatGauge, Histogram, Labels, MetricEncoder, MetricType, Series, Value,
+    trace::Exemplar,
 };
 
 /// A facade counter: `increment` adds, `absolute` raises it to a value it has not reached.
@@ -53,7 +54,7 @@ macro_rules! delegate_series {
         impl Series for $handle {
             const TYPE: MetricType = <$inner as Series>::TYPE;
 
-            fn encode_series(&self, labels: &str, encoder: &mut MetricEncoder<'_>) {
+            fn encode_series(&self, labels: Labels<'_>, encoder: &mut MetricEncoder<'_>) {
                 self.0.encode_series(labels, encoder);
             }
 

@@ -58,6 +58,7 @@ pub fn negotiate(accept: Option<&str>) -> Format {
         }
         let format = if media.eq_ignore_ascii_case("application/vnd.google.protobuf") {
             match (proto, encoding) {
+                #[cfg(feature = "protobuf")]
                 (Some("io.prometheus.client.MetricFamily"), Some("delimited")) => Format::Protobuf,
                 _ => continue,
             }

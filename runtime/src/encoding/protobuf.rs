@@ -2,211 +2,347 @@
 //! messages, the only format that carries native histograms.
 //!
 //! The messages follow `metrics.proto` of `prometheus/client_model` (proto2: every scalar field
-//! has presence, so zeros are written when set). Families are written as Prometheus' own
-//! clients write them: a counter family is named with its `_total`, an info is a gauge named
-//! `x_info` with value 1, a state set is a gauge per state labelled with the set's name, and a
-//! histogram's `+Inf` bucket is left to the count unless it holds an exemplar.
+//! has presence, so zeros are written when set), fields in tag order. Families are written as
+//! Prometheus' own clients write them: a counter family is named with its `_total`, an info is
+//! a gauge named `x_info` with value 1, a state set is a gauge per state labelled with the set's
+//! name, and a histogram's `+Inf` bucket is left to the count unless it holds an exemplar.
+//! Counters, histograms and summaries carry their start (`created_timestamp`).
 //!
-//! Metrics write samples through the same [`MetricEncoder`](super::MetricEncoder) calls as in
-//! the text formats; in this format each call appends one `Metric` (field 4 of `MetricFamily`)
-//! to the output, and the registry then frames the family: name, HELP and type in front, the
-//! length before it.
+//! Each series is written straight to the wire from what the metric hands over (label pairs,
+//! numbers): nothing is built as a message first. With the `protobuf-decode` feature, the
+//! messages themselves (prost derives) and `decode` read a scrape back.
 
-// The messages' fields are named and numbered as in `metrics.proto`; its comments document them.
-#![allow(missing_docs)]
+#[cfg(feature = "protobuf-decode")]
+mod messages;
 
-use prost::Message;
+#[cfg(feature = "protobuf-decode")]
+pub use messages::*;
 
-use super::MetricType;
-use crate::trace::Exemplar as TraceExemplar;
+use super::{HistogramView, Labels, MetricType, NativeSnapshot};
+use crate::metrics::exemplar::Exemplar as TraceExemplar;
 
-/// `io.prometheus.client.LabelPair`.
-#[derive(Clone, PartialEq, Message)]
-pub struct LabelPair {
-    #[prost(string, optional, tag = "1")]
-    pub name: Option<String>,
-    #[prost(string, optional, tag = "2")]
-    pub value: Option<String>,
+/// Wire types.
+const VARINT: u32 = 0;
+const I64: u32 = 1;
+const LEN: u32 = 2;
+
+/// Field 4 of `MetricFamily`: one `Metric`.
+const METRIC: u32 = 4;
+
+fn varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
 }
 
-/// `io.prometheus.client.MetricType`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, prost::Enumeration)]
-#[repr(i32)]
-pub enum ProtoType {
-    Counter = 0,
-    Gauge = 1,
-    Summary = 2,
-    Untyped = 3,
-    Histogram = 4,
-    GaugeHistogram = 5,
+fn key(out: &mut Vec<u8>, field: u32, wire: u32) {
+    varint(out, u64::from(field << 3 | wire));
 }
 
-/// `io.prometheus.client.Gauge`.
-#[derive(Clone, PartialEq, Message)]
-pub struct Gauge {
-    #[prost(double, optional, tag = "1")]
-    pub value: Option<f64>,
+fn string(out: &mut Vec<u8>, field: u32, s: &str) {
+    key(out, field, LEN);
+    varint(out, s.len() as u64);
+    out.extend_from_slice(s.as_bytes());
 }
 
-/// `io.prometheus.client.Counter`.
-#[derive(Clone, PartialEq, Message)]
-pub struct Counter {
-    #[prost(double, optional, tag = "1")]
-    pub value: Option<f64>,
-    #[prost(message, optional, tag = "2")]
-    pub exemplar: Option<Exemplar>,
-    #[prost(message, optional, tag = "3")]
-    pub created_timestamp: Option<Timestamp>,
+fn double(out: &mut Vec<u8>, field: u32, v: f64) {
+    key(out, field, I64);
+    out.extend_from_slice(&v.to_le_bytes());
 }
 
-/// `io.prometheus.client.Quantile`.
-#[derive(Clone, PartialEq, Message)]
-pub struct Quantile {
-    #[prost(double, optional, tag = "1")]
-    pub quantile: Option<f64>,
-    #[prost(double, optional, tag = "2")]
-    pub value: Option<f64>,
+fn uint64(out: &mut Vec<u8>, field: u32, v: u64) {
+    key(out, field, VARINT);
+    varint(out, v);
 }
 
-/// `io.prometheus.client.Summary`.
-#[derive(Clone, PartialEq, Message)]
-pub struct Summary {
-    #[prost(uint64, optional, tag = "1")]
-    pub sample_count: Option<u64>,
-    #[prost(double, optional, tag = "2")]
-    pub sample_sum: Option<f64>,
-    #[prost(message, repeated, tag = "3")]
-    pub quantile: Vec<Quantile>,
-    #[prost(message, optional, tag = "4")]
-    pub created_timestamp: Option<Timestamp>,
+/// `int64` and `int32` alike: negative values sign-extended to ten bytes.
+fn int64(out: &mut Vec<u8>, field: u32, v: i64) {
+    uint64(out, field, v as u64);
 }
 
-/// `io.prometheus.client.Untyped`.
-#[derive(Clone, PartialEq, Message)]
-pub struct Untyped {
-    #[prost(double, optional, tag = "1")]
-    pub value: Option<f64>,
+/// `sint32` and `sint64` alike: zigzag.
+fn sint64(out: &mut Vec<u8>, field: u32, v: i64) {
+    uint64(out, field, ((v << 1) ^ (v >> 63)) as u64);
 }
 
-/// `io.prometheus.client.Histogram`: classic buckets, native buckets, or both.
-#[derive(Clone, PartialEq, Message)]
-pub struct Histogram {
-    #[prost(uint64, optional, tag = "1")]
-    pub sample_count: Option<u64>,
-    #[prost(double, optional, tag = "4")]
-    pub sample_count_float: Option<f64>,
-    #[prost(double, optional, tag = "2")]
-    pub sample_sum: Option<f64>,
-    #[prost(message, repeated, tag = "3")]
-    pub bucket: Vec<Bucket>,
-    #[prost(message, optional, tag = "15")]
-    pub created_timestamp: Option<Timestamp>,
-    #[prost(sint32, optional, tag = "5")]
-    pub schema: Option<i32>,
-    #[prost(double, optional, tag = "6")]
-    pub zero_threshold: Option<f64>,
-    #[prost(uint64, optional, tag = "7")]
-    pub zero_count: Option<u64>,
-    #[prost(double, optional, tag = "8")]
-    pub zero_count_float: Option<f64>,
-    #[prost(message, repeated, tag = "9")]
-    pub negative_span: Vec<BucketSpan>,
-    #[prost(sint64, repeated, packed = "false", tag = "10")]
-    pub negative_delta: Vec<i64>,
-    #[prost(double, repeated, packed = "false", tag = "11")]
-    pub negative_count: Vec<f64>,
-    #[prost(message, repeated, tag = "12")]
-    pub positive_span: Vec<BucketSpan>,
-    #[prost(sint64, repeated, packed = "false", tag = "13")]
-    pub positive_delta: Vec<i64>,
-    #[prost(double, repeated, packed = "false", tag = "14")]
-    pub positive_count: Vec<f64>,
-    #[prost(message, repeated, tag = "16")]
-    pub exemplars: Vec<Exemplar>,
+/// Starts an embedded message: its key and a one-byte length to fix by [`end`]. Returns where
+/// the message's body starts.
+fn begin(out: &mut Vec<u8>, field: u32) -> usize {
+    key(out, field, LEN);
+    out.push(0);
+    out.len()
 }
 
-/// `io.prometheus.client.Bucket`.
-#[derive(Clone, PartialEq, Message)]
-pub struct Bucket {
-    #[prost(uint64, optional, tag = "1")]
-    pub cumulative_count: Option<u64>,
-    #[prost(double, optional, tag = "4")]
-    pub cumulative_count_float: Option<f64>,
-    #[prost(double, optional, tag = "2")]
-    pub upper_bound: Option<f64>,
-    #[prost(message, optional, tag = "3")]
-    pub exemplar: Option<Exemplar>,
+/// Ends the message [`begin`] started: its length in place of the placeholder, the body moved
+/// along in the rare case the length takes more than one byte.
+fn end(out: &mut Vec<u8>, start: usize) {
+    let len = out.len() - start;
+    if len < 0x80 {
+        out[start - 1] = len as u8;
+        return;
+    }
+    let mut prefix = Vec::with_capacity(10);
+    varint(&mut prefix, len as u64);
+    out[start - 1] = prefix[0];
+    out.splice(start..start, prefix[1..].iter().copied());
 }
 
-/// `io.prometheus.client.BucketSpan`.
-#[derive(Clone, PartialEq, Message)]
-pub struct BucketSpan {
-    #[prost(sint32, optional, tag = "1")]
-    pub offset: Option<i32>,
-    #[prost(uint32, optional, tag = "2")]
-    pub length: Option<u32>,
+/// A `LabelPair` as field `field` of the message being written.
+fn label(out: &mut Vec<u8>, field: u32, name: &str, value: &str) {
+    let pair = begin(out, field);
+    string(out, 1, name);
+    string(out, 2, value);
+    end(out, pair);
 }
 
-/// `io.prometheus.client.Exemplar`.
-#[derive(Clone, PartialEq, Message)]
-pub struct Exemplar {
-    #[prost(message, repeated, tag = "1")]
-    pub label: Vec<LabelPair>,
-    #[prost(double, optional, tag = "2")]
-    pub value: Option<f64>,
-    #[prost(message, optional, tag = "3")]
-    pub timestamp: Option<Timestamp>,
+/// A `google.protobuf.Timestamp` (proto3: zero fields are left out).
+fn timestamp(out: &mut Vec<u8>, field: u32, seconds: i64, nanos: i32) {
+    let ts = begin(out, field);
+    if seconds != 0 {
+        int64(out, 1, seconds);
+    }
+    if nanos != 0 {
+        int64(out, 2, i64::from(nanos));
+    }
+    end(out, ts);
 }
 
-/// `google.protobuf.Timestamp`.
-#[derive(Clone, PartialEq, Message)]
-pub struct Timestamp {
-    #[prost(int64, tag = "1")]
-    pub seconds: i64,
-    #[prost(int32, tag = "2")]
-    pub nanos: i32,
+/// A timestamp from seconds since the Unix epoch (a registration's start time).
+fn timestamp_secs(out: &mut Vec<u8>, field: u32, secs: f64) {
+    let whole = secs.floor();
+    timestamp(out, field, whole as i64, ((secs - whole) * 1e9) as i32);
 }
 
-/// `io.prometheus.client.Metric`.
-#[derive(Clone, PartialEq, Message)]
-pub struct Metric {
-    #[prost(message, repeated, tag = "1")]
-    pub label: Vec<LabelPair>,
-    #[prost(message, optional, tag = "2")]
-    pub gauge: Option<Gauge>,
-    #[prost(message, optional, tag = "3")]
-    pub counter: Option<Counter>,
-    #[prost(message, optional, tag = "4")]
-    pub summary: Option<Summary>,
-    #[prost(message, optional, tag = "5")]
-    pub untyped: Option<Untyped>,
-    #[prost(message, optional, tag = "7")]
-    pub histogram: Option<Histogram>,
-    #[prost(int64, optional, tag = "6")]
-    pub timestamp_ms: Option<i64>,
+fn exemplar(out: &mut Vec<u8>, field: u32, e: &TraceExemplar) {
+    let cx = e.trace_context();
+    let mut trace_id = [0u8; 32];
+    let mut span_id = [0u8; 16];
+    trace_id
+        .iter_mut()
+        .zip(crate::trace::hex(&cx.trace_id()))
+        .for_each(|(d, h)| *d = h);
+    span_id
+        .iter_mut()
+        .zip(crate::trace::hex(&cx.span_id()))
+        .for_each(|(d, h)| *d = h);
+    let message = begin(out, field);
+    // Hex digits are ASCII.
+    label(
+        out,
+        1,
+        "trace_id",
+        std::str::from_utf8(&trace_id).unwrap_or_default(),
+    );
+    label(
+        out,
+        1,
+        "span_id",
+        std::str::from_utf8(&span_id).unwrap_or_default(),
+    );
+    double(out, 2, e.value());
+    let ns = e.unix_ns();
+    timestamp(
+        out,
+        3,
+        i64::try_from(ns / 1_000_000_000).unwrap_or(i64::MAX),
+        i32::try_from(ns % 1_000_000_000).unwrap_or(0),
+    );
+    end(out, message);
 }
 
-/// `io.prometheus.client.MetricFamily`.
-#[derive(Clone, PartialEq, Message)]
-pub struct MetricFamily {
-    #[prost(string, optional, tag = "1")]
-    pub name: Option<String>,
-    #[prost(string, optional, tag = "2")]
-    pub help: Option<String>,
-    #[prost(enumeration = "ProtoType", optional, tag = "3")]
-    pub r#type: Option<i32>,
-    #[prost(message, repeated, tag = "4")]
-    pub metric: Vec<Metric>,
-    #[prost(string, optional, tag = "5")]
-    pub unit: Option<String>,
+/// One family's part as protobuf writes it: the constant labels' pairs and the start time.
+pub(super) struct Family<'a> {
+    pub(super) consts: &'a [(Box<str>, Box<str>)],
+    pub(super) created: Option<f64>,
 }
 
-/// Field 4 of `MetricFamily`.
-const METRIC_FIELD: u32 = 4;
+impl Family<'_> {
+    /// Starts a `Metric` with its labels: the constant ones, the series', then `extra`.
+    fn metric(&self, out: &mut Vec<u8>, labels: Labels<'_>, extra: Option<(&str, &str)>) -> usize {
+        let metric = begin(out, METRIC);
+        for (k, v) in self.consts {
+            label(out, 1, k, v);
+        }
+        labels.for_each(&mut |k, v| label(out, 1, k, v));
+        if let Some((k, v)) = extra {
+            label(out, 1, k, v);
+        }
+        metric
+    }
 
-/// Appends `metric` as one `metric` field of the family being written.
-pub(crate) fn write_metric(out: &mut Vec<u8>, metric: &Metric) {
-    prost::encoding::message::encode(METRIC_FIELD, metric, out);
+    pub(super) fn counter(
+        &self,
+        out: &mut Vec<u8>,
+        labels: Labels<'_>,
+        value: f64,
+        e: Option<&TraceExemplar>,
+    ) {
+        let metric = self.metric(out, labels, None);
+        let counter = begin(out, 3);
+        double(out, 1, value);
+        if let Some(e) = e {
+            exemplar(out, 2, e);
+        }
+        if let Some(created) = self.created {
+            timestamp_secs(out, 3, created);
+        }
+        end(out, counter);
+        end(out, metric);
+    }
+
+    /// Gauges, infos and the states of a state set.
+    pub(super) fn gauge(
+        &self,
+        out: &mut Vec<u8>,
+        labels: Labels<'_>,
+        extra: Option<(&str, &str)>,
+        value: f64,
+    ) {
+        let metric = self.metric(out, labels, extra);
+        let gauge = begin(out, 2);
+        double(out, 1, value);
+        end(out, gauge);
+        end(out, metric);
+    }
+
+    pub(super) fn summary(&self, out: &mut Vec<u8>, labels: Labels<'_>, count: u64, sum: f64) {
+        let metric = self.metric(out, labels, None);
+        let summary = begin(out, 4);
+        uint64(out, 1, count);
+        double(out, 2, sum);
+        if let Some(created) = self.created {
+            timestamp_secs(out, 4, created);
+        }
+        end(out, summary);
+        end(out, metric);
+    }
+
+    pub(super) fn histogram(
+        &self,
+        out: &mut Vec<u8>,
+        labels: Labels<'_>,
+        view: &HistogramView<'_>,
+    ) {
+        let metric = self.metric(out, labels, None);
+        let histogram = begin(out, 7);
+        uint64(out, 1, view.count);
+        double(out, 2, view.sum);
+        for (i, (bound, cumulative)) in view.buckets().enumerate() {
+            let e = view.exemplar(i);
+            // The `+Inf` bucket is the count: written only to carry an exemplar.
+            if bound == f64::INFINITY && e.is_none() {
+                continue;
+            }
+            let bucket = begin(out, 3);
+            uint64(out, 1, cumulative);
+            double(out, 2, bound);
+            if let Some(e) = &e {
+                exemplar(out, 3, e);
+            }
+            end(out, bucket);
+        }
+        if let Some(native) = view.native {
+            write_native(out, native);
+        }
+        if let Some(created) = self.created {
+            timestamp_secs(out, 15, created);
+        }
+        end(out, histogram);
+        end(out, metric);
+    }
+}
+
+/// The native part of a `Histogram` message: schema (5), zero threshold (6) and count (7),
+/// negative spans and deltas (9, 10), positive ones (12, 13).
+fn write_native(out: &mut Vec<u8>, native: &NativeSnapshot) {
+    sint64(out, 5, i64::from(native.schema));
+    double(out, 6, native.zero_threshold);
+    uint64(out, 7, native.zero);
+    spans(out, 9, &native.negative);
+    deltas(out, 10, &native.negative);
+    if native.zero_threshold == 0.0
+        && native.zero == 0
+        && native.positive.is_empty()
+        && native.negative.is_empty()
+    {
+        // Without a threshold, zero count or bucket, a native histogram would read as a classic
+        // one: an empty span says it is native (as Go's client does).
+        write_span(out, 12, 0, 0);
+    }
+    spans(out, 12, &native.positive);
+    deltas(out, 13, &native.positive);
+}
+
+/// What [`layout`] yields: a span starts (at this offset), or a bucket is written (this count).
+#[derive(Clone, Copy)]
+enum Step {
+    Span(i32),
+    Bucket(u64),
+}
+
+/// How sorted `(key, count)` buckets are laid out in spans: a span starts at an offset from
+/// where the last one ended (from zero for the first); gaps of one or two buckets are written
+/// as empty buckets rather than a new span.
+fn layout(buckets: &[(i32, u64)]) -> impl Iterator<Item = Step> + '_ {
+    let mut next_key = 0i32;
+    buckets
+        .iter()
+        .enumerate()
+        .flat_map(move |(i, &(key, count))| {
+            let gap = key.wrapping_sub(next_key);
+            next_key = key.wrapping_add(1);
+            let (span, zeros) = if i == 0 || gap > 2 {
+                (Some(Step::Span(gap)), 0)
+            } else {
+                (None, gap)
+            };
+            span.into_iter()
+                .chain((0..zeros).map(|_| Step::Bucket(0)))
+                .chain([Step::Bucket(count)])
+        })
+}
+
+fn write_span(out: &mut Vec<u8>, field: u32, offset: i32, length: u32) {
+    let span = begin(out, field);
+    sint64(out, 1, i64::from(offset));
+    uint64(out, 2, u64::from(length));
+    end(out, span);
+}
+
+/// `BucketSpan`s of the buckets, as field `field`.
+fn spans(out: &mut Vec<u8>, field: u32, buckets: &[(i32, u64)]) {
+    let mut current: Option<(i32, u32)> = None;
+    for step in layout(buckets) {
+        match step {
+            Step::Span(offset) => {
+                if let Some((offset, length)) = current.replace((offset, 0)) {
+                    write_span(out, field, offset, length);
+                }
+            }
+            Step::Bucket(_) => {
+                if let Some((_, length)) = &mut current {
+                    *length += 1;
+                }
+            }
+        }
+    }
+    if let Some((offset, length)) = current {
+        write_span(out, field, offset, length);
+    }
+}
+
+/// Each bucket's count as the difference from the one before (unpacked `sint64`s).
+fn deltas(out: &mut Vec<u8>, field: u32, buckets: &[(i32, u64)]) {
+    let mut previous = 0i64;
+    for step in layout(buckets) {
+        if let Step::Bucket(count) = step {
+            let count = i64::try_from(count).unwrap_or(i64::MAX);
+            sint64(out, field, count.wrapping_sub(previous));
+            previous = count;
+        }
+    }
 }
 
 /// Frames the metrics written since `mark` as one length-delimited `MetricFamily`, with the
@@ -222,120 +358,30 @@ pub(crate) fn frame_family(
     if out.len() == mark {
         return;
     }
-    let family = MetricFamily {
-        name: Some(format!("{name}{}", kind.text_family_suffix())),
-        help: (!help.is_empty()).then(|| help.to_owned()),
-        r#type: Some(proto_type(kind) as i32),
-        metric: Vec::new(),
-        unit: None,
-    };
-    let mut head = Vec::with_capacity(family.encoded_len() + 10);
-    let len = family.encoded_len() + (out.len() - mark);
-    prost::encoding::encode_varint(len as u64, &mut head);
-    // Encoding into a `Vec` cannot run out of room.
-    let _ = family.encode(&mut head);
-    out.splice(mark..mark, head);
+    let suffix = kind.text_family_suffix();
+    let mut head = Vec::with_capacity(name.len() + suffix.len() + help.len() + 16);
+    key(&mut head, 1, LEN);
+    varint(&mut head, (name.len() + suffix.len()) as u64);
+    head.extend_from_slice(name.as_bytes());
+    head.extend_from_slice(suffix.as_bytes());
+    if !help.is_empty() {
+        string(&mut head, 2, help);
+    }
+    uint64(&mut head, 3, proto_type(kind));
+    let mut framed = Vec::with_capacity(head.len() + 10);
+    varint(&mut framed, (head.len() + out.len() - mark) as u64);
+    framed.extend_from_slice(&head);
+    out.splice(mark..mark, framed);
 }
 
-fn proto_type(kind: MetricType) -> ProtoType {
+/// `io.prometheus.client.MetricType`.
+fn proto_type(kind: MetricType) -> u64 {
     match kind {
-        MetricType::Counter => ProtoType::Counter,
-        MetricType::Gauge | MetricType::Info | MetricType::StateSet => ProtoType::Gauge,
-        MetricType::Histogram => ProtoType::Histogram,
-        MetricType::Summary => ProtoType::Summary,
+        MetricType::Counter => 0,
+        MetricType::Gauge | MetricType::Info | MetricType::StateSet => 1,
+        MetricType::Summary => 2,
+        MetricType::Histogram => 4,
     }
-}
-
-/// Label pairs from pre-rendered label strings (`a="x",b="y"`, values escaped), in order.
-pub(crate) fn label_pairs(parts: &[&str]) -> Vec<LabelPair> {
-    let mut pairs = Vec::new();
-    for part in parts {
-        let mut rest = *part;
-        while let Some((name, after)) = rest.split_once("=\"") {
-            let name = name.trim_start_matches(',');
-            let mut value = String::new();
-            let mut chars = after.char_indices();
-            let mut end = after.len();
-            while let Some((i, c)) = chars.next() {
-                match c {
-                    '\\' => match chars.next() {
-                        Some((_, 'n')) => value.push('\n'),
-                        Some((_, other)) => value.push(other),
-                        None => {}
-                    },
-                    '"' => {
-                        end = i + 1;
-                        break;
-                    }
-                    c => value.push(c),
-                }
-            }
-            pairs.push(LabelPair {
-                name: Some(name.to_owned()),
-                value: Some(value),
-            });
-            rest = &after[end..];
-        }
-    }
-    pairs
-}
-
-pub(crate) fn timestamp(unix_ns: u64) -> Timestamp {
-    Timestamp {
-        seconds: i64::try_from(unix_ns / 1_000_000_000).unwrap_or(i64::MAX),
-        nanos: i32::try_from(unix_ns % 1_000_000_000).unwrap_or(0),
-    }
-}
-
-/// A timestamp from seconds since the Unix epoch (a registration's start time).
-pub(crate) fn timestamp_secs(secs: f64) -> Timestamp {
-    let whole = secs.floor();
-    Timestamp {
-        seconds: whole as i64,
-        nanos: ((secs - whole) * 1e9) as i32,
-    }
-}
-
-pub(crate) fn exemplar(e: &TraceExemplar) -> Exemplar {
-    let hex = |bytes: &[u8]| crate::trace::hex(bytes).map(char::from).collect::<String>();
-    let cx = e.trace_context();
-    Exemplar {
-        label: vec![
-            LabelPair {
-                name: Some("trace_id".into()),
-                value: Some(hex(&cx.trace_id())),
-            },
-            LabelPair {
-                name: Some("span_id".into()),
-                value: Some(hex(&cx.span_id())),
-            },
-        ],
-        value: Some(e.value()),
-        timestamp: Some(timestamp(e.unix_ns())),
-    }
-}
-
-/// Reads length-delimited families back (for tests and tools).
-///
-/// ```
-/// use vitalsign::{Counter, EncodeOptions, Format, Registry};
-/// use vitalsign::encoding::protobuf;
-///
-/// let registry = Registry::new();
-/// registry.register("orders", "Orders placed.", Counter::new())?.inc_by(3);
-/// let mut bytes = Vec::new();
-/// registry.encode(&mut bytes, &EncodeOptions::new(Format::Protobuf));
-/// let families = protobuf::decode(&bytes).unwrap();
-/// assert_eq!(families[0].name.as_deref(), Some("orders_total"));
-/// assert_eq!(families[0].metric[0].counter.as_ref().unwrap().value, Some(3.0));
-/// # Ok::<(), vitalsign::Error>(())
-/// ```
-pub fn decode(mut bytes: &[u8]) -> Result<Vec<MetricFamily>, prost::DecodeError> {
-    let mut families = Vec::new();
-    while !bytes.is_empty() {
-        families.push(MetricFamily::decode_length_delimited(&mut bytes)?);
-    }
-    Ok(families)
 }
 
 #[cfg(test)]
@@ -343,19 +389,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn label_strings_read_back_unescaped() {
-        let pairs = label_pairs(&[r#"a="x\\y\"z",b="""#, "", r#"c="line\nnext""#]);
-        let got: Vec<(String, String)> = pairs
-            .into_iter()
-            .map(|p| (p.name.unwrap(), p.value.unwrap()))
-            .collect();
-        assert_eq!(
-            got,
-            [
-                ("a".into(), "x\\y\"z".into()),
-                ("b".into(), String::new()),
-                ("c".into(), "line\nnext".into()),
-            ]
-        );
+    fn spans_fill_small_gaps_and_start_new_ones_past_two() {
+        let buckets = [(-2, 3), (-1, 1), (1, 4), (5, 2)];
+        let mut got = Vec::new();
+        spans(&mut got, 12, &buckets);
+        let mut want = Vec::new();
+        write_span(&mut want, 12, -2, 4);
+        write_span(&mut want, 12, 3, 1);
+        assert_eq!(got, want);
+        got.clear();
+        deltas(&mut got, 13, &buckets);
+        want.clear();
+        [3, -2, -1, 4, -2]
+            .iter()
+            .for_each(|&d| sint64(&mut want, 13, d));
+        assert_eq!(got, want);
+        // Field 12 (length-delimited), 4 bytes: offset -2 (zigzag 3), length 4.
+        let mut one = Vec::new();
+        write_span(&mut one, 12, -2, 4);
+        assert_eq!(one, [0x62, 4, 0x08, 3, 0x10, 4]);
+    }
+
+    /// A message longer than 127 bytes gets a two-byte length, its body moved along.
+    #[test]
+    fn long_messages_get_longer_lengths() {
+        let mut out = Vec::new();
+        let m = begin(&mut out, 4);
+        string(&mut out, 1, &"x".repeat(200));
+        end(&mut out, m);
+        assert_eq!(&out[..5], [0x22, 0xcb, 0x01, 0x0a, 0xc8]);
+        assert_eq!(out.len(), 3 + 203);
     }
 }

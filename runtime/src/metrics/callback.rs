@@ -1,4 +1,4 @@
-use crate::encoding::{MetricEncoder, MetricType, Value};
+use crate::encoding::{Labels, MetricEncoder, MetricType, Value};
 use crate::metrics::Series;
 
 /// A gauge whose value is read by calling a function at scrape time: queue lengths, pool sizes,
@@ -50,7 +50,7 @@ impl std::fmt::Debug for CallbackGauge {
 impl Series for CallbackGauge {
     const TYPE: MetricType = MetricType::Gauge;
 
-    fn encode_series(&self, labels: &str, encoder: &mut MetricEncoder<'_>) {
+    fn encode_series(&self, labels: Labels<'_>, encoder: &mut MetricEncoder<'_>) {
         encoder.gauge(labels, Value::F64(self.get()));
     }
 }

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::exemplar;
 use crate::trace::Exemplar;
 
-use crate::encoding::{MetricEncoder, MetricType, Value};
+use crate::encoding::{Labels, MetricEncoder, MetricType, Value};
 use crate::error::{Error, ErrorKind, Result};
 use crate::metrics::Series;
 use crate::sync::AtomicF64;
@@ -138,7 +138,7 @@ impl Counter {
 impl Series for Counter {
     const TYPE: MetricType = MetricType::Counter;
 
-    fn encode_series(&self, labels: &str, encoder: &mut MetricEncoder<'_>) {
+    fn encode_series(&self, labels: Labels<'_>, encoder: &mut MetricEncoder<'_>) {
         encoder.counter_with_exemplar(labels, Value::U64(self.get()), Series::exemplar(self));
     }
 
@@ -229,7 +229,7 @@ impl std::fmt::Debug for FloatCounter {
 impl Series for FloatCounter {
     const TYPE: MetricType = MetricType::Counter;
 
-    fn encode_series(&self, labels: &str, encoder: &mut MetricEncoder<'_>) {
+    fn encode_series(&self, labels: Labels<'_>, encoder: &mut MetricEncoder<'_>) {
         encoder.counter(labels, Value::F64(self.get()));
     }
 

@@ -1,7 +1,7 @@
 use std::marker::PhantomData;
 use std::sync::{Mutex, PoisonError};
 
-use crate::encoding::{MetricEncoder, MetricType};
+use crate::encoding::{Labels, MetricEncoder, MetricType};
 use crate::error::{Error, ErrorKind, Result};
 use crate::labels::{self, LabelSet};
 use crate::metrics::{Metric, Series};
@@ -159,15 +159,16 @@ impl<L: LabelSet, M: Series> Metric for Family<L, M> {
         let single = self.series.first().and_then(Series::single_sample);
         let created = M::TYPE == MetricType::Counter && encoder.writes_created();
         let Some((suffix, _)) = single.filter(|_| !created && encoder.writes_lines()) else {
-            for (labels, series) in self.iter() {
-                series.encode_series(labels, encoder);
+            for (i, (text, series)) in self.iter().enumerate() {
+                let visit = |f: &mut dyn FnMut(&str, &str)| L::visit(i, f);
+                series.encode_series(Labels::from_fn(&visit).with_text(text), encoder);
             }
             return;
         };
         let mut cache = self.prefixes.lock().unwrap_or_else(PoisonError::into_inner);
         let stale = cache
             .as_ref()
-            .is_none_or(|p| *p.name != *encoder.name() || *p.const_labels != *encoder.const_labels);
+            .is_none_or(|p| *p.name != *encoder.name() || *p.const_labels != *encoder.const_text());
         if stale {
             let mut bytes = Vec::new();
             let mut ends = Vec::with_capacity(self.series.len());
@@ -177,7 +178,7 @@ impl<L: LabelSet, M: Series> Metric for Family<L, M> {
             }
             *cache = Some(Prefixes {
                 name: encoder.name().into(),
-                const_labels: encoder.const_labels.into(),
+                const_labels: encoder.const_text().into(),
                 bytes,
                 ends,
             });

@@ -1,6 +1,6 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use crate::encoding::{MetricEncoder, MetricType, Value};
+use crate::encoding::{Labels, MetricEncoder, MetricType, Value};
 use crate::metrics::Series;
 use crate::sync::AtomicF64;
 
@@ -87,7 +87,7 @@ impl Gauge {
 impl Series for Gauge {
     const TYPE: MetricType = MetricType::Gauge;
 
-    fn encode_series(&self, labels: &str, encoder: &mut MetricEncoder<'_>) {
+    fn encode_series(&self, labels: Labels<'_>, encoder: &mut MetricEncoder<'_>) {
         encoder.gauge(labels, Value::I64(self.get()));
     }
 
@@ -157,7 +157,7 @@ impl std::fmt::Debug for FloatGauge {
 impl Series for FloatGauge {
     const TYPE: MetricType = MetricType::Gauge;
 
-    fn encode_series(&self, labels: &str, encoder: &mut MetricEncoder<'_>) {
+    fn encode_series(&self, labels: Labels<'_>, encoder: &mut MetricEncoder<'_>) {
         encoder.gauge(labels, Value::F64(self.get()));
     }
 

@@ -4,8 +4,9 @@
 mod core;
 mod native;
 
+pub use crate::encoding::NativeSnapshot;
+pub use native::NativeBuckets;
 pub(crate) use native::key as native_key;
-pub use native::{NativeBuckets, NativeSnapshot};
 
 pub(crate) use self::core::Core;
 
@@ -13,7 +14,7 @@ use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use crate::clock;
-use crate::encoding::{MetricEncoder, MetricType, number};
+use crate::encoding::{HistogramView, Labels, MetricEncoder, MetricType, number};
 use crate::error::{Error, ErrorKind, Result};
 use crate::metrics::Series;
 
@@ -155,6 +156,11 @@ impl Buckets {
     /// The finite upper bounds.
     pub fn bounds(&self) -> &[f64] {
         &self.0.bounds
+    }
+
+    /// `le="..."` for every bucket, `+Inf` last: what the text formats write.
+    pub(crate) fn le(&self) -> &[Box<str>] {
+        &self.0.le
     }
 
     /// The bucket `v` falls in (the `+Inf` bucket for NaN, as Prometheus does).
@@ -388,7 +394,7 @@ impl Histogram {
                 .copied()
                 .chain([f64::INFINITY]);
             HistogramSnapshot {
-                buckets: bounds.zip(s.buckets().map(|(_, c)| c)).collect(),
+                buckets: bounds.zip(s.buckets()).collect(),
                 count: s.count,
                 sum: s.sum,
                 native: s.native(),
@@ -408,27 +414,34 @@ impl std::fmt::Debug for Histogram {
 impl Series for Histogram {
     const TYPE: MetricType = MetricType::Histogram;
 
-    fn encode_series(&self, labels: &str, encoder: &mut MetricEncoder<'_>) {
-        let negative_bounds = self
-            .core
-            .buckets()
-            .bounds()
-            .first()
-            .is_some_and(|&b| b < 0.0);
+    fn encode_series(&self, labels: Labels<'_>, encoder: &mut MetricEncoder<'_>) {
+        let buckets = self.core.buckets();
+        let bounds = buckets.bounds();
+        // The cumulative counts on the stack for up to 32 bounds (Prometheus' defaults are 11).
+        let mut stack = [0u64; 32];
+        let mut heap = Vec::new();
+        let cumulative: &mut [u64] = match stack.get_mut(..bounds.len()) {
+            Some(on_stack) => on_stack,
+            None => {
+                heap.resize(bounds.len(), 0);
+                &mut heap
+            }
+        };
         self.core.snapshot(|s| {
-            let native = match encoder.format() {
-                crate::Format::Protobuf => s.native(),
-                _ => None,
+            for (into, c) in cumulative.iter_mut().zip(s.buckets()) {
+                *into = c;
+            }
+            let native = if encoder.writes_lines() {
+                None
+            } else {
+                s.native()
             };
-            encoder.histogram_parts(
-                labels,
-                s.buckets(),
-                s.count,
-                s.sum,
-                negative_bounds,
-                |i| self.core.exemplar_of(i),
-                native.as_ref(),
-            );
+            let exemplar = |i| self.core.exemplar_of(i);
+            let view = HistogramView::new(s.count, s.sum, bounds, cumulative)
+                .exemplars(&exemplar)
+                .native(native.as_ref())
+                .with_le(buckets.le());
+            encoder.histogram(labels, &view);
         });
     }
 }

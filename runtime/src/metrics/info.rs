@@ -1,4 +1,6 @@
-use crate::encoding::{MetricEncoder, MetricType, escape};
+use std::borrow::Cow;
+
+use crate::encoding::{Labels, MetricEncoder, MetricType, escape};
 use crate::error::{Error, ErrorKind, Result};
 use crate::metrics::Series;
 use crate::name;
@@ -24,7 +26,8 @@ use crate::name;
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct Info {
-    names: Vec<Box<str>>,
+    pairs: Vec<(Box<str>, Box<str>)>,
+    /// The pairs rendered for the text formats.
     rendered: Box<str>,
 }
 
@@ -39,21 +42,21 @@ impl Info {
     /// );
     /// ```
     pub fn new<'a>(labels: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self> {
-        let mut names: Vec<Box<str>> = Vec::new();
+        let mut pairs: Vec<(Box<str>, Box<str>)> = Vec::new();
         let mut out = String::new();
         for (k, v) in labels {
             name::check_label_name(&"an info metric", k, &[])?;
-            if names.iter().any(|n| &**n == k) {
+            if pairs.iter().any(|(n, _)| &**n == k) {
                 return Err(Error::new(
                     ErrorKind::InvalidLabelName,
                     format!("invalid label name {k:?} on an info metric: it is given twice"),
                 ));
             }
             escape::write_label(&mut out, k, v);
-            names.push(k.into());
+            pairs.push((k.into(), v.into()));
         }
         Ok(Self {
-            names,
+            pairs,
             rendered: out.into(),
         })
     }
@@ -63,16 +66,24 @@ impl Series for Info {
     const TYPE: MetricType = MetricType::Info;
 
     fn own_label_names(&self, f: &mut dyn FnMut(&str)) {
-        self.names.iter().for_each(|n| f(n));
+        self.pairs.iter().for_each(|(n, _)| f(n));
     }
 
-    fn encode_series(&self, labels: &str, encoder: &mut MetricEncoder<'_>) {
-        if labels.is_empty() {
-            encoder.info(&self.rendered);
-        } else if self.rendered.is_empty() {
-            encoder.info(labels);
-        } else {
-            encoder.info(&format!("{labels},{}", self.rendered));
-        }
+    fn encode_series(&self, labels: Labels<'_>, encoder: &mut MetricEncoder<'_>) {
+        let both = |f: &mut dyn FnMut(&str, &str)| {
+            labels.for_each(f);
+            self.pairs.iter().for_each(|(k, v)| f(k, v));
+        };
+        let text: Option<Cow<'_, str>> = match labels.text() {
+            Some("") => Some(Cow::Borrowed(&self.rendered)),
+            Some(labels) if self.rendered.is_empty() => Some(Cow::Borrowed(labels)),
+            Some(labels) => Some(Cow::Owned(format!("{labels},{}", self.rendered))),
+            None => None,
+        };
+        let both = Labels::from_fn(&both);
+        encoder.info(match &text {
+            Some(text) => both.with_text(text),
+            None => both,
+        });
     }
 }

@@ -3,7 +3,7 @@ use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
 
-use crate::encoding::{MetricEncoder, MetricType, escape};
+use crate::encoding::{Labels, MetricEncoder, MetricType};
 use crate::error::{Error, ErrorKind, Result};
 use crate::metrics::{Metric, Series};
 use crate::name;
@@ -50,7 +50,7 @@ pub struct SparseFamily<M, const N: usize> {
     make: Box<dyn Fn() -> M + Send + Sync>,
     state: RwLock<State<M>>,
     overflow: Arc<M>,
-    overflow_labels: Box<str>,
+    overflow_key: Box<[u8]>,
     overflow_used: AtomicBool,
     overflowed: AtomicU64,
     /// Each series' whole line prefix, for single-line series, kept across scrapes and extended
@@ -67,20 +67,44 @@ struct Prefixes {
     ends: Vec<usize>,
 }
 
+/// Each series under its key: its label values packed (see [`pack`]), raw.
 struct State<M> {
-    index: HashMap<Box<str>, usize>,
-    series: Vec<(Box<str>, Arc<M>)>,
+    index: HashMap<Box<[u8]>, usize>,
+    series: Vec<(Box<[u8]>, Arc<M>)>,
 }
 
-// The label values rendered as a lookup key, reused so a hit allocates nothing. Loom runs its
+// The label values packed as a lookup key, reused so a hit allocates nothing. Loom runs its
 // threads on one OS thread, so a model needs loom's per-model-thread locals.
 #[cfg(not(loom))]
 thread_local! {
-    static KEY: RefCell<String> = const { RefCell::new(String::new()) };
+    static KEY: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 #[cfg(loom)]
 loom::thread_local! {
-    static KEY: RefCell<String> = RefCell::new(String::new());
+    static KEY: RefCell<Vec<u8>> = RefCell::new(Vec::new());
+}
+
+/// Appends label values as one key: each value's length (four bytes, little-endian), then its
+/// bytes. Unlike a joined string, no two lists of values pack alike.
+fn pack(into: &mut Vec<u8>, values: &[&str]) {
+    for v in values {
+        // A label value past 4 GiB is not a label value; its length is cut, not its bytes.
+        let len = u32::try_from(v.len()).unwrap_or(u32::MAX);
+        into.extend_from_slice(&len.to_le_bytes());
+        into.extend_from_slice(v.as_bytes());
+    }
+}
+
+/// The values [`pack`] packed, in order.
+fn unpack(mut key: &[u8]) -> impl Iterator<Item = &str> {
+    std::iter::from_fn(move || {
+        let (len, rest) = key.split_first_chunk::<4>()?;
+        let len = (u32::from_le_bytes(*len) as usize).min(rest.len());
+        let (value, rest) = rest.split_at(len);
+        key = rest;
+        // Packed from `&str`s.
+        Some(std::str::from_utf8(value).unwrap_or_default())
+    })
 }
 
 impl<M: Default + 'static, const N: usize> SparseFamily<M, N> {
@@ -106,7 +130,8 @@ impl<M, const N: usize> SparseFamily<M, N> {
                 ));
             }
         }
-        let overflow_labels = render(&names, &[OVERFLOW_VALUE; N]);
+        let mut overflow_key = Vec::new();
+        pack(&mut overflow_key, &[OVERFLOW_VALUE; N]);
         static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Ok(Self {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
@@ -118,7 +143,7 @@ impl<M, const N: usize> SparseFamily<M, N> {
                 index: HashMap::new(),
                 series: Vec::new(),
             }),
-            overflow_labels: overflow_labels.into(),
+            overflow_key: overflow_key.into(),
             overflow_used: AtomicBool::new(false),
             overflowed: AtomicU64::new(0),
             prefixes: std::sync::Mutex::new(None),
@@ -138,13 +163,13 @@ impl<M, const N: usize> SparseFamily<M, N> {
         KEY.with(|key| {
             let mut key = key.borrow_mut();
             key.clear();
-            write_labels(&mut *key, &self.names, &values);
-            let key = key.as_str();
-            if key == &*self.overflow_labels {
+            pack(&mut key, &values);
+            let key = key.as_slice();
+            if key == &*self.overflow_key {
                 self.overflow_used.store(true, Ordering::Relaxed);
                 return self.overflow.clone();
             }
-            let hash = cache::hash(self.id, key.as_bytes());
+            let hash = cache::hash(self.id, key);
             if let Some(series) = cache::get(self.id, hash, key).and_then(|s| s.downcast().ok()) {
                 return series;
             }
@@ -156,9 +181,9 @@ impl<M, const N: usize> SparseFamily<M, N> {
         })
     }
 
-    /// The series for a rendered key from the map, and whether it is the key's own (not the
+    /// The series for a packed key from the map, and whether it is the key's own (not the
     /// overflow series).
-    fn lookup(&self, key: &str) -> (Arc<M>, bool) {
+    fn lookup(&self, key: &[u8]) -> (Arc<M>, bool) {
         let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
         if let Some(&i) = state.index.get(key) {
             return (state.series[i].1.clone(), true);
@@ -199,18 +224,18 @@ impl<M: Series, const N: usize> SparseFamily<M, N> {
     /// Writes single-line series from line prefixes rendered once per series.
     fn encode_prefixed(
         &self,
-        series: &[(Box<str>, Arc<M>)],
+        series: &[(Box<[u8]>, Arc<M>)],
         suffix: &str,
         encoder: &mut MetricEncoder<'_>,
     ) {
         let mut cache = self.prefixes.lock().unwrap_or_else(PoisonError::into_inner);
         let stale = cache
             .as_ref()
-            .is_none_or(|p| *p.name != *encoder.name() || *p.const_labels != *encoder.const_labels);
+            .is_none_or(|p| *p.name != *encoder.name() || *p.const_labels != *encoder.const_text());
         if stale {
             *cache = Some(Prefixes {
                 name: encoder.name().into(),
-                const_labels: encoder.const_labels.into(),
+                const_labels: encoder.const_text().into(),
                 bytes: Vec::new(),
                 ends: Vec::new(),
             });
@@ -218,8 +243,11 @@ impl<M: Series, const N: usize> SparseFamily<M, N> {
         let Some(prefixes) = cache.as_mut() else {
             return;
         };
-        for (labels, _) in &series[prefixes.ends.len().min(series.len())..] {
-            encoder.line_prefix(&mut prefixes.bytes, suffix, labels);
+        let mut text = String::new();
+        for (key, _) in &series[prefixes.ends.len().min(series.len())..] {
+            text.clear();
+            Labels::from_fn(&self.visit(key)).render(&mut text);
+            encoder.line_prefix(&mut prefixes.bytes, suffix, &text);
             prefixes.ends.push(prefixes.bytes.len());
         }
         let mut start = 0;
@@ -244,7 +272,7 @@ mod cache {
     struct Entry {
         family: u64,
         hash: u64,
-        key: String,
+        key: Vec<u8>,
         series: Arc<dyn Any + Send + Sync>,
     }
 
@@ -276,7 +304,7 @@ mod cache {
     }
 
     #[inline]
-    pub(super) fn get(family: u64, hash: u64, key: &str) -> Option<Arc<dyn Any + Send + Sync>> {
+    pub(super) fn get(family: u64, hash: u64, key: &[u8]) -> Option<Arc<dyn Any + Send + Sync>> {
         CACHE.with(|cache| {
             let cache = cache.borrow();
             let entry = cache.get(hash as usize % SLOTS)?.as_ref()?;
@@ -285,7 +313,7 @@ mod cache {
         })
     }
 
-    pub(super) fn put(family: u64, hash: u64, key: &str, series: Arc<dyn Any + Send + Sync>) {
+    pub(super) fn put(family: u64, hash: u64, key: &[u8], series: Arc<dyn Any + Send + Sync>) {
         CACHE.with(|cache| {
             let mut cache = cache.borrow_mut();
             if cache.is_empty() {
@@ -300,7 +328,7 @@ mod cache {
                     entry.family = family;
                     entry.hash = hash;
                     entry.key.clear();
-                    entry.key.push_str(key);
+                    entry.key.extend_from_slice(key);
                     entry.series = series;
                 }
                 None => {
@@ -316,16 +344,16 @@ mod cache {
     }
 }
 
-fn write_labels(out: &mut impl escape::Out, names: &[impl AsRef<str>], values: &[&str]) {
-    for (k, v) in names.iter().zip(values) {
-        escape::write_label(out, k.as_ref(), v);
+impl<M, const N: usize> SparseFamily<M, N> {
+    /// Calls its argument with each label of the series under `key`.
+    #[allow(clippy::type_complexity)]
+    fn visit<'k>(&'k self, key: &'k [u8]) -> impl Fn(&mut dyn FnMut(&str, &str)) + 'k {
+        move |f| {
+            for (name, value) in self.names.iter().zip(unpack(key)) {
+                f(name, value);
+            }
+        }
     }
-}
-
-fn render(names: &[&str], values: &[&str]) -> String {
-    let mut out = String::new();
-    write_labels(&mut out, names, values);
-    out
 }
 
 impl<M, const N: usize> std::fmt::Debug for SparseFamily<M, N> {
@@ -356,14 +384,17 @@ impl<M: Series, const N: usize> Metric for SparseFamily<M, N> {
         match single.filter(|_| !created && encoder.writes_lines()) {
             Some((suffix, _)) => self.encode_prefixed(&state.series, suffix, encoder),
             None => {
-                for (labels, series) in &state.series {
-                    series.encode_series(labels, encoder);
+                for (key, series) in &state.series {
+                    let visit = self.visit(key);
+                    series.encode_series(Labels::from_fn(&visit), encoder);
                 }
             }
         }
         drop(state);
         if self.overflow_used.load(Ordering::Relaxed) {
-            self.overflow.encode_series(&self.overflow_labels, encoder);
+            let visit = self.visit(&self.overflow_key);
+            self.overflow
+                .encode_series(Labels::from_fn(&visit), encoder);
         }
     }
 
@@ -462,7 +493,11 @@ mod loom_model {
         let mut seen: Vec<_> = state
             .series
             .iter()
-            .map(|(k, c)| (k.to_string(), c.get()))
+            .map(|(k, c)| {
+                let mut text = String::new();
+                Labels::from_fn(&family.visit(k)).render(&mut text);
+                (text, c.get())
+            })
             .collect();
         seen.push(("overflow".to_owned(), family.overflow.get()));
         seen

@@ -1,7 +1,7 @@
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::encoding::{MetricEncoder, MetricType};
+use crate::encoding::{Labels, MetricEncoder, MetricType};
 use crate::labels::LabelValue;
 use crate::metrics::Series;
 
@@ -103,7 +103,7 @@ impl<E: LabelValue> Series for StateSet<E> {
         }
     }
 
-    fn encode_series(&self, labels: &str, encoder: &mut MetricEncoder<'_>) {
+    fn encode_series(&self, labels: Labels<'_>, encoder: &mut MetricEncoder<'_>) {
         let current = self.current.load(Ordering::Relaxed);
         for i in 0..E::CARDINALITY {
             encoder.state(labels, E::value_at(i), i == current);

@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use crate::encoding::{MetricEncoder, MetricType};
+use crate::encoding::{Labels, MetricEncoder, MetricType};
 use crate::metrics::Series;
 use crate::metrics::histogram::{Buckets, Core};
 
@@ -102,7 +102,7 @@ impl std::fmt::Debug for Summary {
 impl Series for Summary {
     const TYPE: MetricType = MetricType::Summary;
 
-    fn encode_series(&self, labels: &str, encoder: &mut MetricEncoder<'_>) {
+    fn encode_series(&self, labels: Labels<'_>, encoder: &mut MetricEncoder<'_>) {
         self.core
             .snapshot(|s| encoder.summary(labels, s.count, s.sum));
     }

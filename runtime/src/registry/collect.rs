@@ -7,7 +7,7 @@ use std::sync::{Mutex, PoisonError};
 
 use super::EncodeOptions;
 use super::descriptor::{Descriptor, Resolved};
-use crate::encoding::{MetricEncoder, MetricType, Value, escape};
+use crate::encoding::{Labels, MetricEncoder, MetricType, Value, escape};
 use crate::error::Result;
 
 /// A source of families read at every scrape.
@@ -118,7 +118,7 @@ impl Collect<'_> {
         name: &str,
         kind: MetricType,
         labels: &[(&str, &str)],
-        f: impl FnOnce(&mut MetricEncoder<'_>, &str),
+        f: impl FnOnce(&mut MetricEncoder<'_>, Labels<'_>),
     ) -> Result<()> {
         let result = self.try_write(name, kind, labels, f);
         self.refused |= result.is_err();
@@ -130,7 +130,7 @@ impl Collect<'_> {
         name: &str,
         kind: MetricType,
         labels: &[(&str, &str)],
-        f: impl FnOnce(&mut MetricEncoder<'_>, &str),
+        f: impl FnOnce(&mut MetricEncoder<'_>, Labels<'_>),
     ) -> Result<()> {
         let Some(i) = self
             .families
@@ -173,17 +173,14 @@ impl Collect<'_> {
                 ),
             ));
         }
-        let labels = &self.labels;
-
-        let mut enc = MetricEncoder {
-            out: &mut self.buffers[i],
-            format: self.format,
-            kind: desc.kind,
-            name: &desc.name,
-            const_labels: &desc.const_labels,
-            created: None,
-        };
-        f(&mut enc, labels);
+        let mut enc = MetricEncoder::new(
+            &mut self.buffers[i],
+            self.format,
+            &desc.name,
+            &desc.const_labels,
+            None,
+        );
+        f(&mut enc, Labels::new(labels).with_text(&self.labels));
         Ok(())
     }
 }

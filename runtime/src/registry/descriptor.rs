@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use crate::encoding::{Format, MetricType, escape};
+use crate::encoding::{ConstLabels, Format, MetricType, escape};
 use crate::error::{Error, ErrorKind, Result};
 use crate::name;
 
@@ -142,18 +142,16 @@ impl Descriptor {
             unit: unit.map(Into::into),
             kind,
             const_names: Vec::new(),
-            const_values: Vec::new(),
-            const_labels: Box::default(),
+            const_labels: ConstLabels::default(),
             keys: Box::default(),
         };
-        let mut rendered = String::new();
+        let mut pairs = Vec::with_capacity(self.const_labels.len());
         for (k, v) in &self.const_labels {
             resolved.check_label(k)?;
             resolved.const_names.push(k.as_ref().into());
-            resolved.const_values.push(v.as_ref().into());
-            escape::write_label(&mut rendered, k, v);
+            pairs.push((k.as_ref().into(), v.as_ref().into()));
         }
-        resolved.const_labels = rendered.into();
+        resolved.const_labels = ConstLabels::new(pairs);
         resolved.keys = std::iter::once(resolved.name.clone())
             .chain(
                 kind.sample_suffixes()
@@ -177,9 +175,8 @@ pub(crate) struct Resolved {
     pub(crate) unit: Option<Box<str>>,
     pub(crate) kind: MetricType,
     pub(crate) const_names: Vec<Box<str>>,
-    /// The constant labels' values, raw, in `const_names` order.
-    pub(crate) const_values: Vec<Box<str>>,
-    pub(crate) const_labels: Box<str>,
+    /// The constant labels, in `const_names` order.
+    pub(crate) const_labels: ConstLabels,
     /// The family name and every sample name the family writes.
     keys: Box<[Box<str>]>,
 }
@@ -193,8 +190,7 @@ impl Resolved {
             unit: None,
             kind: MetricType::Counter,
             const_names: Vec::new(),
-            const_values: Vec::new(),
-            const_labels: Box::default(),
+            const_labels: ConstLabels::default(),
             keys: Box::default(),
         }
     }
@@ -260,6 +256,7 @@ impl Resolved {
         let suffix = match format {
             Format::OpenMetrics => "",
             Format::Prometheus => self.kind.text_family_suffix(),
+            #[cfg(feature = "protobuf")]
             Format::Protobuf => return,
         };
         if !self.help.is_empty() {
@@ -289,9 +286,11 @@ impl Resolved {
 impl Resolved {
     /// Ends a family begun at `mark` (where its header was, or would be, written).
     pub(crate) fn finish(&self, out: &mut Vec<u8>, mark: usize, format: Format) {
+        #[cfg(feature = "protobuf")]
         if format == Format::Protobuf {
             crate::encoding::protobuf::frame_family(out, mark, &self.name, &self.help, self.kind);
         }
+        let _ = (out, mark, format);
     }
 }
 

@@ -30,7 +30,8 @@ use std::sync::atomic::Ordering;
 use std::sync::{OnceLock, PoisonError};
 
 use super::Buckets;
-use super::native::{Native, NativeBuckets, NativeSnapshot, Placed};
+use super::native::{Native, NativeBuckets, Placed};
+use crate::encoding::NativeSnapshot;
 use crate::metrics::exemplar;
 use crate::sync::{AtomicU64, Mutex, backoff};
 use crate::trace::{self, Exemplar};
@@ -533,8 +534,8 @@ impl Snapshot<'_> {
             .sum()
     }
 
-    /// `(le_label, cumulative_count)` for every bucket, `+Inf` last.
-    pub(crate) fn buckets(&self) -> impl Iterator<Item = (&str, u64)> {
+    /// The cumulative count of every bucket, `+Inf` last.
+    pub(crate) fn buckets(&self) -> impl Iterator<Item = u64> + '_ {
         let mut cumulative = 0;
         self.core
             .buckets
@@ -542,7 +543,7 @@ impl Snapshot<'_> {
             .le
             .iter()
             .enumerate()
-            .map(move |(i, le)| {
+            .map(move |(i, _)| {
                 for s in 0..self.stripes {
                     let stripe = self.core.stripe(s);
                     let cold = usize::from(self.cold[s]);
@@ -551,7 +552,7 @@ impl Snapshot<'_> {
                         .cell(stripe, cold, BUCKETS + i)
                         .load(Ordering::Relaxed);
                 }
-                (&**le, cumulative)
+                cumulative
             })
     }
 }

@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use once_cell::race::OnceBox;
 
-use crate::encoding::protobuf;
+use crate::encoding::NativeSnapshot;
 use crate::error::{Error, ErrorKind, Result};
 
 #[path = "native_bounds.rs"]
@@ -757,80 +757,6 @@ impl Native {
     }
 }
 
-/// The native buckets of one scrape.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NativeSnapshot {
-    /// The schema of every bucket below.
-    pub schema: i32,
-    /// The zero bucket's threshold.
-    pub zero_threshold: f64,
-    /// Observations in the zero bucket.
-    pub zero: u64,
-    /// `(key, count)` of each positive bucket holding observations, by key.
-    pub positive: Vec<(i32, u64)>,
-    /// `(key, count)` of each negative bucket holding observations, by key.
-    pub negative: Vec<(i32, u64)>,
-}
-
-impl NativeSnapshot {
-    pub(crate) fn write_protobuf(&self, h: &mut protobuf::Histogram) {
-        h.schema = Some(self.schema);
-        h.zero_threshold = Some(self.zero_threshold);
-        h.zero_count = Some(self.zero);
-        (h.positive_span, h.positive_delta) = spans(&self.positive);
-        (h.negative_span, h.negative_delta) = spans(&self.negative);
-        // Without a threshold, zero count or bucket, a native histogram would read as a
-        // classic one: an empty span says it is native (as Go's client does).
-        if self.zero_threshold == 0.0
-            && self.zero == 0
-            && h.positive_span.is_empty()
-            && h.negative_span.is_empty()
-        {
-            h.positive_span.push(protobuf::BucketSpan {
-                offset: Some(0),
-                length: Some(0),
-            });
-        }
-    }
-}
-
-/// Spans and deltas of sorted `(key, count)` buckets as Prometheus reads them: a span starts at
-/// an offset from where the last one ended (from zero for the first); gaps of one or two
-/// buckets are written as empty buckets rather than a new span; each count is written as the
-/// difference from the bucket before.
-pub(crate) fn spans(buckets: &[(i32, u64)]) -> (Vec<protobuf::BucketSpan>, Vec<i64>) {
-    let mut spans: Vec<protobuf::BucketSpan> = Vec::new();
-    let mut deltas = Vec::with_capacity(buckets.len());
-    let (mut previous, mut next_key) = (0i64, 0i32);
-    let mut push = |spans: &mut Vec<protobuf::BucketSpan>, deltas: &mut Vec<i64>, count: i64| {
-        if let Some(span) = spans.last_mut() {
-            span.length = Some(span.length.unwrap_or(0) + 1);
-        }
-        deltas.push(count - previous);
-        previous = count;
-    };
-    for (i, &(key, count)) in buckets.iter().enumerate() {
-        let gap = key - next_key;
-        if i == 0 || gap > 2 {
-            spans.push(protobuf::BucketSpan {
-                offset: Some(gap),
-                length: Some(0),
-            });
-        } else {
-            for _ in 0..gap {
-                push(&mut spans, &mut deltas, 0);
-            }
-        }
-        push(
-            &mut spans,
-            &mut deltas,
-            i64::try_from(count).unwrap_or(i64::MAX),
-        );
-        next_key = key + 1;
-    }
-    (spans, deltas)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -897,16 +823,5 @@ mod tests {
             assert_eq!(widen(k, 3, 1), key(upper_bound(k, 3), 1), "key {k}");
         }
         assert_eq!(widen(4, 3, 1), 1);
-    }
-
-    #[test]
-    fn spans_fill_small_gaps_and_start_new_ones_past_two() {
-        let (spans, deltas) = spans(&[(-2, 3), (-1, 1), (1, 4), (5, 2)]);
-        let spans: Vec<(i32, u32)> = spans
-            .iter()
-            .map(|s| (s.offset.unwrap(), s.length.unwrap()))
-            .collect();
-        assert_eq!(spans, [(-2, 4), (3, 1)]);
-        assert_eq!(deltas, [3, -2, -1, 4, -2]);
     }
 }
