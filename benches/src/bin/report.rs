@@ -129,6 +129,7 @@ fn main() {
     threads(&d, &mut out);
     instrumented_functions(&d, &mut out);
     encoding(&d, &mut out);
+    encoding_protobuf(&d, &mut out);
     http(&d, &mut out);
     grpc(&d, &mut out);
     targets(&mut out);
@@ -634,6 +635,47 @@ fn encoding(d: &Data, out: &mut Out) {
         what: "encode 10,000 series vs prometheus-client".into(),
         value: d.ratio("encode/vitalsign/10000", "encode/prometheus_client/10000"),
         limit: 0.2,
+        at_least: false,
+    });
+}
+
+/// The "Encoding protobuf" section.
+fn encoding_protobuf(d: &Data, out: &mut Out) {
+    let _ = writeln!(out.md, "\n## Encoding protobuf\n");
+    let _ = writeln!(
+        out.md,
+        "The length-delimited protobuf a scraper with native histograms on asks for, against \
+         prometheus-client's `encode_to_vec` (the `metrics` exporter's protobuf feature needs \
+         `protoc` at build time, so it is not measured here).\n"
+    );
+    let _ = writeln!(
+        out.md,
+        "| family | vitalsign | prometheus-client | vitalsign / prometheus-client |"
+    );
+    let _ = writeln!(out.md, "|---|---|---|---|");
+    for (what, row, n) in [
+        ("100 counters", "counters", "100"),
+        ("10,000 counters", "counters", "10000"),
+        ("10 histograms of 11 buckets", "histograms", "100"),
+        ("1,000 histograms of 11 buckets", "histograms", "10000"),
+    ] {
+        let vs = d.get(&format!("encode_protobuf/vitalsign_{row}/{n}"));
+        let pc = d.get(&format!("encode_protobuf/prometheus_client_{row}/{n}"));
+        let _ = writeln!(
+            out.md,
+            "| {what} | {} | {} | {:.2}x |",
+            fmt_ns(vs),
+            fmt_ns(pc),
+            vs / pc
+        );
+    }
+    out.targets.push(Target {
+        what: "protobuf, 10,000 counters vs prometheus-client".into(),
+        value: d.ratio(
+            "encode_protobuf/vitalsign_counters/10000",
+            "encode_protobuf/prometheus_client_counters/10000",
+        ),
+        limit: 0.5,
         at_least: false,
     });
 }
