@@ -96,9 +96,3 @@ pub const DEFAULT_BUCKETS: &[f64] = crate::metrics::DEFAULT_LATENCY_BOUNDS;
 pub use crate::registry::{
     STATIC_REGISTRATIONS, StaticRegistration, help_from_doc, register_self_metric,
 };
-
-/// The native-histogram bucket key of `v` (not zero, not NaN) at `schema`: for the key table test
-/// against an independent transcription of Go's algorithm (`tests/tests/native_keys.rs`).
-pub fn native_key(v: f64, schema: i32) -> i32 {
-    crate::metrics::native_key(v, schema)
-}

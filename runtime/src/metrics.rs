@@ -17,7 +17,6 @@ pub use callback::CallbackGauge;
 pub use counter::{Counter, FloatCounter};
 pub use family::{Family, MAX_DENSE_SERIES};
 pub use gauge::{FloatGauge, Gauge};
-pub(crate) use histogram::native_key;
 pub use histogram::{
     Buckets, Histogram, HistogramSnapshot, HistogramTimer, NativeBuckets, NativeSnapshot,
 };

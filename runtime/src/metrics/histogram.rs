@@ -6,7 +6,6 @@ mod native;
 
 pub use crate::encoding::NativeSnapshot;
 pub use native::NativeBuckets;
-pub(crate) use native::key as native_key;
 
 pub(crate) use self::core::Core;
 
