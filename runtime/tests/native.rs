@@ -110,3 +110,104 @@ fn a_reset_once_the_minimum_duration_has_passed() {
         (3, 330.3, -4, 2.938735877055719e-39, 0, vec![(0, 1), (1, 2)])
     );
 }
+
+/// `(schema, zero threshold, zero count, positive, negative)` of `h`'s native buckets.
+type Native = (i32, f64, u64, Vec<(i32, u64)>, Vec<(i32, u64)>);
+
+fn buckets_of(h: &Histogram) -> (u64, Native) {
+    let s = h.snapshot();
+    let n = s.native.expect("native buckets");
+    (
+        s.count,
+        (n.schema, n.zero_threshold, n.zero, n.positive, n.negative),
+    )
+}
+
+const GO_ZERO: f64 = 2.938_735_877_055_719e-39;
+
+/// Once the schema is -4 and the zero bucket may not widen, nothing can be reduced: the
+/// maximum is best effort (as Go has it) and every observation keeps its bucket, so the count
+/// is always the zero bucket's plus the buckets'.
+#[test]
+fn past_the_lowest_resolution_every_observation_keeps_its_bucket() {
+    let h = Histogram::native(NativeBuckets::new(65536.0).unwrap().max_buckets(1));
+    h.observe(1.0);
+    h.observe(4.0);
+    assert_eq!(
+        buckets_of(&h),
+        (2, (-4, GO_ZERO, 0, vec![(0, 1), (1, 1)], vec![]))
+    );
+    // From schema 0, 1 and -1 take two buckets at every schema down to -4.
+    let h = Histogram::native(NativeBuckets::new(2.0).unwrap().max_buckets(1));
+    h.observe(1.0);
+    h.observe(-1.0);
+    assert_eq!(
+        buckets_of(&h),
+        (2, (-4, GO_ZERO, 0, vec![(0, 1)], vec![(0, 1)]))
+    );
+}
+
+/// Bucket bounds are Prometheus' own numbers, not always the nearest f64: at schema 1 the
+/// octave's middle bound is 0.7071067811865475 (one ulp below the nearest float to 1/sqrt 2),
+/// so 2^(1/2) as an f64 is past it, in bucket 2.
+#[test]
+fn bucket_bounds_are_prometheus_numbers() {
+    let h = Histogram::native(NativeBuckets::new(1.5).unwrap());
+    h.observe(std::f64::consts::SQRT_2);
+    assert_eq!(buckets_of(&h), (1, (1, GO_ZERO, 0, vec![(2, 1)], vec![])));
+}
+
+/// The schema is the highest whose growth factor is at most the factor, compared exactly.
+#[test]
+fn the_starting_schema_compares_the_factor_exactly() {
+    let below = |f: f64| f64::from_bits(f.to_bits() - 1);
+    let schema = |f: f64| NativeBuckets::new(f).unwrap().schema();
+    assert_eq!(schema(65535.99999999999), -3);
+    assert_eq!(schema(below(65536.0)), -3);
+    assert_eq!(schema(65536.0), -4);
+    assert_eq!(schema(below(256.0)), -2);
+    assert_eq!(schema(256.0), -3);
+    assert_eq!(schema(below(16.0)), -1);
+    assert_eq!(schema(16.0), -2);
+    assert_eq!(schema(below(2.0)), 1);
+    assert_eq!(schema(2.0), 0);
+    // 2^(1/2) is irrational: its nearest f64 is above it, the one below is not enough.
+    assert_eq!(schema(std::f64::consts::SQRT_2), 1);
+    assert_eq!(schema(below(std::f64::consts::SQRT_2)), 2);
+    assert_eq!(schema(1.1), 3);
+    assert_eq!(schema(1.0001), 8);
+    assert_eq!(schema(1e300), -4);
+}
+
+/// No finite zero threshold takes ±Inf, not even `f64::MAX`: they stay in the buckets past the
+/// largest finite value's, set or widened.
+#[test]
+fn infinities_are_never_in_the_zero_bucket() {
+    let h = Histogram::native(
+        NativeBuckets::new(2.0)
+            .unwrap()
+            .zero_threshold(f64::MAX)
+            .unwrap(),
+    );
+    for v in [f64::INFINITY, f64::NEG_INFINITY, 1.0] {
+        h.observe(v);
+    }
+    assert_eq!(
+        buckets_of(&h),
+        (3, (0, f64::MAX, 1, vec![(1025, 1)], vec![(1025, 1)]))
+    );
+    // Widened: the infinity's bucket is never the one to widen to. vitalsign reduces before it
+    // counts (the spec leaves the order to the implementation): 1 finds the table full of the
+    // infinity's bucket, which cannot go to the zero bucket, so the resolution halves down to
+    // -4; there 1 gets its bucket, and the next reduction widens the zero bucket to take it.
+    let h = Histogram::native(
+        NativeBuckets::new(2.0)
+            .unwrap()
+            .max_buckets(1)
+            .max_zero_threshold(f64::MAX)
+            .unwrap(),
+    );
+    h.observe(f64::INFINITY);
+    h.observe(1.0);
+    assert_eq!(buckets_of(&h), (2, (-4, 1.0, 1, vec![(65, 1)], vec![])));
+}

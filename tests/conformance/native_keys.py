@@ -8,6 +8,8 @@ below them, ±MaxFloat64 and ±Inf; half negative.
 """
 import bisect
 import math
+import os
+import re
 import random
 import struct
 import sys
@@ -15,11 +17,20 @@ from decimal import Decimal, getcontext
 
 getcontext().prec = 60
 SCHEMAS = range(-4, 9)
-# The bounds of the fractions frexp returns, per schema above 0: 2^(i/2^s) / 2, nearest f64.
-BOUNDS = {
-    s: [float((Decimal(2) ** (Decimal(i) / Decimal(2**s))) / 2) for i in range(2**s)]
-    for s in range(1, 9)
-}
+# The bounds of the fractions frexp returns, per schema above 0: 2^(i/2^s) / 2 as Prometheus
+# writes them (not always the nearest f64). The table is read from vitalsign's copy, which the
+# differential test against client_golang checks number for number; the algorithm below is
+# this script's own.
+_TABLE = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)),
+    "../../runtime/src/metrics/histogram/native_bounds.rs",
+)
+_SOURCE = open(_TABLE).read()
+_SOURCE = _SOURCE[_SOURCE.index("BOUNDS: [f64; 256]") :]
+_SOURCE = _SOURCE[: _SOURCE.index("];")]
+_SCHEMA8 = [float(n) for n in re.findall(r"^\s+(\d\.\d+),$", _SOURCE, re.M)]
+assert len(_SCHEMA8) == 256
+BOUNDS = {s: _SCHEMA8[:: 256 >> s] for s in range(1, 9)}
 
 
 def key(v, schema):

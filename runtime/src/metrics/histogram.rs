@@ -280,8 +280,7 @@ impl Histogram {
     /// stores the native ones).
     ///
     /// ```
-    /// use vitalsign::encoding::protobuf;
-    /// use vitalsign::{Buckets, EncodeOptions, Format, Histogram, NativeBuckets, Registry};
+    /// use vitalsign::{Buckets, Histogram, NativeBuckets, Registry};
     ///
     /// let registry = Registry::new();
     /// let h = registry.register(
@@ -292,16 +291,13 @@ impl Histogram {
     /// for v in [0.1, 0.11, 0.3, 2.0] {
     ///     h.observe(v);
     /// }
-    /// let mut bytes = Vec::new();
-    /// registry.encode(&mut bytes, &EncodeOptions::new(Format::Protobuf));
-    /// let families = protobuf::decode(&bytes).unwrap();
-    /// let native = families[0].metric[0].histogram.as_ref().unwrap();
-    /// assert_eq!((native.schema, native.sample_count), (Some(3), Some(4)));
+    /// let snapshot = h.snapshot();
+    /// assert_eq!(snapshot.buckets, [(0.25, 2), (1.0, 3), (f64::INFINITY, 4)]);
+    /// let native = snapshot.native.unwrap();
     /// // Bucket k ends at 2^(k/8): 0.1 is in bucket -26 (up to 0.1051), 0.11 in -25, 0.3 in -13
-    /// // and 2.0 in 8. Spans: buckets from -26 for 2, from 11 further for 1, 20 further for 1.
-    /// let spans: Vec<_> = native.positive_span.iter().map(|s| (s.offset.unwrap(), s.length.unwrap())).collect();
-    /// assert_eq!(spans, [(-26, 2), (11, 1), (20, 1)]);
-    /// assert_eq!(native.positive_delta, [1, 0, 0, 0]);
+    /// // and 2.0 in 8.
+    /// assert_eq!(native.schema, 3);
+    /// assert_eq!(native.positive, [(-26, 1), (-25, 1), (-13, 1), (8, 1)]);
     /// # Ok::<(), vitalsign::Error>(())
     /// ```
     pub fn with_native(buckets: Buckets, native: NativeBuckets) -> Self {

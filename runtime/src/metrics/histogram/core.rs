@@ -213,9 +213,10 @@ impl Core {
     /// them: the stripe and shard to complete it in, and whether the native buckets are now past
     /// their maximum. An observation whose bucket finds its shard's table full is voided (it
     /// completes without counting), the buckets are reduced (unless another thread just did),
-    /// and it starts again. Every reduction halves the resolution, so this ends; should the
-    /// lowest resolution still not fit (values over more octaves than the table has slots), the
-    /// observation is counted without a native bucket, as NaN is.
+    /// and it starts again. Every reduction halves the resolution, so this ends; once nothing can
+    /// be reduced, observers may fill the whole table. Should even that not fit (values over more
+    /// 16-octave buckets than the table has slots), the observation is counted without a native
+    /// bucket, as NaN is.
     #[inline]
     fn begin_native(&self, v: f64) -> (&Stripe, usize, bool) {
         let Some(native) = &self.native else {

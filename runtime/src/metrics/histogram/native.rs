@@ -32,7 +32,7 @@ use crate::error::{Error, ErrorKind, Result};
 
 #[path = "native_bounds.rs"]
 mod bounds;
-use bounds::BOUNDS;
+use bounds::{BOUNDS, GROWTH_CEIL};
 
 /// For each 1/512-wide cell of fractions `[0.5 + c/512, 0.5 + (c+1)/512)`, how many schema-8
 /// bounds lie below its start.
@@ -102,9 +102,10 @@ impl Default for NativeBuckets {
 }
 
 impl NativeBuckets {
-    /// The highest resolution whose bucket growth factor, `2^(2^-schema)`, is at most `factor`
-    /// (Go's `NativeHistogramBucketFactor`): 1.1 gives schema 3. Factors below 2^(2^-8) give
-    /// schema 8, above 2^16 schema -4. `factor` must be a finite number above 1.
+    /// The lowest resolution whose bucket growth factor, `2^(2^-schema)`, is at most `factor`
+    /// (Go's `NativeHistogramBucketFactor`), compared exactly: 1.1 gives schema 3, 16 gives -2
+    /// and the float just below 16 gives -1. Factors below 2^(2^-8) give schema 8, above 2^16
+    /// schema -4. `factor` must be a finite number above 1.
     pub fn new(factor: f64) -> Result<Self> {
         if !(factor > 1.0 && factor.is_finite()) {
             return Err(Error::new(
@@ -114,14 +115,16 @@ impl NativeBuckets {
                 ),
             ));
         }
-        let floor = factor.log2().log2().floor();
-        let schema = if floor <= -8.0 {
-            MAX_SCHEMA
-        } else if floor >= 4.0 {
-            MIN_SCHEMA
-        } else {
-            -(floor as i32)
+        // Not `floor(log2(log2(factor)))`, which rounds to the next schema just below 16, 256
+        // and 65536.
+        let reaches = |schema: i32| match usize::try_from(schema) {
+            Ok(0) | Err(_) => factor >= 2f64.powi(1 << -schema),
+            Ok(s) => factor >= GROWTH_CEIL[s - 1],
         };
+        // The widest buckets that still grow by at most `factor`.
+        let schema = (MIN_SCHEMA..=MAX_SCHEMA)
+            .find(|&s| reaches(s))
+            .unwrap_or(MAX_SCHEMA);
         Ok(Self {
             schema,
             ..Self::default()
@@ -176,9 +179,10 @@ impl NativeBuckets {
     }
 
     /// Slots per table: twice the maximum (room for what arrives while a reduction is under
-    /// way), 12 bytes each; 256 (3 KiB) for the default maximum.
+    /// way, and for buckets past the maximum once nothing can be reduced), at least 64, 12
+    /// bytes each; 256 (3 KiB) for the default maximum.
     fn capacity(&self) -> usize {
-        (self.max_buckets as usize * 2).next_power_of_two().max(16)
+        (self.max_buckets as usize * 2).next_power_of_two().max(64)
     }
 }
 
@@ -243,14 +247,17 @@ pub(crate) fn key(v: f64, schema: i32) -> i32 {
     key + past
 }
 
-/// The upper bound of bucket `key` at `schema` (Go's `getLe`).
+/// The upper bound of bucket `key` at `schema` (Go's `getLe`): `f64::MAX` for the bucket
+/// holding it, `+Inf` for the one past it, which holds only infinities (so no finite zero
+/// threshold ever takes them, as the spec has it).
 pub(crate) fn upper_bound(key: i32, schema: i32) -> f64 {
     if schema <= 0 {
         let exp = i64::from(key) << -schema;
-        if exp >= 1024 {
-            return f64::MAX;
-        }
-        return ldexp(1.0, exp);
+        return match exp {
+            1025.. => f64::INFINITY,
+            1024 => f64::MAX,
+            _ => ldexp(1.0, exp),
+        };
     }
     let n = 1i32 << schema;
     let frac = BOUNDS[(key.rem_euclid(n) as usize) * (256 >> schema)];
@@ -360,10 +367,15 @@ impl Table {
         }
     }
 
-    /// The buckets observers may make: the maximum. A table is at least twice that, so a
-    /// scrape folding one shard (reduced to the maximum first) into the other always has room.
-    fn room(&self) -> usize {
-        self.max as usize
+    /// The buckets observers may make: the maximum, or every slot once nothing can be reduced
+    /// (the limit is then best effort, as Go's is). A table is at least twice the maximum, so a
+    /// scrape folding one shard (reduced to the maximum first) into the other has room.
+    fn room(&self, at_floor: bool) -> usize {
+        if at_floor {
+            self.keys.len()
+        } else {
+            self.max as usize
+        }
     }
 
     fn schema(&self) -> i32 {
@@ -377,7 +389,7 @@ impl Table {
     /// Counts `v`, whose bucket under `planned` settings was found before the observation
     /// started (the usual case: the table has those settings).
     #[inline]
-    fn observe(&self, v: f64, max: u32, planned: &Planned) -> Placed {
+    fn observe(&self, v: f64, max: u32, at_floor: bool, planned: &Planned) -> Placed {
         let target = if self.schema() == planned.schema
             && self.zero_threshold.load(Ordering::Relaxed) == planned.threshold_bits
         {
@@ -391,7 +403,7 @@ impl Table {
                 self.zero.fetch_add(1, Ordering::Relaxed);
                 Placed::Counted
             }
-            Target::Bucket(code) => self.add(code, 1, max, self.room()),
+            Target::Bucket(code) => self.add(code, 1, max, self.room(at_floor)),
         }
     }
 
@@ -551,6 +563,9 @@ pub(crate) struct Native {
     /// Reductions so far: an observer that found its table full reduces only if none happened
     /// since it looked.
     generation: AtomicU64,
+    /// Whether nothing is left to reduce (the lowest schema, the zero bucket as wide as it may
+    /// grow): buckets past the maximum are then kept, up to the table's size.
+    at_floor: std::sync::atomic::AtomicBool,
     /// When the histogram was last reset, as the core's clock reads (only read under the
     /// scrape lock).
     last_reset: AtomicU64,
@@ -565,6 +580,7 @@ impl Native {
             tables: std::array::from_fn(|_| [OnceBox::new(), OnceBox::new()]),
             last_reset: AtomicU64::new(crate::clock::now()),
             generation: AtomicU64::new(0),
+            at_floor: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -612,8 +628,9 @@ impl Native {
     /// Counts `v` in a shard.
     #[inline]
     pub(crate) fn observe(&self, stripe: usize, shard: usize, v: f64, planned: &Planned) -> Placed {
+        let at_floor = self.at_floor.load(Ordering::Relaxed);
         self.table(stripe, shard)
-            .observe(v, self.config.max_buckets, planned)
+            .observe(v, self.config.max_buckets, at_floor, planned)
     }
 
     /// Folds a quiescent shard's table into the other shard's; `true` if some counts found
@@ -675,6 +692,7 @@ impl Native {
             self.zero_threshold
                 .store(c.zero_threshold.to_bits(), Ordering::Relaxed);
             self.last_reset.store(now, Ordering::Relaxed);
+            self.at_floor.store(false, Ordering::Relaxed);
             return Some(true);
         }
         let schema = self.schema.load(Ordering::Relaxed);
@@ -699,6 +717,7 @@ impl Native {
             self.schema.store(schema - 1, Ordering::Relaxed);
             return Some(false);
         }
+        self.at_floor.store(true, Ordering::Relaxed);
         None
     }
 
