@@ -196,10 +196,8 @@ fn infinities_are_never_in_the_zero_bucket() {
         buckets_of(&h),
         (3, (0, f64::MAX, 1, vec![(1025, 1)], vec![(1025, 1)]))
     );
-    // Widened: the infinity's bucket is never the one to widen to. vitalsign reduces before it
-    // counts (the spec leaves the order to the implementation): 1 finds the table full of the
-    // infinity's bucket, which cannot go to the zero bucket, so the resolution halves down to
-    // -4; there 1 gets its bucket, and the next reduction widens the zero bucket to take it.
+    // Widened: 1 takes its bucket, one too many; the reduction widens the zero bucket to the
+    // closest bucket to zero, 1's (up to 1), and the infinity's stays.
     let h = Histogram::native(
         NativeBuckets::new(2.0)
             .unwrap()
@@ -209,5 +207,5 @@ fn infinities_are_never_in_the_zero_bucket() {
     );
     h.observe(f64::INFINITY);
     h.observe(1.0);
-    assert_eq!(buckets_of(&h), (2, (-4, 1.0, 1, vec![(65, 1)], vec![])));
+    assert_eq!(buckets_of(&h), (2, (0, 1.0, 1, vec![(1025, 1)], vec![])));
 }

@@ -253,7 +253,8 @@ impl Core {
             .native
             .as_ref()
             .is_some_and(|n| n.generation() == generation);
-        self.reduce(full);
+        // The voided observation starts again whatever this does: a reset loses nothing of it.
+        let _ = self.reduce(full);
     }
 
     /// Completes an observation: its bucket increment releases the sum written before it.
@@ -279,8 +280,9 @@ impl Core {
         };
         add_f64(self.cell(stripe, shard, SUM_F64), v);
         self.finish(stripe, shard, bucket);
-        if reduce {
-            self.limit();
+        if reduce && self.limit() {
+            self.observe(v, has_buckets);
+            return;
         }
         if has_buckets && trace::in_use() {
             self.exemplar(bucket, v);
@@ -337,8 +339,9 @@ impl Core {
             add_f64(self.cell(stripe, shard, SUM_F64), WRAP_SECONDS);
         }
         self.finish(stripe, shard, bucket);
-        if reduce {
-            self.limit();
+        if reduce && self.limit() {
+            self.observe_ns_as(ns, has_buckets, outcome);
+            return;
         }
         if has_buckets && trace::in_use() {
             self.exemplar(bucket, ns as f64 / 1e9);
@@ -404,12 +407,15 @@ impl Core {
     }
 
     /// A table went past the most native buckets: reduce now, unless a scrape or another
-    /// reduction holds the lock (it reduces when it is done).
+    /// reduction holds the lock (it reduces when it is done). Whether the reduction was a reset,
+    /// which discarded the observation that called for it: the caller then observes it again,
+    /// as Go repeats the latest observation after a reset.
     #[cold]
     #[inline(never)]
-    fn limit(&self) {
-        if let Ok(_serial) = self.scrape.try_lock() {
-            self.reduce_if_needed();
+    fn limit(&self) -> bool {
+        match self.scrape.try_lock() {
+            Ok(_serial) => self.reduce(false),
+            Err(_) => false,
         }
     }
 
@@ -420,12 +426,16 @@ impl Core {
     }
 
     /// Reduces the native buckets while a table holds more than the maximum, and at least once
-    /// if `full` (an observation found its table full). The scrape lock must be held.
-    fn reduce(&self, full: bool) {
-        let Some(native) = &self.native else { return };
+    /// if `full` (an observation found its table full); whether it reset the histogram. The
+    /// scrape lock must be held.
+    fn reduce(&self, full: bool) -> bool {
+        let Some(native) = &self.native else {
+            return false;
+        };
         let stripes = self.stripe_count().min(MAX_STRIPES);
         // Each round halves the resolution (or widens the zero bucket): bounded by the schemas.
         let mut reduced = false;
+        let mut was_reset = false;
         for round in 0..16 {
             let forced = round == 0 && full;
             if !forced && !native.over_limit(stripes) {
@@ -435,12 +445,13 @@ impl Core {
                 break;
             };
             reduced = true;
+            was_reset |= reset;
             for i in 0..stripes {
                 self.rotate(i, reset);
             }
         }
         if !reduced {
-            return;
+            return false;
         }
         // A fold during the reduction may have left counts in a cold table (the hot one was
         // full): rotate once more, now that both fit, so every scrape reads them.
@@ -450,6 +461,7 @@ impl Core {
                 self.rotate(i, false);
             }
         }
+        was_reset
     }
 
     /// Makes stripe `i`'s cold shard hot under the native settings just planned, waits for the

@@ -15,6 +15,11 @@
 //! observations it counts; the scrape folds a cold table into the hot one as it does the other
 //! cells.
 //!
+//! An observation takes its bucket first, then reduces if that took the table past the maximum
+//! (as Go does: the reduction sees the new bucket). A table has room for twice the maximum, so
+//! observers racing a reduction, and buckets past the maximum once nothing can be reduced (the
+//! maximum is then best effort, as Go's is), still find a slot.
+//!
 //! When a table holds more buckets than the maximum, the histogram reduces them, in Go's order:
 //! it resets (once at least the minimum reset duration has passed since the last reset), or it
 //! widens the zero bucket to take the bucket closest to zero (up to the maximum zero threshold),
@@ -345,7 +350,6 @@ pub(crate) struct Planned {
 
 /// One shard's native buckets.
 pub(crate) struct Table {
-    max: u32,
     schema: AtomicI32,
     zero_threshold: AtomicU64,
     zero: AtomicU64,
@@ -355,26 +359,14 @@ pub(crate) struct Table {
 }
 
 impl Table {
-    fn new(capacity: usize, max: u32, schema: i32, zero_threshold: f64) -> Self {
+    fn new(capacity: usize, schema: i32, zero_threshold: f64) -> Self {
         Self {
-            max,
             schema: AtomicI32::new(schema),
             zero_threshold: AtomicU64::new(zero_threshold.to_bits()),
             zero: AtomicU64::new(0),
             occupied: AtomicU32::new(0),
             keys: (0..capacity).map(|_| AtomicU32::new(0)).collect(),
             counts: (0..capacity).map(|_| AtomicU64::new(0)).collect(),
-        }
-    }
-
-    /// The buckets observers may make: the maximum, or every slot once nothing can be reduced
-    /// (the limit is then best effort, as Go's is). A table is at least twice the maximum, so a
-    /// scrape folding one shard (reduced to the maximum first) into the other has room.
-    fn room(&self, at_floor: bool) -> usize {
-        if at_floor {
-            self.keys.len()
-        } else {
-            self.max as usize
         }
     }
 
@@ -389,7 +381,7 @@ impl Table {
     /// Counts `v`, whose bucket under `planned` settings was found before the observation
     /// started (the usual case: the table has those settings).
     #[inline]
-    fn observe(&self, v: f64, max: u32, at_floor: bool, planned: &Planned) -> Placed {
+    fn observe(&self, v: f64, max: u32, planned: &Planned) -> Placed {
         let target = if self.schema() == planned.schema
             && self.zero_threshold.load(Ordering::Relaxed) == planned.threshold_bits
         {
@@ -403,7 +395,7 @@ impl Table {
                 self.zero.fetch_add(1, Ordering::Relaxed);
                 Placed::Counted
             }
-            Target::Bucket(code) => self.add(code, 1, max, self.room(at_floor)),
+            Target::Bucket(code) => self.add(code, 1, max, self.keys.len()),
         }
     }
 
@@ -563,9 +555,6 @@ pub(crate) struct Native {
     /// Reductions so far: an observer that found its table full reduces only if none happened
     /// since it looked.
     generation: AtomicU64,
-    /// Whether nothing is left to reduce (the lowest schema, the zero bucket as wide as it may
-    /// grow): buckets past the maximum are then kept, up to the table's size.
-    at_floor: std::sync::atomic::AtomicBool,
     /// When the histogram was last reset, as the core's clock reads (only read under the
     /// scrape lock).
     last_reset: AtomicU64,
@@ -580,7 +569,6 @@ impl Native {
             tables: std::array::from_fn(|_| [OnceBox::new(), OnceBox::new()]),
             last_reset: AtomicU64::new(crate::clock::now()),
             generation: AtomicU64::new(0),
-            at_floor: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -606,7 +594,6 @@ impl Native {
         slot.get_or_init(|| {
             Box::new(Table::new(
                 self.config.capacity(),
-                self.config.max_buckets,
                 self.schema.load(Ordering::Relaxed),
                 f64::from_bits(self.zero_threshold.load(Ordering::Relaxed)),
             ))
@@ -628,9 +615,8 @@ impl Native {
     /// Counts `v` in a shard.
     #[inline]
     pub(crate) fn observe(&self, stripe: usize, shard: usize, v: f64, planned: &Planned) -> Placed {
-        let at_floor = self.at_floor.load(Ordering::Relaxed);
         self.table(stripe, shard)
-            .observe(v, self.config.max_buckets, at_floor, planned)
+            .observe(v, self.config.max_buckets, planned)
     }
 
     /// Folds a quiescent shard's table into the other shard's; `true` if some counts found
@@ -692,7 +678,6 @@ impl Native {
             self.zero_threshold
                 .store(c.zero_threshold.to_bits(), Ordering::Relaxed);
             self.last_reset.store(now, Ordering::Relaxed);
-            self.at_floor.store(false, Ordering::Relaxed);
             return Some(true);
         }
         let schema = self.schema.load(Ordering::Relaxed);
@@ -717,7 +702,6 @@ impl Native {
             self.schema.store(schema - 1, Ordering::Relaxed);
             return Some(false);
         }
-        self.at_floor.store(true, Ordering::Relaxed);
         None
     }
 
