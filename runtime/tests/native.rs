@@ -100,14 +100,36 @@ fn a_reset_once_the_minimum_duration_has_passed() {
         h.snapshot().into_parts(),
         (vec![(1.0, 0), (f64::INFINITY, 1)], 1, 30.0)
     );
-    // Within a second of that reset, a third bucket halves the resolution instead, until two
-    // buckets hold 0.3, 30 and 300: at schema -4 (buckets 2^16 wide), 0.3 is in bucket 0 (up to
-    // 1), 30 and 300 in 1 (up to 65536).
+    // Within a second of that reset, a third bucket halves the resolution instead, once for
+    // the observation that called for it (as Go does; the maximum is best effort): at schema -1
+    // (buckets 4 times wide) 0.3 is in bucket 0 (up to 1), 30 in 3 (up to 64) and 300 in 5 (up
+    // to 1024), still three.
     h.observe(0.3);
     h.observe(300.0);
     assert_eq!(
         native(&h),
-        (3, 330.3, -4, 2.938735877055719e-39, 0, vec![(0, 1), (1, 2)])
+        (
+            3,
+            330.3,
+            -1,
+            2.938735877055719e-39,
+            0,
+            vec![(0, 1), (3, 1), (5, 1)]
+        )
+    );
+    // Each bucket past the maximum calls for one more halving: at schema -2 (buckets 16 times
+    // wide) 0.3, 3, 30 and 300 are in buckets 0 to 3.
+    h.observe(3.0);
+    assert_eq!(
+        native(&h),
+        (
+            4,
+            333.3,
+            -2,
+            2.938735877055719e-39,
+            0,
+            vec![(0, 1), (1, 1), (2, 1), (3, 1)]
+        )
     );
 }
 
@@ -137,13 +159,14 @@ fn past_the_lowest_resolution_every_observation_keeps_its_bucket() {
         buckets_of(&h),
         (2, (-4, GO_ZERO, 0, vec![(0, 1), (1, 1)], vec![]))
     );
-    // From schema 0, 1 and -1 take two buckets at every schema down to -4.
+    // 1 and -1 take two buckets at every schema: -1's calls for one halving (to -1, as Go's
+    // one reduction per observation past the maximum), and both keep their buckets.
     let h = Histogram::native(NativeBuckets::new(2.0).unwrap().max_buckets(1));
     h.observe(1.0);
     h.observe(-1.0);
     assert_eq!(
         buckets_of(&h),
-        (2, (-4, GO_ZERO, 0, vec![(0, 1)], vec![(0, 1)]))
+        (2, (-1, GO_ZERO, 0, vec![(0, 1)], vec![(0, 1)]))
     );
 }
 

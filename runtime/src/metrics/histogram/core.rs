@@ -413,30 +413,35 @@ impl Core {
     #[cold]
     #[inline(never)]
     fn limit(&self) -> bool {
+        if let Some(native) = &self.native {
+            native.call_for_reduction();
+        }
         match self.scrape.try_lock() {
             Ok(_serial) => self.reduce(false),
             Err(_) => false,
         }
     }
 
-    /// Reduces the native buckets while a table holds more than the maximum. The scrape lock
-    /// must be held.
+    /// Runs the reductions observations called for (those that found the lock taken). The
+    /// scrape lock must be held.
     fn reduce_if_needed(&self) {
         self.reduce(false);
     }
 
-    /// Reduces the native buckets while a table holds more than the maximum, and at least once
-    /// if `full` (an observation found its table full); whether it reset the histogram. The
-    /// scrape lock must be held.
+    /// Runs one reduction for each observation that took a table past the maximum since the
+    /// last (as Go does, so the buckets may stay past the maximum for a while: the maximum is
+    /// best effort), skipping those no longer needed, and one more if `full` (an observation
+    /// found its table full); whether one reset the histogram. The scrape lock must be held.
     fn reduce(&self, full: bool) -> bool {
         let Some(native) = &self.native else {
             return false;
         };
         let stripes = self.stripe_count().min(MAX_STRIPES);
-        // Each round halves the resolution (or widens the zero bucket): bounded by the schemas.
-        let mut reduced = false;
+        let due = native.take_pending().saturating_add(u64::from(full));
         let mut was_reset = false;
-        for round in 0..16 {
+        // Each round halves the resolution or widens the zero bucket (a bucket a round): bounded
+        // by the schemas and the buckets.
+        for round in 0..due.min(64) {
             let forced = round == 0 && full;
             if !forced && !native.over_limit(stripes) {
                 break;
@@ -444,17 +449,13 @@ impl Core {
             let Some(reset) = native.plan_reduction(stripes) else {
                 break;
             };
-            reduced = true;
             was_reset |= reset;
             for i in 0..stripes {
                 self.rotate(i, reset);
             }
         }
-        if !reduced {
-            return false;
-        }
-        // A fold during the reduction may have left counts in a cold table (the hot one was
-        // full): rotate once more, now that both fit, so every scrape reads them.
+        // A fold (during a reduction or a scrape) may have left counts in a cold table (the hot
+        // one was full): rotate once more, so every scrape reads them.
         for i in 0..stripes {
             let cold = ((self.stripe(i).state().load(Ordering::Acquire) >> 63) ^ 1) as usize;
             if native.holds_counts(i, cold) {

@@ -15,12 +15,14 @@
 //! observations it counts; the scrape folds a cold table into the hot one as it does the other
 //! cells.
 //!
-//! An observation takes its bucket first, then reduces if that took the table past the maximum
-//! (as Go does: the reduction sees the new bucket). A table has room for twice the maximum, so
-//! observers racing a reduction, and buckets past the maximum once nothing can be reduced (the
-//! maximum is then best effort, as Go's is), still find a slot.
+//! An observation takes its bucket first; then, if the table holds more buckets than the
+//! maximum, it calls for one reduction, as every observation in Go does (so the buckets may stay
+//! past the maximum for a few observations, and for good once nothing can be reduced: the
+//! maximum is best effort). A table has room for twice the maximum (at least 64), so observers
+//! racing a reduction still find a slot. `tests/tests/native_diff.rs` compares every snapshot
+//! with client_golang's.
 //!
-//! When a table holds more buckets than the maximum, the histogram reduces them, in Go's order:
+//! A reduction is, in Go's order:
 //! it resets (once at least the minimum reset duration has passed since the last reset), or it
 //! widens the zero bucket to take the bucket closest to zero (up to the maximum zero threshold),
 //! or it halves the resolution (schema one lower, pairs of buckets merged). A reduction rotates
@@ -389,14 +391,20 @@ impl Table {
         } else {
             Target::of(v, self.schema(), self.threshold())
         };
-        match target {
-            Target::Nowhere => Placed::Counted,
+        let placed = match target {
+            Target::Nowhere => return Placed::Counted,
             Target::Zero => {
                 self.zero.fetch_add(1, Ordering::Relaxed);
                 Placed::Counted
             }
             Target::Bucket(code) => self.add(code, 1, max, self.keys.len()),
+        };
+        // Every observation while the table is past the maximum calls for a reduction, not only
+        // the one that took it there (as in Go).
+        if placed == Placed::Counted && self.occupied.load(Ordering::Relaxed) > max {
+            return Placed::OverLimit;
         }
+        placed
     }
 
     /// Adds `n` to the bucket `code`, making it if new and fewer than `room` buckets are taken.
@@ -525,10 +533,10 @@ impl Table {
         left
     }
 
-    /// Whether this table holds any count.
+    /// Whether this table holds any count (a bucket made since its last reset, or a zero
+    /// count): two loads, not a scan.
     fn holds_counts(&self) -> bool {
-        self.zero.load(Ordering::Relaxed) > 0
-            || self.counts.iter().any(|c| c.load(Ordering::Relaxed) > 0)
+        self.zero.load(Ordering::Relaxed) > 0 || self.occupied.load(Ordering::Relaxed) > 0
     }
 
     /// The smallest key holding a count, of either sign.
@@ -555,6 +563,9 @@ pub(crate) struct Native {
     /// Reductions so far: an observer that found its table full reduces only if none happened
     /// since it looked.
     generation: AtomicU64,
+    /// Observations that took a table past the maximum and whose reduction has not run yet
+    /// (another thread held the lock): each calls for one reduction, as in Go.
+    pending: AtomicU64,
     /// When the histogram was last reset, as the core's clock reads (only read under the
     /// scrape lock).
     last_reset: AtomicU64,
@@ -569,6 +580,7 @@ impl Native {
             tables: std::array::from_fn(|_| [OnceBox::new(), OnceBox::new()]),
             last_reset: AtomicU64::new(crate::clock::now()),
             generation: AtomicU64::new(0),
+            pending: AtomicU64::new(0),
         }
     }
 
@@ -654,6 +666,16 @@ impl Native {
         self.tables[stripe.min(self.tables.len() - 1)][shard & 1]
             .get()
             .is_some_and(Table::holds_counts)
+    }
+
+    /// Notes that an observation took a table past the maximum: one reduction is due.
+    pub(crate) fn call_for_reduction(&self) {
+        self.pending.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The reductions due, now taken.
+    pub(crate) fn take_pending(&self) -> u64 {
+        self.pending.swap(0, Ordering::Relaxed)
     }
 
     /// Whether any table holds more buckets than the maximum.
