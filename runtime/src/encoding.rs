@@ -10,13 +10,15 @@
 //! the `# HELP`/`# TYPE`/`# UNIT` lines and the closing `# EOF`.
 
 pub(crate) mod escape;
+pub(crate) mod names;
 mod negotiate;
 pub(crate) mod number;
 #[cfg(feature = "protobuf")]
 pub mod protobuf;
 mod text;
 
-pub use negotiate::{accepts_encoding, negotiate};
+pub use names::Escaping;
+pub use negotiate::{accepts_encoding, negotiate, negotiate_escaping};
 
 use crate::metrics::exemplar::Exemplar;
 
@@ -27,6 +29,9 @@ pub enum Format {
     /// Prometheus text format 0.0.4.
     #[default]
     Prometheus,
+    /// Prometheus text format 1.0.0: 0.0.4, and names the legacy rules do not allow quoted
+    /// (with [`Escaping::AllowUtf8`]). Prometheus 3 asks for it.
+    PrometheusV1,
     /// OpenMetrics text format 1.0.0.
     OpenMetrics,
     /// Length-delimited `io.prometheus.client.MetricFamily` protobuf messages: the format that
@@ -50,12 +55,57 @@ impl Format {
     pub fn content_type(self) -> &'static str {
         match self {
             Format::Prometheus => "text/plain; version=0.0.4; charset=utf-8",
+            Format::PrometheusV1 => "text/plain; version=1.0.0; charset=utf-8",
             Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
             #[cfg(feature = "protobuf")]
             Format::Protobuf => {
                 "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
             }
         }
+    }
+}
+
+impl Format {
+    /// The `Content-Type` of this format with the name escaping used, as Go's client writes it
+    /// (`...; escaping=underscores`).
+    ///
+    /// ```
+    /// use vitalsign::{Format, encoding::Escaping};
+    /// assert_eq!(
+    ///     Format::PrometheusV1.content_type_escaped(Escaping::AllowUtf8),
+    ///     "text/plain; version=1.0.0; charset=utf-8; escaping=allow-utf-8"
+    /// );
+    /// ```
+    pub fn content_type_escaped(self, escaping: Escaping) -> &'static str {
+        macro_rules! with {
+            ($ct:expr) => {
+                match escaping {
+                    Escaping::AllowUtf8 => concat!($ct, "; escaping=allow-utf-8"),
+                    Escaping::Underscores => concat!($ct, "; escaping=underscores"),
+                    Escaping::Dots => concat!($ct, "; escaping=dots"),
+                    Escaping::Values => concat!($ct, "; escaping=values"),
+                }
+            };
+        }
+        match self {
+            Format::Prometheus => with!("text/plain; version=0.0.4; charset=utf-8"),
+            Format::PrometheusV1 => with!("text/plain; version=1.0.0; charset=utf-8"),
+            Format::OpenMetrics => {
+                with!("application/openmetrics-text; version=1.0.0; charset=utf-8")
+            }
+            #[cfg(feature = "protobuf")]
+            Format::Protobuf => with!(
+                "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
+            ),
+        }
+    }
+
+    /// Whether this is one of the text formats.
+    pub(crate) fn is_text(self) -> bool {
+        matches!(
+            self,
+            Format::Prometheus | Format::PrometheusV1 | Format::OpenMetrics
+        )
     }
 }
 
@@ -426,6 +476,11 @@ pub struct MetricEncoder<'a> {
     name: &'a str,
     consts: &'a ConstLabels,
     created: Option<f64>,
+    /// How names the legacy rules do not allow are written.
+    escaping: Escaping,
+    /// Whether the family's name and every label name its series carry are legacy names, so
+    /// renderings kept across scrapes hold in every scheme.
+    plain: bool,
     /// A series' labels rendered for the text formats when the metric keeps no rendering.
     scratch: String,
 }
@@ -444,8 +499,18 @@ impl<'a> MetricEncoder<'a> {
             name,
             consts,
             created,
+            escaping: Escaping::default(),
+            plain: true,
             scratch: String::new(),
         }
+    }
+
+    /// Names the legacy rules do not allow written by `escaping`; `plain` says that the
+    /// family's names are all legacy ones.
+    pub(crate) fn escaping(mut self, escaping: Escaping, plain: bool) -> Self {
+        self.escaping = escaping;
+        self.plain = plain;
+        self
     }
 }
 
@@ -468,7 +533,7 @@ impl<'a> MetricEncoder<'a> {
     /// Whether families may write their series from line prefixes kept across scrapes (the
     /// text formats).
     pub(crate) fn writes_lines(&self) -> bool {
-        matches!(self.format, Format::Prometheus | Format::OpenMetrics)
+        self.format.is_text() && self.plain
     }
 
     /// Whether a counter's `_created` sample goes with each of its lines in this scrape.
@@ -478,7 +543,7 @@ impl<'a> MetricEncoder<'a> {
 
     /// Appends to `into` the line prefix (`name_total{a="x"} `) of a one-line series.
     pub(crate) fn line_prefix(&self, into: &mut Vec<u8>, suffix: &str, labels: &str) {
-        text::write_prefix(into, self.name, suffix, self.consts.text(), labels, None);
+        text::write_plain_prefix(into, self.name, suffix, self.consts.text(), labels, None);
     }
 
     /// Writes a line prefix rendered before by [`line_prefix`](Self::line_prefix), then the value.
@@ -494,12 +559,17 @@ impl<'a> MetricEncoder<'a> {
 
     /// Runs `f` with the series' labels in text form (the metric's rendering, or one made now).
     fn with_text<R>(&mut self, labels: Labels<'_>, f: impl FnOnce(&mut Self, &str) -> R) -> R {
-        if let Some(text) = labels.text() {
+        if let Some(text) = labels.text().filter(|_| self.plain) {
             return f(self, text);
         }
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
-        labels.render(&mut scratch);
+        if self.plain {
+            labels.render(&mut scratch);
+        } else {
+            let escaping = self.escaping;
+            labels.for_each(&mut |k, v| text::write_label(&mut scratch, k, v, escaping));
+        }
         let r = f(self, &scratch);
         self.scratch = scratch;
         r
@@ -510,8 +580,10 @@ impl<'a> MetricEncoder<'a> {
         let family = text::Family {
             format: self.format,
             name: self.name,
-            consts: self.consts.text(),
+            consts: self.consts,
             created: self.created,
+            escaping: self.escaping,
+            plain: self.plain,
         };
         (self.out, family)
     }
@@ -522,6 +594,7 @@ impl<'a> MetricEncoder<'a> {
         let family = protobuf::Family {
             consts: self.consts.pairs(),
             created: self.created,
+            escaping: self.escaping,
         };
         (self.out, family)
     }

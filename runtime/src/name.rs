@@ -3,7 +3,8 @@
 
 use crate::error::{Error, ErrorKind, Result};
 
-/// Whether `name` is a valid metric name: `[a-zA-Z_:][a-zA-Z0-9_:]*`, not starting with `__`.
+/// Whether `name` is a valid legacy metric name: `[a-zA-Z_:][a-zA-Z0-9_:]*`, not starting with
+/// `__` (what the macros require). Registries take any UTF-8 name not starting with `__`.
 pub const fn is_valid_metric_name(name: &str) -> bool {
     let b = name.as_bytes();
     if b.is_empty() || (b.len() >= 2 && b[0] == b'_' && b[1] == b'_') {
@@ -21,7 +22,8 @@ pub const fn is_valid_metric_name(name: &str) -> bool {
     true
 }
 
-/// Whether `name` is a valid label name: `[a-zA-Z_][a-zA-Z0-9_]*`, not starting with `__`.
+/// Whether `name` is a valid legacy label name: `[a-zA-Z_][a-zA-Z0-9_]*`, not starting with
+/// `__` (what the macros require). Registries take any UTF-8 name not starting with `__`.
 pub const fn is_valid_label_name(name: &str) -> bool {
     let b = name.as_bytes();
     if b.is_empty() || (b.len() >= 2 && b[0] == b'_' && b[1] == b'_') {
@@ -39,16 +41,16 @@ pub const fn is_valid_label_name(name: &str) -> bool {
     true
 }
 
+/// Checks a metric name by the rules of UTF-8 names: any UTF-8, not empty, not starting with
+/// `__`. One the legacy rules do not allow is escaped for scrapers that do not take it
+/// (see [`Escaping`](crate::encoding::Escaping)).
 pub(crate) fn check_metric_name(name: &str) -> Result<()> {
-    if is_valid_metric_name(name) {
-        return Ok(());
-    }
     let why = if name.is_empty() {
-        "it is empty".to_owned()
+        "it is empty"
     } else if name.starts_with("__") {
-        "names starting with `__` are reserved".to_owned()
+        "names starting with `__` are reserved"
     } else {
-        "metric names match `[a-zA-Z_:][a-zA-Z0-9_:]*`".to_owned()
+        return Ok(());
     };
     Err(Error::new(
         ErrorKind::InvalidMetricName,
@@ -66,8 +68,6 @@ pub(crate) fn check_label_name(
         "it is empty".to_owned()
     } else if label.starts_with("__") {
         "names starting with `__` are reserved".to_owned()
-    } else if !is_valid_label_name(label) {
-        "label names match `[a-zA-Z_][a-zA-Z0-9_]*`".to_owned()
     } else if reserved.contains(&label) {
         format!("`{label}` is reserved on this metric type")
     } else {
@@ -106,9 +106,25 @@ mod tests {
     #[test]
     fn messages_name_what_and_where() {
         assert_eq!(
-            check_metric_name("a-b").unwrap_err().to_string(),
-            "invalid metric name \"a-b\": metric names match `[a-zA-Z_:][a-zA-Z0-9_:]*`"
+            check_metric_name("__a.b").unwrap_err().to_string(),
+            "invalid metric name \"__a.b\": names starting with `__` are reserved"
         );
+        assert_eq!(
+            check_metric_name("").unwrap_err().to_string(),
+            "invalid metric name \"\": it is empty"
+        );
+        // UTF-8 names: any but the empty and the reserved.
+        for ok in [
+            "a-b",
+            "http.server.duration",
+            "é",
+            "9a",
+            "a b",
+            "\"quoted\"\n",
+        ] {
+            assert!(check_metric_name(ok).is_ok(), "{ok}");
+            assert!(check_label_name(&"metric `x`", ok, &[]).is_ok(), "{ok}");
+        }
         assert_eq!(
             check_label_name(&"metric `lat`", "le", &["le"])
                 .unwrap_err()

@@ -25,7 +25,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, LazyLock, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::encoding::{ConstLabels, Format, Labels, MetricEncoder, MetricType, Value};
+use crate::encoding::names::is_legacy;
+use crate::encoding::{ConstLabels, Escaping, Format, Labels, MetricEncoder, MetricType, Value};
 use crate::error::{Error, ErrorKind, Result};
 use crate::metrics::Metric;
 
@@ -39,6 +40,9 @@ pub struct EncodeOptions<'a> {
     pub created: bool,
     /// Only these families (by family or sample name, as in `?name[]=`); all when `None`.
     pub names: Option<&'a [&'a str]>,
+    /// How names the legacy rules do not allow are written (what the scraper asked for with
+    /// `escaping=`; [`negotiate_escaping`](crate::encoding::negotiate_escaping) reads it).
+    pub escaping: Escaping,
 }
 
 impl<'a> EncodeOptions<'a> {
@@ -48,7 +52,15 @@ impl<'a> EncodeOptions<'a> {
             format,
             created: false,
             names: None,
+            escaping: Escaping::default(),
         }
+    }
+
+    /// How names the legacy rules do not allow are written (default: with underscores).
+    #[must_use]
+    pub fn escaping(mut self, escaping: Escaping) -> Self {
+        self.escaping = escaping;
+        self
     }
 
     /// Whether to write `_created` samples (OpenMetrics only).
@@ -102,6 +114,9 @@ struct FamilyEntry {
 
 struct Part {
     const_labels: ConstLabels,
+    /// Whether the family's name and every label name are legacy names (written as they are
+    /// whatever the escaping).
+    plain: bool,
     /// Every label name a series of this part carries, sorted.
     names: Vec<Box<str>>,
     metric: MetricRef,
@@ -349,7 +364,9 @@ impl Registry {
         })?;
 
         let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
+        let plain = is_legacy(&resolved.name, false) && names.iter().all(|n| is_legacy(n, true));
         let part = Part {
+            plain,
             const_labels: resolved.const_labels.clone(),
             names,
             metric,
@@ -443,20 +460,20 @@ impl Registry {
                 continue;
             }
             let mark = out.len();
-            desc.write_header(out, format);
+            desc.write_header(out, format, options.escaping);
             let ok = catch_unwind(AssertUnwindSafe(|| {
                 for part in &family.parts {
                     // Protobuf always carries start timestamps (Prometheus 3 uses them in
                     // `rate()`); OpenMetrics writes `_created` lines only when asked.
-                    let created =
-                        (options.created || !format_is_text(format)).then_some(part.created);
+                    let created = (options.created || !format.is_text()).then_some(part.created);
                     let mut enc = MetricEncoder::new(
                         &mut *out,
                         format,
                         &desc.name,
                         &part.const_labels,
                         created,
-                    );
+                    )
+                    .escaping(options.escaping, part.plain);
                     part.metric.get().encode(&mut enc);
                 }
             }));
@@ -464,7 +481,7 @@ impl Registry {
                 out.truncate(mark);
                 self.count_collect_error(&desc.name);
             } else {
-                desc.finish(out, mark, format);
+                desc.finish(out, mark, format, options.escaping);
             }
             // One series per family, however many of its parts overflowed.
             let n: u64 = family
@@ -553,18 +570,13 @@ fn self_family<'a>(
 ) {
     let desc = descriptor::Resolved::self_metric(name, help);
     let mark = out.len();
-    desc.write_header(out, format);
+    desc.write_header(out, format, Escaping::default());
     let consts = ConstLabels::default();
     let mut enc = MetricEncoder::new(&mut *out, format, name, &consts, None);
     for (metric, v) in series {
         enc.counter(Labels::new(&[("metric", metric)]), Value::U64(v));
     }
-    desc.finish(out, mark, format);
-}
-
-/// Whether `format` is one of the text formats.
-fn format_is_text(format: Format) -> bool {
-    matches!(format, Format::Prometheus | Format::OpenMetrics)
+    desc.finish(out, mark, format, Escaping::default());
 }
 
 fn now() -> f64 {

@@ -107,8 +107,17 @@ fn invalid_names_and_labels_say_what_and_where() {
     let r = Registry::new();
     let err = |res: Result<Arc<Counter>, vitalsign::Error>| res.unwrap_err().to_string();
     assert_eq!(
-        err(r.register("2fast", "x", Counter::new())),
-        "invalid metric name \"2fast\": metric names match `[a-zA-Z_:][a-zA-Z0-9_:]*`"
+        err(r.register("", "x", Counter::new())),
+        "invalid metric name \"\": it is empty"
+    );
+    // Any other UTF-8 name is taken (and escaped for scrapers that ask for legacy names), but
+    // not one that such a scraper would see as a name already taken.
+    r.register("2fast", "x", Counter::new()).unwrap();
+    r.register("http.requests", "x", Counter::new()).unwrap();
+    assert_eq!(
+        err(r.register("http_requests", "x", Counter::new())),
+        "cannot register `http_requests` (counter): `http_requests` is a sample name of counter \
+         `http.requests` (as a scraper without UTF-8 names sees them, escaped with underscores or dots)"
     );
     assert_eq!(
         err(r.register("__secret", "x", Counter::new())),
@@ -128,10 +137,30 @@ fn invalid_names_and_labels_say_what_and_where() {
 #[test]
 fn sparse_family_rejects_bad_label_names() {
     assert_eq!(
-        SparseFamily::<Counter, 2>::new(["ok", "not ok"], 10)
+        SparseFamily::<Counter, 2>::new(["ok", "__not_ok"], 10)
             .unwrap_err()
             .to_string(),
-        "invalid label name \"not ok\" on a sparse family: label names match `[a-zA-Z_][a-zA-Z0-9_]*`"
+        "invalid label name \"__not_ok\" on a sparse family: names starting with `__` are reserved"
+    );
+    // UTF-8 label names are taken; two that a legacy scraper sees as one are not.
+    let r = Registry::new();
+    r.register(
+        "a",
+        "a",
+        SparseFamily::<Counter, 2>::new(["service.name", "not ok"], 10).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        r.register(
+            "b",
+            "b",
+            SparseFamily::<Counter, 2>::new(["http.route", "http_route"], 10).unwrap()
+        )
+        .unwrap_err()
+        .to_string(),
+        "invalid label name \"http_route\" on metric `b`: the metric's series \
+         also carry \"http.route\", which is the same label to a scraper without UTF-8 names \
+         (escaped with underscores or dots)"
     );
 }
 

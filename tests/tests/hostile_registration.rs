@@ -254,7 +254,7 @@ fn cases() -> Vec<Case> {
             name: "state_set_name_with_a_colon",
             run: |r| vec![ok(r.register("my:mode", "Mode.", StateSet::new(Shard::A)))],
             expect: &[Some(
-                "invalid metric name \"my:mode\" for a state set: its name is also its state label, so it must be a valid label name (`[a-zA-Z_][a-zA-Z0-9_]*`, no `:`)",
+                "invalid metric name \"my:mode\" for a state set: its name is also its state label, and label names cannot hold `:`",
             )],
             lines: &[],
         },
@@ -668,9 +668,8 @@ fn cases() -> Vec<Case> {
                 None,
                 None,
                 None,
-                Some(
-                    "invalid metric name \"9starts_with_digit\": metric names match `[a-zA-Z_:][a-zA-Z0-9_:]*`",
-                ),
+                // A UTF-8 name, escaped for the scrapers here.
+                None,
                 Some("invalid metric name \"__reserved\": names starting with `__` are reserved"),
                 Some(
                     "invalid label name \"le\" on metric `le_const`: `le` is reserved on this metric type",
@@ -680,7 +679,37 @@ fn cases() -> Vec<Case> {
                 "hostile_info{v=\"}{a=\\\"b\\\"}\\n\\\\\\\"#\",crab=\"🦀\"} 1",
                 "mode{mode=\"b\"} 1",
                 "sparse{who=\"__overflow__\"} 5",
+                "_starts_with_digit_total 0",
             ],
+        },
+        Case {
+            name: "utf8_names",
+            // UTF-8 metric and label names, hostile ones among them: a scraper that does not
+            // ask for UTF-8 names reads them escaped with underscores; two that would escape
+            // alike are refused.
+            run: |r| {
+                vec![
+                    ok(
+                        SparseFamily::<Counter, 1>::new(["http.route"], 4).and_then(|f| {
+                            r.register_shared(
+                                Descriptor::new("http.server.requests", "Requests.")
+                                    .const_label("service.name", "shop"),
+                                Arc::new(f),
+                            )
+                        }),
+                    ),
+                    ok(r.register("quote\" new\nline 🦀", "Crab.", Gauge::new())),
+                    ok(r.register("http_server_requests", "Legacy twin.", Counter::new())),
+                ]
+            },
+            expect: &[
+                None,
+                None,
+                Some(
+                    "cannot register `http_server_requests` (counter): `http_server_requests` is a sample name of counter `http.server.requests` (as a scraper without UTF-8 names sees them, escaped with underscores or dots)",
+                ),
+            ],
+            lines: &["quote__new_line__ 0"],
         },
     ]
 }

@@ -75,9 +75,10 @@ async fn negotiation_selection_and_errors() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
+    // The name escaping used is in the `Content-Type`, as Go's client writes it.
     assert_eq!(
         headers[CONTENT_TYPE],
-        "application/openmetrics-text; version=1.0.0; charset=utf-8"
+        "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores"
     );
     assert_eq!(
         text(&body),
@@ -94,11 +95,38 @@ async fn negotiation_selection_and_errors() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         headers[CONTENT_TYPE],
-        "text/plain; version=0.0.4; charset=utf-8"
+        "text/plain; version=0.0.4; charset=utf-8; escaping=underscores"
     );
     assert_eq!(
         text(&body),
         "# HELP queue Queue.\n# TYPE queue gauge\nqueue 2\n"
+    );
+
+    // Prometheus 3's default `Accept`: OpenMetrics, names as they are.
+    let prometheus_3 = "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,\
+        application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,\
+        text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
+    let (_, headers, _) = get(
+        &handler,
+        "GET",
+        "/metrics?name[]=queue",
+        &[(ACCEPT, prometheus_3)],
+    )
+    .await;
+    assert_eq!(
+        headers[CONTENT_TYPE],
+        "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=allow-utf-8"
+    );
+    let (_, headers, _) = get(
+        &handler,
+        "GET",
+        "/metrics?name[]=queue",
+        &[(ACCEPT, "text/plain;version=1.0.0;escaping=values")],
+    )
+    .await;
+    assert_eq!(
+        headers[CONTENT_TYPE],
+        "text/plain; version=1.0.0; charset=utf-8; escaping=values"
     );
 
     // The failing collector is left out; everything else is there, and the failure is counted.
@@ -133,7 +161,10 @@ async fn negotiation_selection_and_errors() {
     let (status, headers, _) = get(&handler, "HEAD", "/metrics", &[]).await;
     assert_eq!(
         (status, headers[CONTENT_TYPE].to_str().unwrap()),
-        (StatusCode::OK, "text/plain; version=0.0.4; charset=utf-8")
+        (
+            StatusCode::OK,
+            "text/plain; version=0.0.4; charset=utf-8; escaping=underscores"
+        )
     );
 
     let absurd = format!("/metrics?{}", vec!["name[]=x"; 300].join("&"));
@@ -172,7 +203,7 @@ async fn negotiation_selection_and_errors() {
     assert_eq!(
         text(&body),
         "# HELP vitalsign_scrapes_total Scrapes answered, by status code.\n# TYPE vitalsign_scrapes_total counter\n\
-         vitalsign_scrapes_total{code=\"200\"} 5\nvitalsign_scrapes_total{code=\"400\"} 1\n\
+         vitalsign_scrapes_total{code=\"200\"} 7\nvitalsign_scrapes_total{code=\"400\"} 1\n\
          vitalsign_scrapes_total{code=\"405\"} 1\nvitalsign_scrapes_total{code=\"503\"} 1\n"
     );
 }

@@ -271,6 +271,37 @@ fn prometheus_accept_headers_choose_the_format() {
     let without = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
     assert_eq!(negotiate(Some(with_flag)), Format::Protobuf);
     assert_eq!(negotiate(Some(without)), Format::OpenMetrics);
+    // What Prometheus 3 sends (it asks for UTF-8 names with the versions that carry them), with
+    // and without protobuf first; and its text 1.0.0 alone.
+    use vitalsign::encoding::{Escaping, negotiate_escaping};
+    let three = "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
+    let three_proto = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1";
+    let text_1 =
+        "text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3";
+    for (accept, format, escaping) in [
+        (three, Format::OpenMetrics, Escaping::AllowUtf8),
+        (three_proto, Format::Protobuf, Escaping::AllowUtf8),
+        (text_1, Format::PrometheusV1, Escaping::AllowUtf8),
+        (with_flag, Format::Protobuf, Escaping::Underscores),
+        (without, Format::OpenMetrics, Escaping::Underscores),
+        // An unknown scheme is ignored; a scheme on an entry past the chosen one is not taken.
+        (
+            "text/plain;version=1.0.0;escaping=rot13",
+            Format::PrometheusV1,
+            Escaping::Underscores,
+        ),
+        (
+            "text/plain;version=0.0.4,*/*;escaping=dots;q=0.1",
+            Format::Prometheus,
+            Escaping::Underscores,
+        ),
+    ] {
+        assert_eq!(
+            (negotiate(Some(accept)), negotiate_escaping(Some(accept))),
+            (format, escaping),
+            "{accept}"
+        );
+    }
     assert_eq!(
         Format::Protobuf.content_type(),
         "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"

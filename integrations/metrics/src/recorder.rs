@@ -169,23 +169,18 @@ impl<const N: usize> Typed<N> {
     }
 }
 
-/// `name` with every character a metric or label name cannot hold replaced by `_` (and a
-/// leading digit prefixed with `_`).
-fn sanitize(name: &str, colons: bool) -> String {
-    let mut out: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || (colons && c == ':') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if out.starts_with(|c: char| c.is_ascii_digit()) || out.is_empty() {
-        out.insert(0, '_');
+/// `name` as the registry takes it: any UTF-8 name is kept as it is (a scrape escapes it for a
+/// scraper that does not take UTF-8 names: `http.requests` reaches Prometheus 2 as
+/// `http_requests`, Prometheus 3 as it is); only the two a registry refuses are changed: the
+/// empty name becomes `_`, and a leading run of underscores (`__` is reserved) one underscore.
+fn sanitize(name: &str) -> String {
+    if name.is_empty() {
+        return "_".to_owned();
     }
-    out
+    if name.starts_with("__") {
+        return format!("_{}", name.trim_start_matches('_'));
+    }
+    name.to_owned()
 }
 
 impl Inner {
@@ -212,7 +207,7 @@ impl Inner {
         let name = key.name();
         let labels: Vec<(String, &str)> = key
             .labels()
-            .map(|l| (sanitize(l.key(), false), l.value()))
+            .map(|l| (sanitize(l.key()), l.value()))
             .collect();
         let family = self.family(kind, name, &labels);
         let Some(family) = family else {
@@ -288,7 +283,7 @@ impl Inner {
                 None,
                 format!("{name}, recorded through the metrics facade."),
             ));
-        let mut exposed = sanitize(name, true);
+        let mut exposed = sanitize(name);
         if let Some(unit) = unit.filter(|u| *u != Unit::Count) {
             let suffix = format!("_{}", unit.as_str());
             let stem = exposed

@@ -1,6 +1,6 @@
 //! Content negotiation from an `Accept` header value.
 
-use super::Format;
+use super::{Escaping, Format};
 
 /// Picks the format to answer a scrape with, from the `Accept` header value as Prometheus (or
 /// anything else) sends it: the acceptable format with the highest quality, the first listed
@@ -70,6 +70,7 @@ pub fn negotiate(accept: Option<&str>) -> Format {
         } else if media.eq_ignore_ascii_case("text/plain") {
             match version {
                 None | Some("0.0.4") => Format::Prometheus,
+                Some("1.0.0") => Format::PrometheusV1,
                 Some(_) => continue,
             }
         } else if media == "*/*" || media.eq_ignore_ascii_case("text/*") {
@@ -82,6 +83,77 @@ pub fn negotiate(accept: Option<&str>) -> Format {
         }
     }
     best.map_or(Format::Prometheus, |(_, f)| f)
+}
+
+/// The name escaping an `Accept` header asks for, by Go's rule: the `escaping` parameter of the
+/// entry the format was chosen from, or else of the last entry before it that has one; without
+/// one, [`Escaping::Underscores`]. Unknown schemes are ignored.
+///
+/// ```
+/// use vitalsign::encoding::{Escaping, negotiate_escaping};
+///
+/// // What Prometheus 3 sends by default.
+/// let accept = "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,\
+///     application/openmetrics-text;version=0.0.1;q=0.5,\
+///     text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
+/// assert_eq!(negotiate_escaping(Some(accept)), Escaping::AllowUtf8);
+/// assert_eq!(negotiate_escaping(Some("text/plain;version=0.0.4")), Escaping::Underscores);
+/// assert_eq!(negotiate_escaping(Some("*/*;escaping=dots")), Escaping::Dots);
+/// assert_eq!(negotiate_escaping(None), Escaping::Underscores);
+/// ```
+pub fn negotiate_escaping(accept: Option<&str>) -> Escaping {
+    let Some(accept) = accept else {
+        return Escaping::default();
+    };
+    // Go walks the entries from the highest quality down (ties in order), taking up each
+    // `escaping` it meets, and stops at the first entry whose format it serves.
+    let mut entries: Vec<(u32, Option<Escaping>, bool)> = Vec::new();
+    for range in accept.split(',').take(64) {
+        let mut parts = range.split(';');
+        let media = parts.next().unwrap_or("").trim();
+        let (mut q, mut version, mut escaping) = (1000u32, None, None);
+        let (mut proto, mut encoding) = (None, None);
+        for param in parts {
+            let Some((k, v)) = param.split_once('=') else {
+                continue;
+            };
+            let (k, v) = (k.trim(), v.trim().trim_matches('"'));
+            if k.eq_ignore_ascii_case("escaping") {
+                escaping = Escaping::from_param(v);
+            } else if k.eq_ignore_ascii_case("q") {
+                q = parse_q(v).unwrap_or(0);
+            } else if k.eq_ignore_ascii_case("version") {
+                version = Some(v);
+            } else if k.eq_ignore_ascii_case("proto") {
+                proto = Some(v);
+            } else if k.eq_ignore_ascii_case("encoding") {
+                encoding = Some(v);
+            }
+        }
+        let served = if media.eq_ignore_ascii_case("application/vnd.google.protobuf") {
+            cfg!(feature = "protobuf")
+                && proto == Some("io.prometheus.client.MetricFamily")
+                && encoding == Some("delimited")
+        } else if media.eq_ignore_ascii_case("application/openmetrics-text") {
+            matches!(version, None | Some("1.0.0" | "0.0.1"))
+        } else if media.eq_ignore_ascii_case("text/plain") {
+            matches!(version, None | Some("0.0.4" | "1.0.0"))
+        } else {
+            media == "*/*" || media.eq_ignore_ascii_case("text/*")
+        };
+        entries.push((q, escaping, served && q > 0));
+    }
+    entries.sort_by_key(|e| std::cmp::Reverse(e.0));
+    let mut escaping = Escaping::default();
+    for (_, e, served) in entries {
+        if let Some(e) = e {
+            escaping = e;
+        }
+        if served {
+            break;
+        }
+    }
+    escaping
 }
 
 /// Whether an `Accept-Encoding` header value allows `coding` (such as `gzip`): named, or `*`,

@@ -18,6 +18,7 @@ mod messages;
 #[cfg(feature = "protobuf-decode")]
 pub use messages::*;
 
+use super::names::{self, Escaping};
 use super::{HistogramView, Labels, MetricType, NativeSnapshot};
 use crate::metrics::exemplar::Exemplar as TraceExemplar;
 
@@ -156,18 +157,24 @@ fn exemplar(out: &mut Vec<u8>, field: u32, e: &TraceExemplar) {
 pub(super) struct Family<'a> {
     pub(super) consts: &'a [(Box<str>, Box<str>)],
     pub(super) created: Option<f64>,
+    /// How label names the legacy rules do not allow are written.
+    pub(super) escaping: Escaping,
 }
 
 impl Family<'_> {
     /// Starts a `Metric` with its labels: the constant ones, the series', then `extra`.
     fn metric(&self, out: &mut Vec<u8>, labels: Labels<'_>, extra: Option<(&str, &str)>) -> usize {
         let metric = begin(out, METRIC);
+        let escaping = self.escaping;
+        let pair = |out: &mut Vec<u8>, k: &str, v: &str| {
+            label(out, 1, &names::wire_name(&[k], escaping, true), v);
+        };
         for (k, v) in self.consts {
-            label(out, 1, k, v);
+            pair(out, k, v);
         }
-        labels.for_each(&mut |k, v| label(out, 1, k, v));
+        labels.for_each(&mut |k, v| pair(out, k, v));
         if let Some((k, v)) = extra {
-            label(out, 1, k, v);
+            pair(out, k, v);
         }
         metric
     }
@@ -354,16 +361,14 @@ pub(crate) fn frame_family(
     name: &str,
     help: &str,
     kind: MetricType,
+    escaping: Escaping,
 ) {
     if out.len() == mark {
         return;
     }
-    let suffix = kind.text_family_suffix();
-    let mut head = Vec::with_capacity(name.len() + suffix.len() + help.len() + 16);
-    key(&mut head, 1, LEN);
-    varint(&mut head, (name.len() + suffix.len()) as u64);
-    head.extend_from_slice(name.as_bytes());
-    head.extend_from_slice(suffix.as_bytes());
+    let name = names::wire_name(&[name, kind.text_family_suffix()], escaping, false);
+    let mut head = Vec::with_capacity(name.len() + help.len() + 16);
+    string(&mut head, 1, &name);
     if !help.is_empty() {
         string(&mut head, 2, help);
     }

@@ -2,20 +2,79 @@
 //! `{name}{suffix}{labels} value`; OpenMetrics adds exemplars, `_created` lines and stricter
 //! rules for `_count` and `_sum`.
 
-use super::{Format, HistogramView, Value, number};
+use super::names::{self, Escaping};
+use super::{ConstLabels, Format, HistogramView, Value, escape, number};
 use crate::metrics::exemplar::Exemplar;
 
-/// One family's part as the text formats write it: the name and the constant labels rendered.
+/// One family's part as the text formats write it: the name and the constant labels, and how
+/// names are written.
 pub(super) struct Family<'a> {
     pub(super) format: Format,
     pub(super) name: &'a str,
-    pub(super) consts: &'a str,
+    pub(super) consts: &'a ConstLabels,
     pub(super) created: Option<f64>,
+    pub(super) escaping: Escaping,
+    /// Every name of the family is a legacy one: written as it is, renderings kept hold.
+    pub(super) plain: bool,
 }
 
-/// `{name}{suffix}{consts,labels,extra} ` (no braces when there are no labels); `extra` is one
-/// more pair, its value escaped here.
-pub(super) fn write_prefix(
+/// Appends the label `name="value"`, after a comma if `out` holds one already, its name as
+/// `escaping` writes it.
+pub(super) fn write_label(out: &mut String, name: &str, value: &str, escaping: Escaping) {
+    if !out.is_empty() {
+        out.push(',');
+    }
+    names::write_text_name(out, &[name], escaping, true);
+    out.push_str("=\"");
+    escape::write_label_value(out, value);
+    out.push('"');
+}
+
+/// `{name}{suffix}{consts,labels,extra} ` for a family whose names are not all legacy ones:
+/// each name as `escaping` writes it, a quoted metric name inside the braces. `labels` is
+/// rendered already (by [`write_label`]).
+fn write_escaped_prefix(
+    out: &mut Vec<u8>,
+    family: &Family<'_>,
+    suffix: &str,
+    labels: &str,
+    extra: Option<Extra<'_>>,
+) {
+    let name = [family.name, suffix];
+    let inside = names::quoted(&name, family.escaping, false);
+    let mut first = true;
+    if inside {
+        out.push(b'{');
+        first = false;
+    }
+    names::write_text_name(out, &name, family.escaping, false);
+    let mut consts = String::new();
+    for (k, v) in family.consts.pairs() {
+        write_label(&mut consts, k, v, family.escaping);
+    }
+    let mut extra_text = String::new();
+    match extra {
+        Some(Extra::Pair(k, v)) => write_label(&mut extra_text, k, v, family.escaping),
+        Some(Extra::Rendered(le)) => extra_text.push_str(le),
+        None => {}
+    }
+    for part in [&*consts, labels, &*extra_text] {
+        if part.is_empty() {
+            continue;
+        }
+        out.push(if first { b'{' } else { b',' });
+        first = false;
+        out.extend_from_slice(part.as_bytes());
+    }
+    if !first {
+        out.push(b'}');
+    }
+    out.push(b' ');
+}
+
+/// `{name}{suffix}{consts,labels,extra} ` (no braces when there are no labels), every name a
+/// legacy one; `extra` is one more pair, its value escaped here.
+pub(super) fn write_plain_prefix(
     out: &mut Vec<u8>,
     name: &str,
     suffix: &str,
@@ -123,7 +182,11 @@ impl Family<'_> {
         value: Value,
         exemplar: Option<&Exemplar>,
     ) {
-        write_prefix(out, self.name, suffix, self.consts, labels, extra);
+        if self.plain {
+            write_plain_prefix(out, self.name, suffix, self.consts.text(), labels, extra);
+        } else {
+            write_escaped_prefix(out, self, suffix, labels, extra);
+        }
         value.write(out);
         if let (Format::OpenMetrics, Some(e)) = (self.format, exemplar) {
             write_exemplar(out, e);

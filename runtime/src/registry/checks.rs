@@ -3,7 +3,8 @@
 
 use super::Taken;
 use super::descriptor::Resolved;
-use crate::encoding::{Format, MetricType};
+use crate::encoding::names::is_legacy;
+use crate::encoding::{Escaping, Format, MetricType};
 use crate::error::{Error, ErrorKind, Result};
 use crate::metrics::Metric;
 
@@ -42,11 +43,19 @@ pub(super) fn label_names(desc: &Resolved, metric: &dyn Metric) -> Result<Vec<Bo
         }
         if let Err(e) = desc.check_label(label) {
             error = Some(e);
-        } else if names.iter().any(|n| &**n == label) {
+        } else if let Some(other) = names.iter().find(|n| same_label(n, label)) {
+            let why = if **other == *label {
+                "the metric's series carry it twice".to_owned()
+            } else {
+                format!(
+                    "the metric's series also carry {other:?}, which is the same label to a \
+                     scraper without UTF-8 names (escaped with underscores or dots)"
+                )
+            };
             error = Some(Error::new(
                 ErrorKind::InvalidLabelName,
                 format!(
-                    "invalid label name {label:?} on metric `{}`: the metric's series carry it twice",
+                    "invalid label name {label:?} on metric `{}`: {why}",
                     desc.name
                 ),
             ));
@@ -85,14 +94,28 @@ pub(super) fn clash(new: &Resolved, key: &str, existing: &Taken) -> Error {
             existing.name
         ),
     };
+    let hint = if is_legacy(&new.name, false) && is_legacy(&existing.name, false) {
+        ""
+    } else {
+        " (as a scraper without UTF-8 names sees them, escaped with underscores or dots)"
+    };
     Error::new(
         ErrorKind::Clash,
         format!(
-            "cannot register `{}` ({}): {what}",
+            "cannot register `{}` ({}): {what}{hint}",
             new.name,
             kind_name(new.kind)
         ),
     )
+}
+
+/// Whether two label names are one to some scraper: equal, or equal once escaped for one
+/// without UTF-8 names.
+pub(super) fn same_label(a: &str, b: &str) -> bool {
+    a == b
+        || [Escaping::Underscores, Escaping::Dots]
+            .iter()
+            .any(|e| e.escape(a, true) == e.escape(b, true))
 }
 
 pub(super) fn kind_name(kind: MetricType) -> &'static str {

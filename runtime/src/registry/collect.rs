@@ -7,6 +7,7 @@ use std::sync::{Mutex, PoisonError};
 
 use super::EncodeOptions;
 use super::descriptor::{Descriptor, Resolved};
+use crate::encoding::names::is_legacy;
 use crate::encoding::{Labels, MetricEncoder, MetricType, Value, escape};
 use crate::error::Result;
 
@@ -63,6 +64,7 @@ pub struct Collect<'a> {
     /// Each family's series written so far in this scrape.
     written: &'a mut [HashSet<Box<str>>],
     format: super::Format,
+    escaping: crate::encoding::Escaping,
     labels: String,
     refused: bool,
 }
@@ -173,13 +175,17 @@ impl Collect<'_> {
                 ),
             ));
         }
+        let plain = is_legacy(&desc.name, false)
+            && desc.const_names.iter().all(|n| is_legacy(n, true))
+            && labels.iter().all(|(k, _)| is_legacy(k, true));
         let mut enc = MetricEncoder::new(
             &mut self.buffers[i],
             self.format,
             &desc.name,
             &desc.const_labels,
             None,
-        );
+        )
+        .escaping(self.escaping, plain);
         f(&mut enc, Labels::new(labels).with_text(&self.labels));
         Ok(())
     }
@@ -231,6 +237,7 @@ impl CollectorEntry {
             buffers,
             written,
             format: options.format,
+            escaping: options.escaping,
             labels: String::new(),
             refused: false,
         };
@@ -241,9 +248,9 @@ impl CollectorEntry {
         for (desc, buf) in self.families.iter().zip(buffers.iter()) {
             if !buf.is_empty() && desc.selected(options.names) {
                 let mark = out.len();
-                desc.write_header(out, options.format);
+                desc.write_header(out, options.format, options.escaping);
                 out.extend_from_slice(buf);
-                desc.finish(out, mark, options.format);
+                desc.finish(out, mark, options.format, options.escaping);
             }
         }
         Ok(())

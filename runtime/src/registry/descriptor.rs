@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 
+use crate::encoding::names::{self, Escaping};
 use crate::encoding::{ConstLabels, Format, MetricType, escape};
 use crate::error::{Error, ErrorKind, Result};
 use crate::name;
@@ -78,12 +79,13 @@ impl Descriptor {
 
     pub(crate) fn resolve(&self, kind: MetricType) -> Result<Resolved> {
         name::check_metric_name(&self.name)?;
-        if kind == MetricType::StateSet && !name::is_valid_label_name(&self.name) {
+        if kind == MetricType::StateSet && self.name.contains(':') {
+            // Escaped, it would be one name as a metric and another as its label.
             return Err(Error::new(
                 ErrorKind::InvalidMetricName,
                 format!(
                     "invalid metric name {:?} for a state set: its name is also its state label, \
-                     so it must be a valid label name (`[a-zA-Z_][a-zA-Z0-9_]*`, no `:`)",
+                     and label names cannot hold `:`",
                     self.name
                 ),
             ));
@@ -152,14 +154,27 @@ impl Descriptor {
             pairs.push((k.as_ref().into(), v.as_ref().into()));
         }
         resolved.const_labels = ConstLabels::new(pairs);
-        resolved.keys = std::iter::once(resolved.name.clone())
-            .chain(
-                kind.sample_suffixes()
-                    .iter()
-                    .filter(|s| !s.is_empty())
-                    .map(|s| format!("{}{s}", resolved.name).into()),
-            )
-            .collect();
+        // Every sample name, and what a scraper without UTF-8 names sees of it (escaped with
+        // underscores or dots): two families must not look alike to it either.
+        let mut keys: Vec<Box<str>> = Vec::new();
+        let samples = std::iter::once(resolved.name.to_string()).chain(
+            kind.sample_suffixes()
+                .iter()
+                .filter(|s| !s.is_empty())
+                .map(|s| format!("{}{s}", resolved.name)),
+        );
+        for sample in samples {
+            for escaping in [Escaping::Underscores, Escaping::Dots] {
+                let escaped = escaping.escape(&sample, false);
+                if !keys.iter().any(|k| **k == *escaped) {
+                    keys.push(escaped.into());
+                }
+            }
+            if !keys.iter().any(|k| **k == *sample) {
+                keys.push(sample.into());
+            }
+        }
+        resolved.keys = keys.into();
         Ok(resolved)
     }
 }
@@ -252,30 +267,28 @@ impl Resolved {
 
     /// Writes the family's header in the text formats; in protobuf the family is framed at the
     /// end, by [`finish`](Self::finish), around the metrics written after `mark`.
-    pub(crate) fn write_header(&self, out: &mut Vec<u8>, format: Format) {
+    pub(crate) fn write_header(&self, out: &mut Vec<u8>, format: Format, escaping: Escaping) {
         let suffix = match format {
             Format::OpenMetrics => "",
-            Format::Prometheus => self.kind.text_family_suffix(),
+            Format::Prometheus | Format::PrometheusV1 => self.kind.text_family_suffix(),
             #[cfg(feature = "protobuf")]
             Format::Protobuf => return,
         };
         if !self.help.is_empty() {
             out.extend_from_slice(b"# HELP ");
-            out.extend_from_slice(self.name.as_bytes());
-            out.extend_from_slice(suffix.as_bytes());
+            names::write_text_name(out, &[&self.name, suffix], escaping, false);
             out.push(b' ');
             escape::write_help(out, &self.help, format == Format::OpenMetrics);
             out.push(b'\n');
         }
         out.extend_from_slice(b"# TYPE ");
-        out.extend_from_slice(self.name.as_bytes());
-        out.extend_from_slice(suffix.as_bytes());
+        names::write_text_name(out, &[&self.name, suffix], escaping, false);
         out.push(b' ');
         out.extend_from_slice(self.kind.type_name(format).as_bytes());
         out.push(b'\n');
         if let (Format::OpenMetrics, Some(unit)) = (format, &self.unit) {
             out.extend_from_slice(b"# UNIT ");
-            out.extend_from_slice(self.name.as_bytes());
+            names::write_text_name(out, &[&self.name], escaping, false);
             out.push(b' ');
             out.extend_from_slice(unit.as_bytes());
             out.push(b'\n');
@@ -285,12 +298,20 @@ impl Resolved {
 
 impl Resolved {
     /// Ends a family begun at `mark` (where its header was, or would be, written).
-    pub(crate) fn finish(&self, out: &mut Vec<u8>, mark: usize, format: Format) {
+    pub(crate) fn finish(
+        &self,
+        out: &mut Vec<u8>,
+        mark: usize,
+        format: Format,
+        escaping: Escaping,
+    ) {
         #[cfg(feature = "protobuf")]
         if format == Format::Protobuf {
-            crate::encoding::protobuf::frame_family(out, mark, &self.name, &self.help, self.kind);
+            crate::encoding::protobuf::frame_family(
+                out, mark, &self.name, &self.help, self.kind, escaping,
+            );
         }
-        let _ = (out, mark, format);
+        let _ = (out, mark, format, escaping);
     }
 }
 

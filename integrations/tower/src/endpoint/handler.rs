@@ -15,7 +15,7 @@ use bytes::Bytes;
 use http::header::{ACCEPT, ACCEPT_ENCODING, ALLOW, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
-use vitalsign::encoding::{accepts_encoding, negotiate};
+use vitalsign::encoding::{accepts_encoding, negotiate, negotiate_escaping};
 use vitalsign::{EncodeOptions, Format, Registry, Stopwatch, default_registry};
 
 use super::pool::Pool;
@@ -178,12 +178,15 @@ impl MetricsHandler {
                 .and_then(|v: &HeaderValue| v.to_str().ok())
         };
         let format = self.format.unwrap_or_else(|| negotiate(header(ACCEPT)));
+        let escaping = negotiate_escaping(header(ACCEPT));
         let gzip = self.gzip && accepts_encoding(header(ACCEPT_ENCODING), "gzip");
         self.scrape_metrics.count(ScrapeStatus::Ok);
 
         let watch = Stopwatch::start();
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
-        let options = EncodeOptions::new(format).names((!names.is_empty()).then_some(&names[..]));
+        let options = EncodeOptions::new(format)
+            .names((!names.is_empty()).then_some(&names[..]))
+            .escaping(escaping);
         let mut body = self.pool.buffer();
         self.registry.encode(&mut body, &options);
         let gzip = gzip && {
@@ -202,7 +205,10 @@ impl MetricsHandler {
 
         let mut response = Response::new(Full::new(body));
         let headers = response.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type(format)));
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static(format.content_type_escaped(escaping)),
+        );
         if gzip {
             headers.insert(
                 http::header::CONTENT_ENCODING,
@@ -235,10 +241,6 @@ impl Drop for Slot {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::AcqRel);
     }
-}
-
-fn content_type(format: Format) -> &'static str {
-    format.content_type()
 }
 
 fn plain(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
