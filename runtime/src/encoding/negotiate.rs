@@ -1,4 +1,5 @@
-//! Content negotiation from an `Accept` header value.
+//! Content negotiation from an `Accept` header value: the format ([`negotiate`]) and how names
+//! the legacy rules do not allow are written ([`negotiate_escaping`]), as Go's client reads them.
 
 use super::{Escaping, Format};
 
@@ -8,6 +9,19 @@ use super::{Escaping, Format};
 /// its native-histograms feature is on, OpenMetrics first otherwise. Anything unparsable,
 /// absent or unsupported falls back to the Prometheus text format, which every scraper
 /// understands.
+///
+/// | `Accept` entry (highest quality first) | format | `Content-Type` of the answer |
+/// |---|---|---|
+/// | `application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited` | [`Format::Protobuf`] | `application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited; escaping=…` |
+/// | `application/openmetrics-text`, version `1.0.0`, `0.0.1` or none | [`Format::OpenMetrics`] | `application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=…` |
+/// | `text/plain;version=1.0.0` | [`Format::PrometheusV1`] | `text/plain; version=1.0.0; charset=utf-8; escaping=…` |
+/// | `text/plain`, version `0.0.4` or none; `text/*`; `*/*`; no header; anything else | [`Format::Prometheus`] | `text/plain; version=0.0.4; charset=utf-8; escaping=…` |
+///
+/// The `escaping` parameter (`allow-utf-8`, `underscores`, `dots`, `values`) of the chosen entry,
+/// or of an entry of higher quality, picks the [`Escaping`]; without one it is `underscores`.
+/// Prometheus 3 sends `escaping=allow-utf-8` with the versions that carry UTF-8 names
+/// (OpenMetrics 1.0.0, text 1.0.0); Prometheus 2 sends none. Legacy names are the same in every
+/// scheme.
 ///
 /// ```
 /// use vitalsign::{Format, encoding::negotiate};
