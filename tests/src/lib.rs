@@ -324,6 +324,37 @@ pub fn start_prometheus(
     (process, addr, dir)
 }
 
+/// Starts VictoriaMetrics (the Debian package `victoria-metrics`), scraping as `config` says, on
+/// a free loopback port, and waits until it is healthy. Queries see data as soon as it is
+/// stored (no latency offset).
+pub fn start_victoria_metrics(config: &str) -> (Process, std::net::SocketAddr, TempDir) {
+    let vm = require("victoria-metrics", "the Debian package `victoria-metrics`");
+    let dir = TempDir::new("victoria-metrics");
+    let config_path = dir.0.join("scrape.yml");
+    std::fs::write(&config_path, config).expect("write scrape.yml");
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+    let log = std::fs::File::create(dir.0.join("victoria-metrics.log")).expect("log file");
+    let child = Command::new(vm)
+        .arg(format!("-promscrape.config={}", config_path.display()))
+        .arg(format!("-storageDataPath={}", dir.0.join("data").display()))
+        .arg(format!("-httpListenAddr={addr}"))
+        .arg("-search.latencyOffset=0s")
+        .arg("-search.disableCache")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start victoria-metrics");
+    let process = Process(child);
+    let ready = wait_for(std::time::Duration::from_secs(30), || {
+        (http_get(addr, "/health").0 == 200).then_some(())
+    });
+    if ready.is_none() {
+        let log = std::fs::read_to_string(dir.0.join("victoria-metrics.log")).unwrap_or_default();
+        panic!("victoria-metrics did not become healthy on {addr}:\n{log}");
+    }
+    (process, addr, dir)
+}
+
 /// Starts a `checkout` binary on a free loopback port and waits for its start line.
 pub fn start_checkout(binary: &str, traffic: u32) -> (Process, std::net::SocketAddr) {
     let (process, addr, _) = start_checkout_with(binary, traffic, &[]);

@@ -1038,3 +1038,76 @@ fn prometheus_scrapes_every_case() {
         }
     });
 }
+
+#[test]
+#[ignore = "needs victoria-metrics (Debian package victoria-metrics)"]
+fn victoria_metrics_stores_every_case() {
+    // A second real scraper: every case served, every sample it sends stored as a series.
+    let run = run_cases();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut exporters = Vec::new();
+    let mut targets = String::new();
+    let mut expected_samples = 0;
+    for (case, registry, _) in &run {
+        let exporter = runtime
+            .block_on(vitalsign_tower::serve_handler(
+                "127.0.0.1:0".parse().expect("addr"),
+                vitalsign_tower::MetricsHandler::new(registry),
+            ))
+            .unwrap_or_else(|e| panic!("case {}: {e}", case.name));
+        targets.push_str(&format!("'{}',", exporter.local_addr()));
+        exporters.push(exporter);
+        let text = registry.render(Format::Prometheus);
+        expected_samples += text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .count();
+    }
+    let config = format!(
+        "global:\n  scrape_interval: 1s\nscrape_configs:\n\
+         \x20 - job_name: cases\n    static_configs:\n      - targets: [{targets}]\n"
+    );
+    let (_vm, addr, _dir) = support::start_victoria_metrics(&config);
+    let want = run.len();
+    let up = support::wait_for(Duration::from_secs(60), || {
+        let (_, body) = support::http_get(addr, "/api/v1/query?query=count(up%3D%3D1)");
+        body.contains(&format!(",\"{want}\"]")).then_some(())
+    });
+    assert!(
+        up.is_some(),
+        "not every target is up: {}",
+        support::http_get(addr, "/api/v1/targets").1
+    );
+    // Every sample sent was parsed, and is a series of its own (targets differ by `instance`);
+    // VictoriaMetrics' own scrape series (`up`, `scrape_*`) aside.
+    let parsed = "/api/v1/query?query=sum(scrape_samples_post_metric_relabeling)";
+    let series =
+        "/api/v1/query?query=count(%7Bjob%3D%22cases%22%2C__name__!~%22up%7Cscrape_.*%22%7D)";
+    let stored = support::wait_for(Duration::from_secs(30), || {
+        let want = format!(",\"{expected_samples}\"]");
+        (support::http_get(addr, parsed).1.contains(&want)
+            && support::http_get(addr, series).1.contains(&want))
+        .then_some(())
+    });
+    assert!(
+        stored.is_some(),
+        "expected {expected_samples} samples: parsed {}, stored {}",
+        support::http_get(addr, parsed).1,
+        support::http_get(addr, series).1
+    );
+    let (_, metrics) = support::http_get(addr, "/metrics");
+    let invalid: Vec<&str> = metrics
+        .lines()
+        .filter(|l| l.starts_with("vm_rows_invalid_total") && !l.ends_with(" 0"))
+        .collect();
+    assert_eq!(invalid, Vec::<&str>::new(), "VictoriaMetrics refused rows");
+    runtime.block_on(async {
+        for exporter in exporters {
+            exporter.shutdown().await;
+        }
+    });
+}
