@@ -208,3 +208,52 @@ fn prometheus_2_stores_the_escaped_names() {
     );
     drop(exporter);
 }
+
+/// Collectors and infos take UTF-8 names too, and are escaped alike.
+#[test]
+fn collectors_and_infos_take_utf8_names() {
+    use vitalsign::{Collect, Collector, Info, MetricType};
+    struct Pods;
+    impl Collector for Pods {
+        fn describe(&self) -> Vec<(MetricType, Descriptor)> {
+            vec![(MetricType::Gauge, Descriptor::new("k8s.pods", "Pods."))]
+        }
+        fn collect(
+            &self,
+            out: &mut Collect<'_>,
+        ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+            out.gauge("k8s.pods", &[("k8s.namespace", "shop")], 3)?;
+            Ok(())
+        }
+    }
+    let registry = Registry::new();
+    registry.register_collector(Pods).unwrap();
+    registry
+        .register(
+            "service",
+            "The service.",
+            Info::new([("service.version", "1.2")]).unwrap(),
+        )
+        .unwrap();
+    assert_eq!(
+        render(&registry, Format::Prometheus, Escaping::Underscores),
+        r#"# HELP service_info The service.
+# TYPE service_info gauge
+service_info{service_version="1.2"} 1
+# HELP k8s_pods Pods.
+# TYPE k8s_pods gauge
+k8s_pods{k8s_namespace="shop"} 3
+"#
+    );
+    assert_eq!(
+        render(&registry, Format::OpenMetrics, Escaping::AllowUtf8),
+        r#"# HELP service The service.
+# TYPE service info
+service_info{"service.version"="1.2"} 1
+# HELP "k8s.pods" Pods.
+# TYPE "k8s.pods" gauge
+{"k8s.pods","k8s.namespace"="shop"} 3
+# EOF
+"#
+    );
+}
