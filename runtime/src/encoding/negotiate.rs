@@ -44,59 +44,82 @@ use super::{Escaping, Format};
 /// assert_eq!(negotiate(None), Format::Prometheus);
 /// ```
 pub fn negotiate(accept: Option<&str>) -> Format {
-    let Some(accept) = accept else {
-        return Format::Prometheus;
-    };
     let mut best: Option<(u32, Format)> = None;
-    // Bound the work a hostile header can cause; real ones have a handful of entries.
-    for range in accept.split(',').take(64) {
-        let mut parts = range.split(';');
-        let media = parts.next().unwrap_or("").trim();
-        let mut q = 1000u32;
-        let mut version = None;
-        let (mut proto, mut encoding) = (None, None);
-        for param in parts {
-            let Some((k, v)) = param.split_once('=') else {
-                continue;
-            };
-            let (k, v) = (k.trim(), v.trim().trim_matches('"'));
-            if k.eq_ignore_ascii_case("q") {
-                q = parse_q(v).unwrap_or(0);
-            } else if k.eq_ignore_ascii_case("version") {
-                version = Some(v);
-            } else if k.eq_ignore_ascii_case("proto") {
-                proto = Some(v);
-            } else if k.eq_ignore_ascii_case("encoding") {
-                encoding = Some(v);
-            }
-        }
-        let format = if media.eq_ignore_ascii_case("application/vnd.google.protobuf") {
-            match (proto, encoding) {
-                #[cfg(feature = "protobuf")]
-                (Some("io.prometheus.client.MetricFamily"), Some("delimited")) => Format::Protobuf,
-                _ => continue,
-            }
-        } else if media.eq_ignore_ascii_case("application/openmetrics-text") {
-            match version {
-                None | Some("1.0.0" | "0.0.1") => Format::OpenMetrics,
-                Some(_) => continue,
-            }
-        } else if media.eq_ignore_ascii_case("text/plain") {
-            match version {
-                None | Some("0.0.4") => Format::Prometheus,
-                Some("1.0.0") => Format::PrometheusV1,
-                Some(_) => continue,
-            }
-        } else if media == "*/*" || media.eq_ignore_ascii_case("text/*") {
-            Format::Prometheus
-        } else {
-            continue;
-        };
-        if q > 0 && best.is_none_or(|(bq, _)| q > bq) {
-            best = Some((q, format));
+    for entry in entries(accept) {
+        if let Some(format) = entry.format.filter(|_| entry.q > 0)
+            && best.is_none_or(|(bq, _)| entry.q > bq)
+        {
+            best = Some((entry.q, format));
         }
     }
     best.map_or(Format::Prometheus, |(_, f)| f)
+}
+
+/// One entry of an `Accept` header: its quality (in thousandths), the format it names if one
+/// is served, and its `escaping` if it names a known scheme.
+struct Entry {
+    q: u32,
+    format: Option<Format>,
+    escaping: Option<Escaping>,
+}
+
+/// The entries of an `Accept` header, in order; at most 64, which bounds the work a hostile
+/// header can cause (real ones have a handful).
+fn entries(accept: Option<&str>) -> impl Iterator<Item = Entry> + '_ {
+    accept
+        .unwrap_or("")
+        .split(',')
+        .take(64)
+        .filter(|range| !range.trim().is_empty())
+        .map(|range| {
+            let mut parts = range.split(';');
+            let media = parts.next().unwrap_or("").trim();
+            let (mut q, mut version, mut escaping) = (1000u32, None, None);
+            let (mut proto, mut encoding) = (None, None);
+            for param in parts {
+                let Some((k, v)) = param.split_once('=') else {
+                    continue;
+                };
+                let (k, v) = (k.trim(), v.trim().trim_matches('"'));
+                if k.eq_ignore_ascii_case("q") {
+                    q = parse_q(v).unwrap_or(0);
+                } else if k.eq_ignore_ascii_case("version") {
+                    version = Some(v);
+                } else if k.eq_ignore_ascii_case("proto") {
+                    proto = Some(v);
+                } else if k.eq_ignore_ascii_case("encoding") {
+                    encoding = Some(v);
+                } else if k.eq_ignore_ascii_case("escaping") {
+                    escaping = Escaping::from_param(v);
+                }
+            }
+            let format = if media.eq_ignore_ascii_case("application/vnd.google.protobuf") {
+                match (proto, encoding) {
+                    #[cfg(feature = "protobuf")]
+                    (Some("io.prometheus.client.MetricFamily"), Some("delimited")) => {
+                        Some(Format::Protobuf)
+                    }
+                    _ => None,
+                }
+            } else if media.eq_ignore_ascii_case("application/openmetrics-text") {
+                matches!(version, None | Some("1.0.0" | "0.0.1")).then_some(Format::OpenMetrics)
+            } else if media.eq_ignore_ascii_case("text/plain") {
+                match version {
+                    None | Some("0.0.4") => Some(Format::Prometheus),
+                    Some("1.0.0") => Some(Format::PrometheusV1),
+                    Some(_) => None,
+                }
+            } else if media == "*/*" || media.eq_ignore_ascii_case("text/*") {
+                Some(Format::Prometheus)
+            } else {
+                None
+            };
+            Entry {
+                q,
+                format,
+                escaping,
+            }
+        })
 }
 
 /// The name escaping an `Accept` header asks for, by Go's rule: the `escaping` parameter of the
@@ -116,54 +139,16 @@ pub fn negotiate(accept: Option<&str>) -> Format {
 /// assert_eq!(negotiate_escaping(None), Escaping::Underscores);
 /// ```
 pub fn negotiate_escaping(accept: Option<&str>) -> Escaping {
-    let Some(accept) = accept else {
-        return Escaping::default();
-    };
     // Go walks the entries from the highest quality down (ties in order), taking up each
     // `escaping` it meets, and stops at the first entry whose format it serves.
-    let mut entries: Vec<(u32, Option<Escaping>, bool)> = Vec::new();
-    for range in accept.split(',').take(64) {
-        let mut parts = range.split(';');
-        let media = parts.next().unwrap_or("").trim();
-        let (mut q, mut version, mut escaping) = (1000u32, None, None);
-        let (mut proto, mut encoding) = (None, None);
-        for param in parts {
-            let Some((k, v)) = param.split_once('=') else {
-                continue;
-            };
-            let (k, v) = (k.trim(), v.trim().trim_matches('"'));
-            if k.eq_ignore_ascii_case("escaping") {
-                escaping = Escaping::from_param(v);
-            } else if k.eq_ignore_ascii_case("q") {
-                q = parse_q(v).unwrap_or(0);
-            } else if k.eq_ignore_ascii_case("version") {
-                version = Some(v);
-            } else if k.eq_ignore_ascii_case("proto") {
-                proto = Some(v);
-            } else if k.eq_ignore_ascii_case("encoding") {
-                encoding = Some(v);
-            }
-        }
-        let served = if media.eq_ignore_ascii_case("application/vnd.google.protobuf") {
-            cfg!(feature = "protobuf")
-                && proto == Some("io.prometheus.client.MetricFamily")
-                && encoding == Some("delimited")
-        } else if media.eq_ignore_ascii_case("application/openmetrics-text") {
-            matches!(version, None | Some("1.0.0" | "0.0.1"))
-        } else if media.eq_ignore_ascii_case("text/plain") {
-            matches!(version, None | Some("0.0.4" | "1.0.0"))
-        } else {
-            media == "*/*" || media.eq_ignore_ascii_case("text/*")
-        };
-        entries.push((q, escaping, served && q > 0));
-    }
-    entries.sort_by_key(|e| std::cmp::Reverse(e.0));
+    let mut entries: Vec<Entry> = entries(accept).collect();
+    entries.sort_by_key(|e| std::cmp::Reverse(e.q));
     let mut escaping = Escaping::default();
-    for (_, e, served) in entries {
-        if let Some(e) = e {
+    for entry in entries {
+        if let Some(e) = entry.escaping {
             escaping = e;
         }
-        if served {
+        if entry.format.is_some() && entry.q > 0 {
             break;
         }
     }
