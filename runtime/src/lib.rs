@@ -45,8 +45,9 @@
 //! themselves in the [`default_registry`]; `#[instrument_metrics]` does all of this for a
 //! function.
 //!
-//! Features: `protobuf` (default) adds the Prometheus protobuf exposition, the format that
-//! carries native histograms; `protobuf-decode` reads it back (`encoding::protobuf::decode`,
+//! Features: `macros` (default) brings the derives and `#[instrument_metrics]` (without it the
+//! runtime builds without `vitalsign-macros`); `protobuf` (default) adds the Prometheus protobuf
+//! exposition, the format that carries native histograms; `protobuf-decode` reads it back (`encoding::protobuf::decode`,
 //! with prost's derives); `opentelemetry` takes exemplars from OpenTelemetry's current span;
 //! `tokio` adds the tokio runtime collector.
 
@@ -112,6 +113,7 @@ pub use registry::{Collect, Collector, Descriptor, EncodeOptions, Registry, defa
 /// assert_eq!(text.lines().filter(|l| l.starts_with("requests_total{")).count(), 8);
 /// # Ok::<(), vitalsign::Error>(())
 /// ```
+#[cfg(feature = "macros")]
 pub use vitalsign_macros::LabelSet;
 /// ```
 /// use vitalsign::LabelValue;
@@ -131,7 +133,9 @@ pub use vitalsign_macros::LabelSet;
 /// assert!(matches!(PaymentError::from_index(2), Some(PaymentError::Unavailable)));
 /// assert!(PaymentError::from_index(0).is_none()); // it carries data
 /// ```
+#[cfg(feature = "macros")]
 pub use vitalsign_macros::LabelValue;
+#[cfg(feature = "macros")]
 #[doc = include_str!("../docs/instrument_metrics.md")]
 pub use vitalsign_macros::instrument_metrics;
 
