@@ -443,7 +443,8 @@ fn threads(d: &Data, out: &mut Out) {
         let _ = writeln!(
             out.md,
             "**This run is invalid**: the control row did not show two threads contending, so the \
-             thread rows below measure nothing. Run `benches/run.sh` again on a quieter machine.\n"
+             thread rows are left out (they would measure nothing). Run `benches/run.sh` again on \
+             a quieter machine.\n"
         );
     }
     let _ = writeln!(
@@ -458,10 +459,16 @@ fn threads(d: &Data, out: &mut Out) {
             fmt_ns(d.threaded("control", "atomic_fetch_add", t))
         );
     }
-    for (row, title) in [
-        ("histogram_observe", "histogram observe, one series"),
-        ("counter_labelled", "counter increment, one 6x3 family"),
-    ] {
+    // A number the control row cannot vouch for is not reported.
+    let rows: &[(&str, &str)] = if d.valid {
+        &[
+            ("histogram_observe", "histogram observe, one series"),
+            ("counter_labelled", "counter increment, one 6x3 family"),
+        ]
+    } else {
+        &[]
+    };
+    for &(row, title) in rows {
         for t in [1, 2, 4, 8] {
             let vs = d.threaded(row, "vitalsign", t);
             let best = PEERS
