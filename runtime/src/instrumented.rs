@@ -381,6 +381,12 @@ impl Metric for Calls {
         self.dims.iter().for_each(|d| f(d.name));
     }
 
+    fn series_bound(&self) -> Option<u64> {
+        // Every outcome (the fixed ones and the slots error kinds claim) by every combination.
+        let combos = self.label_combos.len() as u64;
+        Some(self.outcome_labels.len() as u64 * combos)
+    }
+
     fn encode(&self, encoder: &mut MetricEncoder<'_>) {
         // One snapshot per label combination: its count and outcomes are of the same calls, so
         // `ok` (the count less every other outcome) never goes down between scrapes.
@@ -430,6 +436,10 @@ impl Metric for Durations {
 
     fn label_names(&self, f: &mut dyn FnMut(&str)) {
         self.dims.iter().for_each(|d| f(d.name));
+    }
+
+    fn series_bound(&self) -> Option<u64> {
+        Some(self.label_combos.len() as u64)
     }
 
     fn encode(&self, encoder: &mut MetricEncoder<'_>) {

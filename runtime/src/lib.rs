@@ -81,7 +81,9 @@ pub use metrics::{
 };
 pub use name::{is_valid_label_name, is_valid_metric_name};
 pub use objective::{Objective, RuleOptions, alert_rules};
-pub use registry::{Collect, Collector, Descriptor, EncodeOptions, Registry, default_registry};
+pub use registry::{
+    Collect, Collector, Descriptor, EncodeOptions, Registry, SeriesBound, default_registry,
+};
 /// Makes a struct of label values a [`LabelSet`](trait@LabelSet): each field is one label,
 /// named after the field, and the set's index is mixed radix over the fields' indices, so a
 /// [`Family`] holds every combination in one array.

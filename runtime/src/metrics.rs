@@ -55,6 +55,21 @@ pub trait Metric: Send + Sync {
     fn overflowed(&self) -> u64 {
         0
     }
+
+    /// Series dropped after an idle timeout so far, for a family that has one (`None`
+    /// otherwise); a registry writes it as `vitalsign_series_expired_total`.
+    fn expired(&self) -> Option<u64> {
+        None
+    }
+
+    /// The most series this metric can ever write in one scrape, counting label sets (a
+    /// histogram's buckets, `_sum` and `_count` are one series here; a state set has one per
+    /// state), or `None` if it cannot say. Feeds [`Registry::series_bound`].
+    ///
+    /// [`Registry::series_bound`]: crate::Registry::series_bound
+    fn series_bound(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// One series of a metric type: what families are made of.
@@ -87,6 +102,11 @@ pub trait Series: Send + Sync {
     fn exemplar(&self) -> Option<crate::trace::Exemplar> {
         None
     }
+
+    /// How many label sets this series writes: one, except for a [`StateSet`] (one per state).
+    fn label_sets(&self) -> u64 {
+        1
+    }
 }
 
 impl<S: Series> Metric for S {
@@ -104,5 +124,9 @@ impl<S: Series> Metric for S {
 
     fn encode(&self, encoder: &mut MetricEncoder<'_>) {
         self.encode_series(Labels::NONE, encoder);
+    }
+
+    fn series_bound(&self) -> Option<u64> {
+        Some(self.label_sets())
     }
 }

@@ -454,6 +454,7 @@ impl Registry {
         let inner = self.inner.read().unwrap_or_else(PoisonError::into_inner);
         let format = options.format;
         let mut overflow: Vec<(&str, u64)> = Vec::new();
+        let mut expired: Vec<(&str, u64)> = Vec::new();
         for family in &inner.families {
             let desc = &family.desc;
             if !desc.selected(options.names) {
@@ -492,6 +493,10 @@ impl Registry {
             if n > 0 {
                 overflow.push((&desc.name, n));
             }
+            let gone = family.parts.iter().filter_map(|p| p.metric.get().expired());
+            if let Some(n) = gone.reduce(|a, b| a + b) {
+                expired.push((&desc.name, n));
+            }
         }
         for collector in &inner.collectors {
             if let Err(left_out) = collector.encode(out, options) {
@@ -500,7 +505,7 @@ impl Registry {
                     .for_each(|name| self.count_collect_error(name));
             }
         }
-        self.encode_self_metrics(out, format, &overflow, options.names);
+        self.encode_self_metrics(out, format, &overflow, &expired, options.names);
         if format == Format::OpenMetrics {
             out.extend_from_slice(b"# EOF\n");
         }
@@ -513,6 +518,60 @@ impl Registry {
         self.encode(&mut out, &EncodeOptions::new(format));
         // Everything written is UTF-8: names are ASCII, label values and help come from `&str`.
         String::from_utf8(out).unwrap_or_default()
+    }
+
+    /// The most series this registry can ever write in one scrape, family by family: a dense
+    /// family its label set's combinations, a sparse family its cap plus the overflow series,
+    /// an instrumented function every outcome by every label combination, a collector the bound
+    /// it declares ([`Collector::series_bound`]), and vitalsign's own families at most one
+    /// series per family they report on. Series are label sets: a histogram's buckets, `_sum`
+    /// and `_count` count once (multiply by its lines per series for a sample count), a state
+    /// set once per state. What cannot say makes the total unbounded, and the answer names it.
+    ///
+    /// ```
+    /// use vitalsign::{Counter, Family, Registry, SparseFamily};
+    ///
+    /// let registry = Registry::new();
+    /// registry.register("jobs", "Jobs run.", Counter::new())?;
+    /// registry.register("by_tenant", "Requests by tenant.", SparseFamily::<Counter, 1>::new(["tenant"], 100)?)?;
+    /// let bound = registry.series_bound();
+    /// // 1 + (100 + 1), and one `vitalsign_series_overflow_total` and one
+    /// // `vitalsign_collect_errors_total` series for each of the two families.
+    /// assert_eq!(bound.total(), Some(106));
+    /// assert_eq!(bound.to_string(), "at most 106 series");
+    /// # Ok::<(), vitalsign::Error>(())
+    /// ```
+    pub fn series_bound(&self) -> SeriesBound {
+        self.claim_statics();
+        let inner = self.inner.read().unwrap_or_else(PoisonError::into_inner);
+        let mut families: Vec<(String, Option<u64>)> = Vec::new();
+        let mut expiring = 0u64;
+        let mut reported = 0u64;
+        for family in &inner.families {
+            let bound = family.parts.iter().try_fold(0u64, |sum, p| {
+                sum.checked_add(p.metric.get().series_bound()?)
+            });
+            families.push((family.desc.name.to_string(), bound));
+            expiring += u64::from(
+                family
+                    .parts
+                    .iter()
+                    .any(|p| p.metric.get().expired().is_some()),
+            );
+            reported += 1;
+        }
+        for collector in &inner.collectors {
+            let names: Vec<&str> = collector.families.iter().map(|d| &*d.name).collect();
+            families.push((names.join(", "), collector.series_bound()));
+            reported += names.len() as u64;
+        }
+        let families_count = inner.families.len() as u64;
+        families.push((OVERFLOW.to_owned(), Some(families_count)));
+        if expiring > 0 {
+            families.push((EXPIRED.to_owned(), Some(expiring)));
+        }
+        families.push((COLLECT_ERRORS.to_owned(), Some(reported)));
+        SeriesBound { families }
     }
 
     fn count_collect_error(&self, name: &str) {
@@ -528,6 +587,7 @@ impl Registry {
         out: &mut Vec<u8>,
         format: Format,
         overflow: &[(&str, u64)],
+        expired: &[(&str, u64)],
         names: Option<&[&str]>,
     ) {
         let selected = |name: &str| {
@@ -540,6 +600,15 @@ impl Registry {
                 OVERFLOW,
                 "Label sets that found a sparse family full and went to its overflow series.",
                 overflow.iter().map(|&(n, v)| (n, v)),
+            );
+        }
+        if !expired.is_empty() && selected(EXPIRED) {
+            self_family(
+                out,
+                format,
+                EXPIRED,
+                "Series a sparse family dropped after their idle timeout.",
+                expired.iter().map(|&(n, v)| (n, v)),
             );
         }
         let errors = self
@@ -559,6 +628,7 @@ impl Registry {
 }
 
 const OVERFLOW: &str = "vitalsign_series_overflow";
+const EXPIRED: &str = "vitalsign_series_expired";
 const COLLECT_ERRORS: &str = "vitalsign_collect_errors";
 
 fn self_family<'a>(
@@ -608,6 +678,48 @@ impl std::fmt::Debug for Registry {
             )
             .field("collectors", &inner.collectors.len())
             .finish()
+    }
+}
+
+/// What [`Registry::series_bound`] answers: the most series each family (or collector) can
+/// write in one scrape, and their total.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeriesBound {
+    families: Vec<(String, Option<u64>)>,
+}
+
+impl SeriesBound {
+    /// The most series a scrape can hold, or `None` if a family or collector cannot say.
+    pub fn total(&self) -> Option<u64> {
+        self.families
+            .iter()
+            .try_fold(0u64, |sum, &(_, b)| sum.checked_add(b?))
+    }
+
+    /// Each family (a collector: its families' names joined) with its bound, in registration
+    /// order, vitalsign's own families last.
+    pub fn families(&self) -> impl Iterator<Item = (&str, Option<u64>)> {
+        self.families.iter().map(|(n, b)| (&**n, *b))
+    }
+
+    /// The families and collectors that cannot say.
+    pub fn unbounded(&self) -> impl Iterator<Item = &str> {
+        self.families
+            .iter()
+            .filter(|(_, b)| b.is_none())
+            .map(|(n, _)| &**n)
+    }
+}
+
+impl std::fmt::Display for SeriesBound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.total() {
+            Some(n) => write!(f, "at most {n} series"),
+            None => {
+                let unbounded: Vec<&str> = self.unbounded().collect();
+                write!(f, "unbounded: {}", unbounded.join("; "))
+            }
+        }
     }
 }
 

@@ -60,3 +60,122 @@ impl AtomicF64 {
         });
     }
 }
+
+/// The shared pointers of sparse families. A series is handed out as an `Arc`; per-thread lookup
+/// caches keep only a `Weak` to it, so a removal can tell whether anyone holds it: [`claim`]
+/// takes the series away only from its last holder, and no `Weak` upgrades after it.
+/// Under loom, `Arc` and `Weak` are stand-ins with std's semantics built on loom's atomics, so
+/// the models explore a lookup's upgrade racing a removal's claim.
+#[cfg(not(loom))]
+pub(crate) use std::sync::{Arc, Weak};
+
+/// Drops `series` if the caller holds its only strong reference (`Weak`s may remain and will
+/// not upgrade again); otherwise hands it back.
+#[cfg(not(loom))]
+pub(crate) fn claim<T>(series: Arc<T>) -> Result<(), Arc<T>> {
+    Arc::try_unwrap(series).map(drop)
+}
+
+#[cfg(loom)]
+pub(crate) use stand_in::{Arc, Weak, claim};
+
+#[cfg(loom)]
+mod stand_in {
+    use loom::sync::atomic::AtomicUsize;
+    use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+
+    struct Inner<T> {
+        strong: AtomicUsize,
+        value: T,
+    }
+
+    /// std's `Arc` as far as sparse families use it: the strong count lives in a loom atomic.
+    pub struct Arc<T> {
+        inner: loom::sync::Arc<Inner<T>>,
+        /// Cleared by a successful [`claim`], whose count is already zero.
+        counted: bool,
+    }
+
+    pub struct Weak<T> {
+        inner: loom::sync::Arc<Inner<T>>,
+    }
+
+    impl<T> Arc<T> {
+        pub(crate) fn new(value: T) -> Self {
+            Self {
+                inner: loom::sync::Arc::new(Inner {
+                    strong: AtomicUsize::new(1),
+                    value,
+                }),
+                counted: true,
+            }
+        }
+
+        pub(crate) fn downgrade(this: &Self) -> Weak<T> {
+            Weak {
+                inner: this.inner.clone(),
+            }
+        }
+    }
+
+    impl<T> Clone for Arc<T> {
+        fn clone(&self) -> Self {
+            self.inner.strong.fetch_add(1, Relaxed);
+            Self {
+                inner: self.inner.clone(),
+                counted: true,
+            }
+        }
+    }
+
+    impl<T> Drop for Arc<T> {
+        fn drop(&mut self) {
+            if self.counted {
+                self.inner.strong.fetch_sub(1, Release);
+            }
+        }
+    }
+
+    impl<T> std::ops::Deref for Arc<T> {
+        type Target = T;
+        fn deref(&self) -> &T {
+            &self.inner.value
+        }
+    }
+
+    impl<T> Weak<T> {
+        /// A strong reference, unless the count has reached zero (as std's: a compare-and-swap
+        /// loop that never raises a zero count).
+        pub(crate) fn upgrade(&self) -> Option<Arc<T>> {
+            let mut n = self.inner.strong.load(Relaxed);
+            loop {
+                if n == 0 {
+                    return None;
+                }
+                match self
+                    .inner
+                    .strong
+                    .compare_exchange_weak(n, n + 1, Acquire, Relaxed)
+                {
+                    Ok(_) => {
+                        return Some(Arc {
+                            inner: self.inner.clone(),
+                            counted: true,
+                        });
+                    }
+                    Err(seen) => n = seen,
+                }
+            }
+        }
+    }
+
+    pub(crate) fn claim<T>(mut series: Arc<T>) -> Result<(), Arc<T>> {
+        match series.inner.strong.compare_exchange(1, 0, Acquire, Relaxed) {
+            Ok(_) => {
+                series.counted = false;
+                Ok(())
+            }
+            Err(_) => Err(series),
+        }
+    }
+}

@@ -80,6 +80,15 @@ impl Collector for ProcessCollector {
         super::describe(FAMILIES)
     }
 
+    fn series_bound(&self) -> Option<u64> {
+        // One unlabelled series per family.
+        Some(if cfg!(target_os = "linux") {
+            FAMILIES.len() as u64
+        } else {
+            0
+        })
+    }
+
     fn collect(
         &self,
         out: &mut Collect<'_>,

@@ -115,6 +115,17 @@ impl Collector for TokioRuntimeCollector {
         super::describe(FAMILIES)
     }
 
+    fn series_bound(&self) -> Option<u64> {
+        // The runtime's own families once, the worker families once per worker (a runtime's
+        // worker count is fixed when it is built).
+        let per_worker = FAMILIES
+            .iter()
+            .filter(|(_, name, _)| name.starts_with("tokio_runtime_worker_"))
+            .count() as u64;
+        let workers = self.handle.metrics().num_workers() as u64;
+        Some(FAMILIES.len() as u64 - per_worker + per_worker * workers)
+    }
+
     fn collect(
         &self,
         out: &mut Collect<'_>,

@@ -129,6 +129,10 @@ impl<L: LabelSet, M: Series> Metric for Family<L, M> {
         }
     }
 
+    fn series_bound(&self) -> Option<u64> {
+        Some(self.series.iter().map(Series::label_sets).sum())
+    }
+
     fn validate(&self) -> Result<()> {
         if let Some(problem) = &self.problem {
             return Err(Error::new(ErrorKind::InvalidLabelName, problem.to_string()));

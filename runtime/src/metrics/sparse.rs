@@ -1,13 +1,14 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, PoisonError};
+use std::sync::{OnceLock, PoisonError};
+use std::time::{Duration, Instant};
 
 use crate::encoding::{Labels, MetricEncoder, MetricType};
 use crate::error::{Error, ErrorKind, Result};
 use crate::metrics::{Metric, Series};
 use crate::name;
-use crate::sync::{AtomicBool, AtomicU64, RwLock};
+use crate::sync::{Arc, AtomicBool, AtomicU64, RwLock, claim};
 
 /// The label value every label of the overflow series carries.
 pub const OVERFLOW_VALUE: &str = "__overflow__";
@@ -42,35 +43,124 @@ pub const OVERFLOW_VALUE: &str = "__overflow__";
 /// "#);
 /// # Ok::<(), vitalsign::Error>(())
 /// ```
+///
+/// # Series that come and go
+///
+/// Label values that come and go (customers, tenants, peers) need their series to go too, or
+/// the cap fills with departed values and every newcomer lands in the overflow series. A series
+/// can be [removed](Self::remove), [kept by a predicate](Self::retain) or [cleared](Self::clear),
+/// and a family built with an [idle timeout](Self::idle_timeout) drops the series nobody looked
+/// up for that long, at each scrape (or when [`expire_idle`](Self::expire_idle) is called, from a
+/// background task), never on the caller's path. Dropped series make room under the cap;
+/// `vitalsign_series_expired_total{metric="..."}` counts the expired ones.
+///
+/// - A series that is used again after it was dropped starts from zero: to Prometheus a new
+///   series, which `rate()` and `increase()` read correctly.
+/// - A series that someone holds (an `Arc` returned by [`get`](Self::get) and not yet dropped) is
+///   never dropped: a handle never counts into a series that no scrape shows. Removing a held
+///   series drops it once the last holder lets go (at the next scrape or sweep after that),
+///   unless it is looked up again first; an idle timeout passes it over while held. Keep an
+///   `Arc` for a hot series that always exists; look up per use a series that should expire.
+/// - Every increment lands in a series a later scrape shows, or in one that was dropped after
+///   the increment happened.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use vitalsign::{Counter, Format, Registry, SparseFamily};
+///
+/// let registry = Registry::new();
+/// let orders = registry.register(
+///     "orders",
+///     "Orders by customer.",
+///     SparseFamily::<Counter, 1>::new(["customer"], 2)?.idle_timeout(Duration::from_secs(600)),
+/// )?;
+/// orders.get(["ada"]).inc();
+/// orders.get(["bob"]).inc();
+/// let start = Instant::now();
+/// // Ada keeps ordering; Bob has not been seen for an hour.
+/// orders.expire_idle_at(start + Duration::from_secs(1800));
+/// orders.get(["ada"]).inc();
+/// assert_eq!(orders.expire_idle_at(start + Duration::from_secs(3600)), 1);
+/// // Carol gets Bob's place instead of the overflow series.
+/// orders.get(["carol"]).inc();
+/// assert_eq!(registry.render(Format::Prometheus), r#"# HELP orders_total Orders by customer.
+/// ## TYPE orders_total counter
+/// orders_total{customer="ada"} 2
+/// orders_total{customer="carol"} 1
+/// ## HELP vitalsign_series_expired_total Series a sparse family dropped after their idle timeout.
+/// ## TYPE vitalsign_series_expired_total counter
+/// vitalsign_series_expired_total{metric="orders"} 1
+/// "#);
+/// # Ok::<(), vitalsign::Error>(())
+/// ```
 pub struct SparseFamily<M, const N: usize> {
     /// Tells this family's entries apart in the per-thread lookup cache.
     id: u64,
     names: [Box<str>; N],
     cap: usize,
+    idle: Option<Duration>,
+    /// When the family was made: the origin of [`Activity::last`].
+    born: Instant,
     make: Box<dyn Fn() -> M + Send + Sync>,
     state: RwLock<State<M>>,
     overflow: Arc<M>,
     overflow_key: Box<[u8]>,
     overflow_used: AtomicBool,
     overflowed: AtomicU64,
-    /// Each series' whole line prefix, for single-line series, kept across scrapes and extended
-    /// as series are added (they are only ever appended).
-    prefixes: std::sync::Mutex<Option<Prefixes>>,
+    expired: AtomicU64,
+    /// Whether a removed series waits for its holders to let go.
+    leaving: AtomicBool,
+    /// The family name and constant labels that series' line prefixes are rendered for (the
+    /// first registration's; a family registered under a second name renders its lines there
+    /// at every scrape).
+    prefixed_for: OnceLock<(Box<str>, Box<str>)>,
 }
 
-/// Line prefixes rendered for one family name and set of constant labels.
-struct Prefixes {
-    name: Box<str>,
-    const_labels: Box<str>,
-    bytes: Vec<u8>,
-    /// Where each series' prefix ends in `bytes`.
-    ends: Vec<usize>,
-}
-
-/// Each series under its key: its label values packed (see [`pack`]), raw.
+/// Each series under its key (its label values packed, see [`pack`]), in an index by key.
 struct State<M> {
     index: HashMap<Box<[u8]>, usize>,
-    series: Vec<(Box<[u8]>, Arc<M>)>,
+    series: Vec<Slot<M>>,
+}
+
+struct Slot<M> {
+    key: Box<[u8]>,
+    series: Arc<M>,
+    activity: std::sync::Arc<Activity>,
+    /// The whole line prefix of a single-line series, rendered at its first scrape.
+    prefix: OnceLock<Box<[u8]>>,
+}
+
+/// How a series is used, shared with the lookup caches that hand it out.
+#[derive(Debug)]
+struct Activity {
+    /// Set by every lookup that returns the series; cleared by each sweep, which notes the time.
+    used: AtomicBool,
+    /// When a sweep last found it used (or it was made), in nanoseconds since the family's birth.
+    last: AtomicU64,
+    /// Removed while held: dropped by the first sweep after its last holder lets go, unless
+    /// looked up again before.
+    leaving: AtomicBool,
+}
+
+impl Activity {
+    fn new(now: u64) -> Self {
+        Self {
+            used: AtomicBool::new(true),
+            last: AtomicU64::new(now),
+            leaving: AtomicBool::new(false),
+        }
+    }
+
+    /// Notes a lookup: a load of a line that sweeps rarely write, a write only the first time
+    /// between two sweeps. The write is a read-modify-write, not a store: it must be ordered
+    /// after a sweep's concurrent clearing swap, which a plain store after a stale load need not
+    /// be in loom's model of the memory order.
+    #[inline]
+    fn touch(&self) {
+        if !self.used.load(Ordering::Relaxed) {
+            self.used.swap(true, Ordering::Relaxed);
+        }
+    }
 }
 
 // The label values packed as a lookup key, reused so a hit allocates nothing. Loom runs its
@@ -134,9 +224,11 @@ impl<M, const N: usize> SparseFamily<M, N> {
         pack(&mut overflow_key, &[OVERFLOW_VALUE; N]);
         static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Ok(Self {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             names: names.map(Into::into),
             cap,
+            idle: None,
+            born: Instant::now(),
             overflow: Arc::new(make()),
             make: Box::new(make),
             state: RwLock::new(State {
@@ -146,8 +238,20 @@ impl<M, const N: usize> SparseFamily<M, N> {
             overflow_key: overflow_key.into(),
             overflow_used: AtomicBool::new(false),
             overflowed: AtomicU64::new(0),
-            prefixes: std::sync::Mutex::new(None),
+            expired: AtomicU64::new(0),
+            leaving: AtomicBool::new(false),
+            prefixed_for: OnceLock::new(),
         })
+    }
+
+    /// Drops series that nobody looked up for `idle` (at each scrape, or when
+    /// [`expire_idle`](Self::expire_idle) is called), so their room under the cap goes to new
+    /// label values. A series is dropped at the first sweep at least `idle` after the last
+    /// lookup that returned it; a series someone holds is never dropped.
+    #[must_use]
+    pub fn idle_timeout(mut self, idle: Duration) -> Self {
+        self.idle = Some(idle);
+        self
     }
 
     /// The series for these label values (in the order of the names given to `new`), created if
@@ -170,39 +274,52 @@ impl<M, const N: usize> SparseFamily<M, N> {
                 return self.overflow.clone();
             }
             let hash = cache::hash(self.id, key);
-            if let Some(series) = cache::get(self.id, hash, key).and_then(|s| s.downcast().ok()) {
+            if let Some(series) = cache::get::<M>(self.id, hash, key) {
                 return series;
             }
-            let (series, found) = self.lookup(key);
-            if found {
-                cache::put(self.id, hash, key, series.clone());
+            let (series, activity) = self.lookup(key);
+            if let Some(activity) = activity {
+                cache::put(self.id, hash, key, &series, activity);
             }
             series
         })
     }
 
-    /// The series for a packed key from the map, and whether it is the key's own (not the
-    /// overflow series).
-    fn lookup(&self, key: &[u8]) -> (Arc<M>, bool) {
+    /// The series for a packed key from the map, and its activity when it is the key's own (not
+    /// the overflow series).
+    fn lookup(&self, key: &[u8]) -> (Arc<M>, Option<std::sync::Arc<Activity>>) {
+        let found = |state: &State<M>| {
+            state.index.get(key).map(|&i| {
+                let slot = &state.series[i];
+                slot.activity.touch();
+                (slot.series.clone(), Some(slot.activity.clone()))
+            })
+        };
         let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
-        if let Some(&i) = state.index.get(key) {
-            return (state.series[i].1.clone(), true);
+        if let Some(hit) = found(&state) {
+            return hit;
         }
         drop(state);
         let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
-        if let Some(&i) = state.index.get(key) {
-            return (state.series[i].1.clone(), true);
+        if let Some(hit) = found(&state) {
+            return hit;
         }
         if state.series.len() >= self.cap {
             self.overflowed.fetch_add(1, Ordering::Relaxed);
             self.overflow_used.store(true, Ordering::Relaxed);
-            return (self.overflow.clone(), false);
+            return (self.overflow.clone(), None);
         }
         let series = Arc::new((self.make)());
+        let activity = std::sync::Arc::new(Activity::new(self.nanos(Instant::now())));
         let i = state.series.len();
-        state.series.push((key.into(), series.clone()));
+        state.series.push(Slot {
+            key: key.into(),
+            series: series.clone(),
+            activity: activity.clone(),
+            prefix: OnceLock::new(),
+        });
         state.index.insert(key.into(), i);
-        (series, true)
+        (series, Some(activity))
     }
 
     /// How many series exist, not counting the overflow one.
@@ -218,62 +335,231 @@ impl<M, const N: usize> SparseFamily<M, N> {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// Removes the series with these label values; returns whether there was one. The next
+    /// scrape no longer shows it, and a later [`get`](Self::get) starts a new series at zero;
+    /// if someone still holds it, it stays (and counts) until the last holder lets go, or for
+    /// good if it is looked up again first.
+    pub fn remove(&self, values: [&str; N]) -> bool {
+        let mut key = Vec::new();
+        pack(&mut key, &values);
+        self.remove_keys(std::iter::once(key.as_slice())) > 0
+    }
+
+    /// Keeps only the series whose label values `keep` accepts (called once per series, outside
+    /// the family's lock), removing the others as [`remove`](Self::remove) does. Returns how many
+    /// were removed.
+    pub fn retain(&self, mut keep: impl FnMut([&str; N]) -> bool) -> usize {
+        let keys: Vec<Box<[u8]>> = {
+            let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
+            state.series.iter().map(|s| s.key.clone()).collect()
+        };
+        let gone = keys.iter().filter(|key| {
+            let mut values = [""; N];
+            values.iter_mut().zip(unpack(key)).for_each(|(v, s)| *v = s);
+            !keep(values)
+        });
+        self.remove_keys(gone.map(|k| &**k))
+    }
+
+    /// Removes every series, as [`remove`](Self::remove) does each. The overflow series stays:
+    /// what counted there was counted.
+    pub fn clear(&self) -> usize {
+        self.retain(|_| false)
+    }
+
+    /// Drops the series whose keys are given (those that exist); returns how many there were.
+    fn remove_keys<'k>(&self, keys: impl Iterator<Item = &'k [u8]>) -> usize {
+        let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        let mut removed = 0;
+        for key in keys {
+            let Some(&i) = state.index.get(key) else {
+                continue;
+            };
+            removed += 1;
+            let slot = take(&mut state, i);
+            // A lookup from now on cancels the removal.
+            slot.activity.used.store(false, Ordering::Relaxed);
+            if let Err(series) = claim(slot.series) {
+                slot.activity.leaving.store(true, Ordering::Relaxed);
+                self.leaving.store(true, Ordering::Relaxed);
+                put_back(&mut state, Slot { series, ..slot });
+            }
+        }
+        removed
+    }
+
+    /// Drops the series that nobody looked up for the family's idle timeout, and removed series
+    /// whose last holder let go; returns how many expired. Scrapes do this by themselves; call
+    /// it from a background task to make room under the cap between scrapes.
+    pub fn expire_idle(&self) -> usize {
+        self.expire_idle_at(Instant::now())
+    }
+
+    /// [`expire_idle`](Self::expire_idle) as if the time were `now` (for tests, and for callers
+    /// that keep their own clock). A series is idle when no lookup returned it since the sweep
+    /// before the last that saw it used, and that sweep was at least the idle timeout before
+    /// `now`.
+    pub fn expire_idle_at(&self, now: Instant) -> usize {
+        if self.idle.is_none() && !self.leaving.load(Ordering::Relaxed) {
+            return 0;
+        }
+        let now = self.nanos(now);
+        let idle = self.idle.map_or(u64::MAX, |d| {
+            u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+        });
+        // Under the read lock, note uses and pick candidates; lookups and scrapes go on.
+        let candidates: Vec<usize> = {
+            let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
+            state
+                .series
+                .iter()
+                .enumerate()
+                .filter(|(_, slot)| {
+                    let a = &slot.activity;
+                    if a.used.swap(false, Ordering::Relaxed) {
+                        a.last.fetch_max(now, Ordering::Relaxed);
+                        a.leaving.store(false, Ordering::Relaxed);
+                        return false;
+                    }
+                    a.leaving.load(Ordering::Relaxed)
+                        || now.saturating_sub(a.last.load(Ordering::Relaxed)) >= idle
+                })
+                .map(|(i, _)| i)
+                .collect()
+        };
+        if candidates.is_empty() {
+            return 0;
+        }
+        // Under the write lock, drop the candidates still unused and unheld. Highest index
+        // first: taking one moves only a later slot, so the lower ones stay where they were.
+        let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        let mut expired = 0;
+        for &i in candidates.iter().rev() {
+            // Other removals may have run between the locks; check the slot afresh.
+            let Some(slot) = state.series.get(i) else {
+                continue;
+            };
+            let a = &slot.activity;
+            let leaving = a.leaving.load(Ordering::Relaxed);
+            let idle_now = now.saturating_sub(a.last.load(Ordering::Relaxed)) >= idle;
+            if a.used.load(Ordering::Relaxed) || !(leaving || idle_now) {
+                continue;
+            }
+            let slot = take(&mut state, i);
+            match claim(slot.series) {
+                Ok(()) => expired += u64::from(!leaving),
+                Err(series) => put_back(&mut state, Slot { series, ..slot }),
+            }
+        }
+        let still_leaving = state
+            .series
+            .iter()
+            .any(|s| s.activity.leaving.load(Ordering::Relaxed));
+        self.leaving.store(still_leaving, Ordering::Relaxed);
+        drop(state);
+        self.expired.fetch_add(expired, Ordering::Relaxed);
+        usize::try_from(expired).unwrap_or(usize::MAX)
+    }
+
+    /// Nanoseconds from the family's birth to `t` (zero before it).
+    fn nanos(&self, t: Instant) -> u64 {
+        u64::try_from(t.saturating_duration_since(self.born).as_nanos()).unwrap_or(u64::MAX)
+    }
+}
+
+/// Takes slot `i` out of `state` (the last slot moves into its place).
+fn take<M>(state: &mut State<M>, i: usize) -> Slot<M> {
+    let slot = state.series.swap_remove(i);
+    state.index.remove(&slot.key);
+    if let Some(moved) = state.series.get(i) {
+        state.index.insert(moved.key.clone(), i);
+    }
+    slot
+}
+
+/// Puts a slot taken by [`take`] back, at the end.
+fn put_back<M>(state: &mut State<M>, slot: Slot<M>) {
+    state.index.insert(slot.key.clone(), state.series.len());
+    state.series.push(slot);
 }
 
 impl<M: Series, const N: usize> SparseFamily<M, N> {
-    /// Writes single-line series from line prefixes rendered once per series.
+    /// Writes single-line series from line prefixes rendered once per series, if the prefixes
+    /// are this encoder's; returns whether it wrote.
     fn encode_prefixed(
         &self,
-        series: &[(Box<[u8]>, Arc<M>)],
+        series: &[Slot<M>],
         suffix: &str,
         encoder: &mut MetricEncoder<'_>,
-    ) {
-        let mut cache = self.prefixes.lock().unwrap_or_else(PoisonError::into_inner);
-        let stale = cache
-            .as_ref()
-            .is_none_or(|p| *p.name != *encoder.name() || *p.const_labels != *encoder.const_text());
-        if stale {
-            *cache = Some(Prefixes {
-                name: encoder.name().into(),
-                const_labels: encoder.const_text().into(),
-                bytes: Vec::new(),
-                ends: Vec::new(),
-            });
+    ) -> bool {
+        let (name, consts) = self
+            .prefixed_for
+            .get_or_init(|| (encoder.name().into(), encoder.const_text().into()));
+        if **name != *encoder.name() || **consts != *encoder.const_text() {
+            return false;
         }
-        let Some(prefixes) = cache.as_mut() else {
-            return;
-        };
         let mut text = String::new();
-        for (key, _) in &series[prefixes.ends.len().min(series.len())..] {
-            text.clear();
-            Labels::from_fn(&self.visit(key)).render(&mut text);
-            encoder.line_prefix(&mut prefixes.bytes, suffix, &text);
-            prefixes.ends.push(prefixes.bytes.len());
-        }
-        let mut start = 0;
-        for ((_, series), &end) in series.iter().zip(&prefixes.ends) {
-            if let Some((_, value)) = series.single_sample() {
-                encoder.sample_with_prefix(&prefixes.bytes[start..end], value, series.exemplar());
+        for slot in series {
+            let prefix = slot.prefix.get_or_init(|| {
+                text.clear();
+                Labels::from_fn(&self.visit(&slot.key)).render(&mut text);
+                let mut prefix = Vec::new();
+                encoder.line_prefix(&mut prefix, suffix, &text);
+                prefix.into()
+            });
+            if let Some((_, value)) = slot.series.single_sample() {
+                encoder.sample_with_prefix(prefix, value, slot.series.exemplar());
             }
-            start = end;
         }
+        true
     }
 }
 
 /// The per-thread lookup cache: direct-mapped, a few dozen entries, each holding a series
-/// (type-erased, since one cache serves every family) under its family's id and rendered key.
+/// (type-erased, since one cache serves every family) under its family's id and packed key.
+/// An entry holds a `Weak`, so a cached series still counts as unheld: a removal or expiry
+/// can drop it, after which the entry no longer upgrades and the lookup goes to the map.
 mod cache {
     use std::any::Any;
     use std::cell::RefCell;
-    use std::sync::Arc;
+
+    use super::Activity;
+    use crate::sync::{Arc, Weak};
 
     const SLOTS: usize = 64;
+
+    /// A `Weak` of any series type: unsized in place normally; boxed under loom, whose
+    /// stand-in `Weak` cannot be.
+    #[cfg(not(loom))]
+    type Erased = Weak<dyn Any + Send + Sync>;
+    #[cfg(loom)]
+    type Erased = Box<dyn Any + Send + Sync>;
+
+    #[cfg(not(loom))]
+    fn erase<M: Send + Sync + 'static>(series: &Arc<M>) -> Erased {
+        Arc::downgrade(series) as Weak<dyn Any + Send + Sync>
+    }
+    #[cfg(loom)]
+    fn erase<M: Send + Sync + 'static>(series: &Arc<M>) -> Erased {
+        Box::new(Arc::downgrade(series))
+    }
+
+    #[cfg(not(loom))]
+    fn upgrade<M: Send + Sync + 'static>(series: &Erased) -> Option<Arc<M>> {
+        series.upgrade()?.downcast().ok()
+    }
+    #[cfg(loom)]
+    fn upgrade<M: Send + Sync + 'static>(series: &Erased) -> Option<Arc<M>> {
+        series.downcast_ref::<Weak<M>>()?.upgrade()
+    }
 
     struct Entry {
         family: u64,
         hash: u64,
         key: Vec<u8>,
-        series: Arc<dyn Any + Send + Sync>,
+        series: Erased,
+        activity: std::sync::Arc<Activity>,
     }
 
     #[cfg(not(loom))]
@@ -303,17 +589,33 @@ mod cache {
         mix(mix(h, u64::from_le_bytes(last)), key.len() as u64)
     }
 
+    /// The cached series for `key`, if the entry is this key's and its series still exists
+    /// (the lookup is noted, as the map's lookups are).
     #[inline]
-    pub(super) fn get(family: u64, hash: u64, key: &[u8]) -> Option<Arc<dyn Any + Send + Sync>> {
+    pub(super) fn get<M: Send + Sync + 'static>(
+        family: u64,
+        hash: u64,
+        key: &[u8],
+    ) -> Option<Arc<M>> {
         CACHE.with(|cache| {
             let cache = cache.borrow();
             let entry = cache.get(hash as usize % SLOTS)?.as_ref()?;
-            (entry.family == family && entry.hash == hash && entry.key == key)
-                .then(|| entry.series.clone())
+            if entry.family != family || entry.hash != hash || entry.key != key {
+                return None;
+            }
+            let series = upgrade(&entry.series)?;
+            entry.activity.touch();
+            Some(series)
         })
     }
 
-    pub(super) fn put(family: u64, hash: u64, key: &[u8], series: Arc<dyn Any + Send + Sync>) {
+    pub(super) fn put<M: Send + Sync + 'static>(
+        family: u64,
+        hash: u64,
+        key: &[u8],
+        series: &Arc<M>,
+        activity: std::sync::Arc<Activity>,
+    ) {
         CACHE.with(|cache| {
             let mut cache = cache.borrow_mut();
             if cache.is_empty() {
@@ -329,14 +631,16 @@ mod cache {
                     entry.hash = hash;
                     entry.key.clear();
                     entry.key.extend_from_slice(key);
-                    entry.series = series;
+                    entry.series = erase(series);
+                    entry.activity = activity;
                 }
                 None => {
                     *slot = Some(Entry {
                         family,
                         hash,
                         key: key.to_owned(),
-                        series,
+                        series: erase(series),
+                        activity,
                     });
                 }
             }
@@ -361,8 +665,10 @@ impl<M, const N: usize> std::fmt::Debug for SparseFamily<M, N> {
         f.debug_struct("SparseFamily")
             .field("names", &self.names)
             .field("cap", &self.cap)
+            .field("idle_timeout", &self.idle)
             .field("len", &self.len())
             .field("overflowed", &self.overflowed.load(Ordering::Relaxed))
+            .field("expired", &self.expired.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
 }
@@ -378,16 +684,17 @@ impl<M: Series, const N: usize> Metric for SparseFamily<M, N> {
     }
 
     fn encode(&self, encoder: &mut MetricEncoder<'_>) {
+        self.expire_idle();
         let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
-        let single = state.series.first().and_then(|(_, s)| s.single_sample());
+        let single = state.series.first().and_then(|s| s.series.single_sample());
         let created = M::TYPE == MetricType::Counter && encoder.writes_created();
-        match single.filter(|_| !created && encoder.writes_lines()) {
-            Some((suffix, _)) => self.encode_prefixed(&state.series, suffix, encoder),
-            None => {
-                for (key, series) in &state.series {
-                    let visit = self.visit(key);
-                    series.encode_series(Labels::from_fn(&visit), encoder);
-                }
+        let prefixed = single
+            .filter(|_| !created && encoder.writes_lines())
+            .is_some_and(|(suffix, _)| self.encode_prefixed(&state.series, suffix, encoder));
+        if !prefixed {
+            for slot in &state.series {
+                let visit = self.visit(&slot.key);
+                slot.series.encode_series(Labels::from_fn(&visit), encoder);
             }
         }
         drop(state);
@@ -400,6 +707,18 @@ impl<M: Series, const N: usize> Metric for SparseFamily<M, N> {
 
     fn overflowed(&self) -> u64 {
         self.overflowed.load(Ordering::Relaxed)
+    }
+
+    fn expired(&self) -> Option<u64> {
+        self.idle.map(|_| self.expired.load(Ordering::Relaxed))
+    }
+
+    fn series_bound(&self) -> Option<u64> {
+        let per = self.overflow.label_sets();
+        u64::try_from(self.cap)
+            .ok()?
+            .checked_add(1)?
+            .checked_mul(per)
     }
 }
 
@@ -493,10 +812,10 @@ mod loom_model {
         let mut seen: Vec<_> = state
             .series
             .iter()
-            .map(|(k, c)| {
+            .map(|slot| {
                 let mut text = String::new();
-                Labels::from_fn(&family.visit(k)).render(&mut text);
-                (text, c.get())
+                Labels::from_fn(&family.visit(&slot.key)).render(&mut text);
+                (text, slot.series.get())
             })
             .collect();
         seen.push(("overflow".to_owned(), family.overflow.get()));
@@ -544,6 +863,96 @@ mod loom_model {
             );
             assert_eq!(seen[1], ("overflow".to_owned(), 1));
             assert_eq!(family.overflowed.load(Ordering::Relaxed), 1);
+        });
+    }
+
+    /// A family whose series `ada` exists, sits in this thread's lookup cache, and was seen
+    /// unused by one sweep: the next sweep drops it unless someone uses or holds it.
+    fn idle_ada() -> Arc<SparseFamily<Counter, 1>> {
+        let family = Arc::new(
+            SparseFamily::<Counter, 1>::new(["user"], 2)
+                .unwrap()
+                .idle_timeout(Duration::ZERO),
+        );
+        drop(family.get(["ada"]));
+        assert_eq!(family.expire_idle(), 0);
+        family
+    }
+
+    /// A lookup answered by the per-thread cache (a `Weak` upgraded) races an expiry: whichever
+    /// wins, the handle it returns is a series the family still shows, so the increment made
+    /// through it after the sweep is scraped. The sweep either passes over the held series or
+    /// dropped it before the upgrade, which then fails and the lookup makes a new series.
+    #[test]
+    fn loom_a_cached_lookup_racing_an_expiry_never_holds_a_dropped_series() {
+        loom::model(|| {
+            let family = idle_ada();
+            let sweeper = {
+                let family = family.clone();
+                loom::thread::spawn(move || family.expire_idle())
+            };
+            let handle = family.get(["ada"]);
+            let expired = sweeper.join().unwrap();
+            handle.inc();
+            assert_eq!(
+                values(&family),
+                [("user=\"ada\"".to_owned(), 1), ("overflow".to_owned(), 0)]
+            );
+            assert!(expired <= 1);
+            assert_eq!(family.expired.load(Ordering::Relaxed), expired as u64);
+        });
+    }
+
+    /// A removal races a cached lookup: the handle the lookup returns is shown by the family as
+    /// long as it is held (the removal waits for it, or came first and the lookup made a new
+    /// series); once it is dropped, a sweep completes a removal that came after the lookup.
+    #[test]
+    fn loom_a_removal_racing_a_cached_lookup_waits_for_the_handle() {
+        loom::model(|| {
+            let family = idle_ada();
+            let remover = {
+                let family = family.clone();
+                loom::thread::spawn(move || family.remove(["ada"]))
+            };
+            let handle = family.get(["ada"]);
+            assert!(remover.join().unwrap());
+            handle.inc();
+            assert_eq!(
+                values(&family),
+                [("user=\"ada\"".to_owned(), 1), ("overflow".to_owned(), 0)]
+            );
+            drop(handle);
+            family.expire_idle();
+            let seen = values(&family);
+            // Removed after the lookup: gone now. Removed before it: the lookup's new series,
+            // used since the last sweep, stays.
+            assert!(
+                seen == [("overflow".to_owned(), 0)]
+                    || seen == [("user=\"ada\"".to_owned(), 1), ("overflow".to_owned(), 0)],
+                "{seen:?}"
+            );
+        });
+    }
+
+    /// A lookup through the map (a thread with nothing cached) and its increment race an
+    /// expiry: the map's lock orders them, so the sweep either finds the series used and keeps
+    /// it, or drops it before the lookup, which makes a new series: the increment is shown.
+    #[test]
+    fn loom_a_map_lookup_racing_an_expiry_is_shown() {
+        loom::model(|| {
+            let family = idle_ada();
+            let worker = {
+                let family = family.clone();
+                loom::thread::spawn(move || family.get(["ada"]).inc())
+            };
+            let expired = family.expire_idle();
+            worker.join().unwrap();
+            assert!(expired <= 1);
+            assert_eq!(
+                values(&family),
+                [("user=\"ada\"".to_owned(), 1), ("overflow".to_owned(), 0)],
+                "expired {expired}"
+            );
         });
     }
 }

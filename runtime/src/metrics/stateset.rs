@@ -103,6 +103,10 @@ impl<E: LabelValue> Series for StateSet<E> {
         }
     }
 
+    fn label_sets(&self) -> u64 {
+        E::CARDINALITY as u64
+    }
+
     fn encode_series(&self, labels: Labels<'_>, encoder: &mut MetricEncoder<'_>) {
         let current = self.current.load(Ordering::Relaxed);
         for i in 0..E::CARDINALITY {

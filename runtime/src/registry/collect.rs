@@ -53,6 +53,14 @@ pub trait Collector: Send + Sync {
         &self,
         out: &mut Collect<'_>,
     ) -> std::result::Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+    /// The most series (label sets, across all its families) this collector writes in one
+    /// scrape, or `None` (the default) if it cannot say. A declared bound is kept: a write past
+    /// it is refused, and [`Registry::series_bound`](crate::Registry::series_bound) counts it;
+    /// `None` makes the registry's answer "unbounded".
+    fn series_bound(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// Where a [`Collector`] writes its samples; each family's samples are kept together whatever
@@ -67,6 +75,9 @@ pub struct Collect<'a> {
     escaping: crate::encoding::Escaping,
     labels: String,
     refused: bool,
+    /// The collector's declared bound, and the series written so far.
+    bound: Option<u64>,
+    count: u64,
 }
 
 impl Collect<'_> {
@@ -166,6 +177,15 @@ impl Collect<'_> {
         sorted
             .iter()
             .for_each(|(k, v)| escape::write_label(&mut key, k, v));
+        if let Some(bound) = self.bound.filter(|&b| self.count >= b) {
+            return Err(crate::Error::new(
+                crate::ErrorKind::Collector,
+                format!(
+                    "collector wrote `{name}{{{}}}` past the {bound} series it declares",
+                    &self.labels
+                ),
+            ));
+        }
         if !self.written[i].insert(key.into()) {
             return Err(crate::Error::new(
                 crate::ErrorKind::Collector,
@@ -187,6 +207,7 @@ impl Collect<'_> {
         )
         .escaping(self.escaping, plain);
         f(&mut enc, Labels::new(labels).with_text(&self.labels));
+        self.count += 1;
         Ok(())
     }
 }
@@ -201,6 +222,11 @@ pub(crate) struct CollectorEntry {
 type Buffers = (Vec<Vec<u8>>, Vec<HashSet<Box<str>>>);
 
 impl CollectorEntry {
+    /// The collector's declared bound.
+    pub(crate) fn series_bound(&self) -> Option<u64> {
+        self.collector.series_bound()
+    }
+
     pub(crate) fn new(collector: Box<dyn Collector>) -> Result<Self> {
         let families = collector
             .describe()
@@ -240,6 +266,8 @@ impl CollectorEntry {
             escaping: options.escaping,
             labels: String::new(),
             refused: false,
+            bound: self.collector.series_bound(),
+            count: 0,
         };
         let result = catch_unwind(AssertUnwindSafe(|| self.collector.collect(&mut collect)));
         if collect.refused || !matches!(result, Ok(Ok(()))) {

@@ -90,4 +90,8 @@ impl<M: Metric> Metric for FieldOf<M> {
     fn encode(&self, encoder: &mut vitalsign::MetricEncoder<'_>) {
         (self.1)(&self.0).encode(encoder);
     }
+
+    fn series_bound(&self) -> Option<u64> {
+        (self.1)(&self.0).series_bound()
+    }
 }

@@ -1,0 +1,343 @@
+//! Series that come and go: removal, idle expiry, and the series bound a registry can state.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use vitalsign::{
+    Buckets, Collect, Collector, Counter, Descriptor, Family, Format, Gauge, Histogram, LabelSet,
+    LabelValue, MetricType, Registry, SparseFamily, StateSet,
+};
+
+/// The sample lines of a scrape (no comments).
+fn samples(registry: &Registry) -> Vec<String> {
+    registry
+        .render(Format::Prometheus)
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect()
+}
+
+fn customers(cap: usize) -> (Registry, Arc<SparseFamily<Counter, 1>>) {
+    let registry = Registry::new();
+    let family = registry
+        .register(
+            "orders",
+            "Orders by customer.",
+            SparseFamily::<Counter, 1>::new(["customer"], cap).unwrap(),
+        )
+        .unwrap();
+    (registry, family)
+}
+
+#[test]
+fn a_removed_series_leaves_the_scrape_and_starts_again_at_zero() {
+    let (registry, orders) = customers(10);
+    orders.get(["ada"]).inc_by(5);
+    orders.get(["bob"]).inc_by(2);
+    assert!(orders.remove(["ada"]));
+    assert!(!orders.remove(["ada"]));
+    assert!(!orders.remove(["nobody"]));
+    assert_eq!(samples(&registry), [r#"orders_total{customer="bob"} 2"#]);
+    // This thread's lookup cache still has Ada's old series: it must not come back.
+    orders.get(["ada"]).inc();
+    assert_eq!(
+        samples(&registry),
+        [
+            r#"orders_total{customer="bob"} 2"#,
+            r#"orders_total{customer="ada"} 1"#
+        ]
+    );
+    assert_eq!(orders.len(), 2);
+}
+
+#[test]
+fn a_held_series_stays_until_its_holder_lets_go() {
+    let (registry, orders) = customers(10);
+    let ada = orders.get(["ada"]);
+    ada.inc();
+    assert!(orders.remove(["ada"]));
+    // Still held: still shown, and what the handle counts is scraped.
+    ada.inc();
+    assert_eq!(samples(&registry), [r#"orders_total{customer="ada"} 2"#]);
+    assert_eq!(samples(&registry), [r#"orders_total{customer="ada"} 2"#]);
+    drop(ada);
+    // The first scrape after the last holder let go completes the removal.
+    assert_eq!(samples(&registry), Vec::<String>::new());
+    assert_eq!(orders.len(), 0);
+}
+
+#[test]
+fn a_lookup_after_a_deferred_removal_cancels_it() {
+    let (registry, orders) = customers(10);
+    let held = orders.get(["ada"]);
+    assert!(orders.remove(["ada"]));
+    // Looked up again while the removal waits: the series is wanted after all.
+    orders.get(["ada"]).inc_by(3);
+    drop(held);
+    assert_eq!(samples(&registry), [r#"orders_total{customer="ada"} 3"#]);
+    assert_eq!(samples(&registry), [r#"orders_total{customer="ada"} 3"#]);
+}
+
+#[test]
+fn retain_and_clear_remove_exactly_what_they_say() {
+    let (registry, orders) = customers(10);
+    for (i, name) in ["ada", "bob", "cy", "dee"].iter().enumerate() {
+        orders.get([name]).inc_by(i as u64 + 1);
+    }
+    assert_eq!(orders.retain(|[c]| c.starts_with(['a', 'd'])), 2);
+    assert_eq!(
+        samples(&registry),
+        [
+            r#"orders_total{customer="ada"} 1"#,
+            r#"orders_total{customer="dee"} 4"#
+        ]
+    );
+    orders.get(["x"]).inc();
+    orders.get(["y"]).inc();
+    assert_eq!(orders.clear(), 4);
+    assert_eq!(samples(&registry), Vec::<String>::new());
+    assert_eq!(orders.len(), 0);
+}
+
+#[test]
+fn clear_keeps_the_overflow_series() {
+    let (registry, orders) = customers(1);
+    orders.get(["ada"]).inc();
+    orders.get(["bob"]).inc_by(4);
+    assert_eq!(orders.clear(), 1);
+    assert_eq!(
+        samples(&registry),
+        [
+            r#"orders_total{customer="__overflow__"} 4"#,
+            r#"vitalsign_series_overflow_total{metric="orders"} 1"#
+        ]
+    );
+    // Room again under the cap.
+    orders.get(["bob"]).inc();
+    assert_eq!(orders.len(), 1);
+}
+
+fn expiring(cap: usize, idle: Duration) -> (Registry, Arc<SparseFamily<Counter, 1>>) {
+    let registry = Registry::new();
+    let family = registry
+        .register(
+            "orders",
+            "Orders by customer.",
+            SparseFamily::<Counter, 1>::new(["customer"], cap)
+                .unwrap()
+                .idle_timeout(idle),
+        )
+        .unwrap();
+    (registry, family)
+}
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+#[test]
+fn idle_series_expire_after_the_timeout_and_not_before() {
+    let (registry, orders) = expiring(10, 10 * MINUTE);
+    let t0 = Instant::now();
+    orders.get(["ada"]).inc();
+    orders.get(["bob"]).inc();
+    // The sweep that first sees them unused notes when; the timeout runs from there.
+    assert_eq!(orders.expire_idle_at(t0 + MINUTE), 0);
+    assert_eq!(orders.expire_idle_at(t0 + 10 * MINUTE), 0);
+    orders.get(["ada"]).inc();
+    assert_eq!(orders.expire_idle_at(t0 + 11 * MINUTE), 1);
+    assert_eq!(
+        samples(&registry),
+        [
+            r#"orders_total{customer="ada"} 2"#,
+            r#"vitalsign_series_expired_total{metric="orders"} 1"#
+        ]
+    );
+    // Ada was last seen used by the sweep at 11 minutes.
+    assert_eq!(orders.expire_idle_at(t0 + 20 * MINUTE), 0);
+    assert_eq!(orders.expire_idle_at(t0 + 21 * MINUTE), 1);
+    assert_eq!(
+        samples(&registry),
+        [r#"vitalsign_series_expired_total{metric="orders"} 2"#]
+    );
+    // Used again: a new series from zero (this thread's cache held the old one).
+    orders.get(["ada"]).inc();
+    assert_eq!(samples(&registry)[0], r#"orders_total{customer="ada"} 1"#);
+}
+
+#[test]
+fn an_expiring_family_reports_zero_expiries_from_the_start() {
+    let (registry, _orders) = expiring(10, MINUTE);
+    assert_eq!(
+        registry.render(Format::OpenMetrics),
+        "# HELP orders Orders by customer.\n# TYPE orders counter\n\
+         # HELP vitalsign_series_expired Series a sparse family dropped after their idle timeout.\n\
+         # TYPE vitalsign_series_expired counter\n\
+         vitalsign_series_expired_total{metric=\"orders\"} 0\n# EOF\n"
+    );
+}
+
+#[test]
+fn a_held_series_never_expires() {
+    let (registry, orders) = expiring(10, MINUTE);
+    let t0 = Instant::now();
+    let ada = orders.get(["ada"]);
+    orders.expire_idle_at(t0 + MINUTE);
+    assert_eq!(orders.expire_idle_at(t0 + 60 * MINUTE), 0);
+    ada.inc();
+    assert_eq!(samples(&registry)[0], r#"orders_total{customer="ada"} 1"#);
+    drop(ada);
+    assert_eq!(orders.expire_idle_at(t0 + 120 * MINUTE), 1);
+    assert_eq!(orders.len(), 0);
+}
+
+/// The issue's case: 30,000 customers, each active for a while, through a family capped at 500.
+/// Without expiry most of them land in the overflow series and departed ones stay exported;
+/// with a 2-minute idle timeout and a sweep a minute, every customer gets its own series (the
+/// 500 slots hold the five latest minutes' customers), nothing overflows, and each departed
+/// customer is expired exactly once.
+#[test]
+fn churning_customers_never_overflow_with_an_idle_timeout() {
+    let t0 = Instant::now();
+    let run = |orders: &SparseFamily<Counter, 1>| {
+        // 100 new customers a minute, each ordering for 3 minutes (30 orders).
+        for minute in 0..300u32 {
+            for c in minute.saturating_sub(2) * 100..(minute + 1) * 100 {
+                if c < 30_000 {
+                    for _ in 0..10 {
+                        orders.get([&format!("c{c}")]).inc();
+                    }
+                }
+            }
+            orders.expire_idle_at(t0 + MINUTE * (minute + 1));
+        }
+    };
+    let (_, without) = customers(500);
+    run(&without);
+    // 500 customers hold every slot for good; everyone after them overflows.
+    assert_eq!(without.len(), 500);
+    let overflow_orders = without.get(["__overflow__"]).get();
+    // Every order but the first 500 customers' 30 each; the last two minutes' customers
+    // placed 10 and 20 (the run stops at minute 300).
+    assert_eq!(overflow_orders, 30_000 * 30 - 100 * (10 + 20) - 500 * 30);
+
+    let (registry, with) = expiring(500, 2 * MINUTE);
+    run(&with);
+    let text = registry.render(Format::Prometheus);
+    assert!(!text.contains("__overflow__"), "{text}");
+    // A customer first seen in minute `a` is last seen used by the sweep at `a + 3` and
+    // expired by the one at `a + 5`: the last sweep (at 300) leaves those of minutes 296-299.
+    assert_eq!(with.len(), 400);
+    assert_eq!(
+        text.lines().last().unwrap(),
+        "vitalsign_series_expired_total{metric=\"orders\"} 29600"
+    );
+}
+
+#[derive(LabelValue, Clone, Copy, Default, PartialEq, Debug)]
+enum Phase {
+    #[default]
+    Idle,
+    Busy,
+}
+
+#[derive(LabelSet)]
+struct Route {
+    method: Phase,
+    cached: bool,
+}
+
+struct Pool(usize);
+
+impl Collector for Pool {
+    fn describe(&self) -> Vec<(MetricType, Descriptor)> {
+        vec![(
+            MetricType::Gauge,
+            Descriptor::new("pool_connections", "Connections."),
+        )]
+    }
+
+    fn collect(
+        &self,
+        out: &mut Collect<'_>,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        for i in 0..self.0 {
+            out.gauge("pool_connections", &[("pool", &i.to_string())], 1)?;
+        }
+        Ok(())
+    }
+
+    fn series_bound(&self) -> Option<u64> {
+        Some(2)
+    }
+}
+
+struct Unsaid;
+
+impl Collector for Unsaid {
+    fn describe(&self) -> Vec<(MetricType, Descriptor)> {
+        vec![(MetricType::Gauge, Descriptor::new("anything", "Anything."))]
+    }
+
+    fn collect(&self, _: &mut Collect<'_>) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        Ok(())
+    }
+}
+
+#[test]
+fn the_registry_states_the_most_series_it_can_write() {
+    let registry = Registry::new();
+    registry.register("jobs", "Jobs.", Counter::new()).unwrap();
+    registry
+        .register(
+            "routes",
+            "By route.",
+            Family::<Route, Histogram>::new_with(|| Histogram::new(Buckets::latency())),
+        )
+        .unwrap();
+    registry
+        .register("phase", "Phase.", StateSet::<Phase>::default())
+        .unwrap();
+    registry
+        .register(
+            "tenants",
+            "By tenant.",
+            SparseFamily::<Gauge, 2>::new(["tenant", "region"], 50)
+                .unwrap()
+                .idle_timeout(MINUTE),
+        )
+        .unwrap();
+    registry.register_collector(Pool(2)).unwrap();
+    let bound = registry.series_bound();
+    assert_eq!(
+        bound.families().collect::<Vec<_>>(),
+        [
+            ("jobs", Some(1)),
+            ("routes", Some(4)),
+            ("phase", Some(2)),
+            ("tenants", Some(51)),
+            ("pool_connections", Some(2)),
+            ("vitalsign_series_overflow", Some(4)),
+            ("vitalsign_series_expired", Some(1)),
+            ("vitalsign_collect_errors", Some(5)),
+        ]
+    );
+    assert_eq!(bound.total(), Some(70));
+    assert_eq!(bound.to_string(), "at most 70 series");
+    registry.register_collector(Unsaid).unwrap();
+    let bound = registry.series_bound();
+    assert_eq!(bound.total(), None);
+    assert_eq!(bound.unbounded().collect::<Vec<_>>(), ["anything"]);
+    assert_eq!(bound.to_string(), "unbounded: anything");
+}
+
+/// A collector's declared bound is kept: writing past it leaves the collector out of the
+/// scrape and counts an error, so the registry's answer stays true.
+#[test]
+fn a_collector_past_its_declared_bound_is_left_out() {
+    let registry = Registry::new();
+    registry.register_collector(Pool(3)).unwrap();
+    assert_eq!(
+        samples(&registry),
+        [r#"vitalsign_collect_errors_total{metric="pool_connections"} 1"#]
+    );
+}
