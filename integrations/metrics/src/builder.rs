@@ -33,6 +33,7 @@ pub struct Builder {
     pub(crate) buckets: Vec<(Matcher, Buckets)>,
     pub(crate) native: Option<NativeBuckets>,
     pub(crate) max_series: usize,
+    pub(crate) idle_timeout: Option<std::time::Duration>,
 }
 
 impl Builder {
@@ -44,6 +45,7 @@ impl Builder {
             buckets: Vec::new(),
             native: Some(NativeBuckets::default()),
             max_series: 2000,
+            idle_timeout: None,
         }
     }
 
@@ -74,6 +76,17 @@ impl Builder {
     #[must_use]
     pub fn max_series(mut self, max: usize) -> Self {
         self.max_series = max;
+        self
+    }
+
+    /// Drops a label set nobody recorded to for `idle` (at each scrape), making room for new
+    /// ones under [`max_series`](Self::max_series), as
+    /// [`SparseFamily::idle_timeout`](vitalsign::SparseFamily::idle_timeout) does. A label set
+    /// recorded to again starts from zero. A handle the program keeps (a `metrics::Counter`
+    /// held in a struct) keeps its label set; one made by the macros at each call does not.
+    #[must_use]
+    pub fn idle_timeout(mut self, idle: std::time::Duration) -> Self {
+        self.idle_timeout = Some(idle);
         self
     }
 

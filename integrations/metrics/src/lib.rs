@@ -43,7 +43,10 @@
 //!   ([`NativeBuckets::default`](vitalsign::NativeBuckets::default), for Prometheus with native histograms on) unless turned off.
 //! - **Label sets** are bounded: a name keeps at most [`max_series`](Builder::max_series) label
 //!   sets (2,000 by default); further ones share one overflow series whose labels are all
-//!   `__overflow__`, as [`SparseFamily`](vitalsign::SparseFamily) does.
+//!   `__overflow__`, as [`SparseFamily`](vitalsign::SparseFamily) does. With
+//!   [`idle_timeout`](Builder::idle_timeout), label sets nobody recorded to for that long leave
+//!   the scrape and make room (counted in `vitalsign_series_expired_total`); each macro call
+//!   then looks its label set up in the family rather than in the recorder's handle cache.
 //! - **What cannot be recorded** (a name that stays invalid, one already registered as another
 //!   type, label names that differ from the first use of a name, more than eight labels) gets a
 //!   handle that records nothing, a line on stderr the first time, and an entry in

@@ -2,7 +2,8 @@
 //! per name, for the label count of its first use), handles cached per key, and refusals said.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
+use std::time::Duration;
 
 use metrics::{Key, KeyName, Metadata, SharedString, Unit};
 use vitalsign::{Buckets, Descriptor, Histogram, Metric, SparseFamily};
@@ -68,8 +69,9 @@ struct Inner {
     /// Per name: its kind and family (or why it was refused).
     families: RwLock<HashMap<String, Result<Family, ()>>>,
     /// Handles already made, per kind (counter, gauge, histogram) and key: what the macros look
-    /// up at every call.
-    handles: [RwLock<HashMap<Key, Handle>>; 3],
+    /// up at every call. Held weakly, so a label set the family expires or removes goes (the
+    /// next lookup makes it again).
+    handles: [RwLock<HashMap<Key, Cached>>; 3],
     descriptions: Mutex<HashMap<String, (Option<Unit>, String)>>,
     rejected: Mutex<Vec<String>>,
 }
@@ -80,6 +82,35 @@ enum Handle {
     Gauge(Arc<FacadeGauge>),
     Histogram(Arc<FacadeHistogram>),
     Nothing,
+}
+
+/// A [`Handle`] as the cache keeps it.
+enum Cached {
+    Counter(Weak<FacadeCounter>),
+    Gauge(Weak<FacadeGauge>),
+    Histogram(Weak<FacadeHistogram>),
+    Nothing,
+}
+
+impl Cached {
+    fn new(handle: &Handle) -> Self {
+        match handle {
+            Handle::Counter(h) => Cached::Counter(Arc::downgrade(h)),
+            Handle::Gauge(h) => Cached::Gauge(Arc::downgrade(h)),
+            Handle::Histogram(h) => Cached::Histogram(Arc::downgrade(h)),
+            Handle::Nothing => Cached::Nothing,
+        }
+    }
+
+    /// The handle, unless its series is gone.
+    fn upgrade(&self) -> Option<Handle> {
+        Some(match self {
+            Cached::Counter(h) => Handle::Counter(h.upgrade()?),
+            Cached::Gauge(h) => Handle::Gauge(h.upgrade()?),
+            Cached::Histogram(h) => Handle::Histogram(h.upgrade()?),
+            Cached::Nothing => Handle::Nothing,
+        })
+    }
 }
 
 /// A facade family: one of vitalsign's sparse families, for the label count of the name's first
@@ -107,9 +138,9 @@ macro_rules! sets {
         }
 
         impl Sets {
-            fn new(kind: Kind, names: &[&str], cap: usize, histogram: impl Fn() -> Histogram + Send + Sync + 'static) -> vitalsign::Result<Self> {
+            fn new(kind: Kind, names: &[&str], cap: usize, idle: Option<Duration>, histogram: impl Fn() -> Histogram + Send + Sync + 'static) -> vitalsign::Result<Self> {
                 Ok(match names.len() {
-                    $($n => Sets::$v(Typed::new(kind, names.try_into().unwrap_or([""; $n]), cap, histogram)?),)*
+                    $($n => Sets::$v(Typed::new(kind, names.try_into().unwrap_or([""; $n]), cap, idle, histogram)?),)*
                     _ => return Err(vitalsign::Error::new(
                         vitalsign::ErrorKind::InvalidLabelName,
                         format!("{} labels: at most 8", names.len()),
@@ -123,9 +154,10 @@ macro_rules! sets {
                 }
             }
 
-            fn handle(&self, values: &[&str]) -> Handle {
+            /// The handle for these values, and whether it is the overflow series.
+            fn handle(&self, values: &[&str]) -> (Handle, bool) {
                 match self {
-                    $(Sets::$v(t) => values.try_into().map_or(Handle::Nothing, |v| t.handle(v)),)*
+                    $(Sets::$v(t) => values.try_into().map_or((Handle::Nothing, false), |v| t.handle(v)),)*
                 }
             }
         }
@@ -139,16 +171,25 @@ impl<const N: usize> Typed<N> {
         kind: Kind,
         names: [&str; N],
         cap: usize,
+        idle: Option<Duration>,
         histogram: impl Fn() -> Histogram + Send + Sync + 'static,
     ) -> vitalsign::Result<Self> {
+        fn expiring<M, const N: usize>(
+            family: SparseFamily<M, N>,
+            idle: Option<Duration>,
+        ) -> Arc<SparseFamily<M, N>> {
+            Arc::new(match idle {
+                Some(idle) => family.idle_timeout(idle),
+                None => family,
+            })
+        }
         Ok(match kind {
-            Kind::Counter => Typed::Counter(Arc::new(SparseFamily::new(names, cap)?)),
-            Kind::Gauge => Typed::Gauge(Arc::new(SparseFamily::new(names, cap)?)),
-            Kind::Histogram => {
-                Typed::Histogram(Arc::new(SparseFamily::new_with(names, cap, move || {
-                    FacadeHistogram(histogram())
-                })?))
-            }
+            Kind::Counter => Typed::Counter(expiring(SparseFamily::new(names, cap)?, idle)),
+            Kind::Gauge => Typed::Gauge(expiring(SparseFamily::new(names, cap)?, idle)),
+            Kind::Histogram => Typed::Histogram(expiring(
+                SparseFamily::new_with(names, cap, move || FacadeHistogram(histogram()))?,
+                idle,
+            )),
         })
     }
 
@@ -160,11 +201,23 @@ impl<const N: usize> Typed<N> {
         }
     }
 
-    fn handle(&self, values: [&str; N]) -> Handle {
+    fn handle(&self, values: [&str; N]) -> (Handle, bool) {
         match self {
-            Typed::Counter(f) => Handle::Counter(f.get(values)),
-            Typed::Gauge(f) => Handle::Gauge(f.get(values)),
-            Typed::Histogram(f) => Handle::Histogram(f.get(values)),
+            Typed::Counter(f) => {
+                let h = f.get(values);
+                let overflow = f.is_overflow(&h);
+                (Handle::Counter(h), overflow)
+            }
+            Typed::Gauge(f) => {
+                let h = f.get(values);
+                let overflow = f.is_overflow(&h);
+                (Handle::Gauge(h), overflow)
+            }
+            Typed::Histogram(f) => {
+                let h = f.get(values);
+                let overflow = f.is_overflow(&h);
+                (Handle::Histogram(h), overflow)
+            }
         }
     }
 }
@@ -185,25 +238,36 @@ fn sanitize(name: &str) -> String {
 
 impl Inner {
     fn handle(&self, kind: Kind, key: &Key) -> Handle {
+        // With an idle timeout every lookup goes to the family, whose own lookups are what
+        // mark a label set used.
+        if self.config.idle_timeout.is_some() {
+            return self.make_handle(kind, key).0;
+        }
         let cache = &self.handles[kind as usize];
         if let Some(h) = cache
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .get(key)
+            .and_then(Cached::upgrade)
         {
-            return h.clone();
+            return h;
         }
-        let handle = self.make_handle(kind, key);
+        let (handle, _) = self.make_handle(kind, key);
         let mut handles = cache.write().unwrap_or_else(PoisonError::into_inner);
         // Bounded as the families are: past the cap, label sets share the overflow series and
-        // need no entry of their own.
-        if handles.len() < self.config.max_series.saturating_mul(64).max(1024) {
-            handles.insert(key.clone(), handle.clone());
+        // need no entry of their own; entries of expired series go first.
+        let max = self.config.max_series.saturating_mul(64).max(1024);
+        if handles.len() >= max {
+            handles.retain(|_, h| h.upgrade().is_some());
+        }
+        if handles.len() < max {
+            handles.insert(key.clone(), Cached::new(&handle));
         }
         handle
     }
 
-    fn make_handle(&self, kind: Kind, key: &Key) -> Handle {
+    /// The handle for `key`, and whether it is an overflow series.
+    fn make_handle(&self, kind: Kind, key: &Key) -> (Handle, bool) {
         let name = key.name();
         let labels: Vec<(String, &str)> = key
             .labels()
@@ -211,7 +275,7 @@ impl Inner {
             .collect();
         let family = self.family(kind, name, &labels);
         let Some(family) = family else {
-            return Handle::Nothing;
+            return (Handle::Nothing, false);
         };
         let names: Vec<&str> = labels.iter().map(|(n, _)| n.as_str()).collect();
         if names != family.labels.iter().map(String::as_str).collect::<Vec<_>>() {
@@ -222,7 +286,7 @@ impl Inner {
                     family.labels
                 ),
             );
-            return Handle::Nothing;
+            return (Handle::Nothing, false);
         }
         let values: Vec<&str> = labels.iter().map(|(_, v)| *v).collect();
         family.sets.handle(&values)
@@ -303,10 +367,17 @@ impl Inner {
             .find(|(m, _)| m.matches(name))
             .map_or_else(Buckets::latency, |(_, b)| b.clone());
         let native = self.config.native;
-        let sets = Sets::new(kind, &names, self.config.max_series, move || match native {
-            Some(n) => Histogram::with_native(buckets.clone(), n),
-            None => Histogram::new(buckets.clone()),
-        })?;
+        let idle = self.config.idle_timeout;
+        let sets = Sets::new(
+            kind,
+            &names,
+            self.config.max_series,
+            idle,
+            move || match native {
+                Some(n) => Histogram::with_native(buckets.clone(), n),
+                None => Histogram::new(buckets.clone()),
+            },
+        )?;
         self.config
             .registry
             .register_shared(Descriptor::new(exposed, help), sets.metric())?;

@@ -151,6 +151,68 @@ vitalsign_series_overflow_total{metric=\"logins\"} 2
     );
 }
 
+/// With an idle timeout (zero here: a label set not recorded to since the last scrape), label
+/// sets that stop being recorded to leave the scrape and make room under the cap: a newcomer
+/// gets its own series instead of the overflow one, even one that overflowed before.
+#[test]
+fn idle_label_sets_expire_and_make_room() {
+    let registry = registry();
+    let recorder = VitalsignRecorder::builder()
+        .registry(registry)
+        .max_series(2)
+        .idle_timeout(std::time::Duration::ZERO)
+        .build();
+    let lines = || -> Vec<String> {
+        registry
+            .render(Format::Prometheus)
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(str::to_owned)
+            .collect()
+    };
+    let record = |tenants: &[&'static str]| {
+        metrics::with_local_recorder(&recorder, || {
+            for &tenant in tenants {
+                metrics::counter!("logins", "tenant" => tenant).increment(1);
+            }
+        });
+    };
+    record(&["a", "b", "c"]);
+    assert_eq!(
+        lines(),
+        [
+            "logins_total{tenant=\"a\"} 1",
+            "logins_total{tenant=\"b\"} 1",
+            "logins_total{tenant=\"__overflow__\"} 1",
+            "vitalsign_series_overflow_total{metric=\"logins\"} 1",
+            "vitalsign_series_expired_total{metric=\"logins\"} 0",
+        ]
+    );
+    // Only `b` is recorded to before the next scrape: `a` expires, `c` finds room.
+    record(&["b"]);
+    assert_eq!(
+        lines(),
+        [
+            "logins_total{tenant=\"b\"} 2",
+            "logins_total{tenant=\"__overflow__\"} 1",
+            "vitalsign_series_overflow_total{metric=\"logins\"} 1",
+            "vitalsign_series_expired_total{metric=\"logins\"} 1",
+        ]
+    );
+    // `c` finds room beside `b`; `a` (recorded again) finds the family full. `b`, not
+    // recorded to since the last scrape, expires at this one.
+    record(&["c", "a"]);
+    assert_eq!(
+        lines(),
+        [
+            "logins_total{tenant=\"c\"} 1",
+            "logins_total{tenant=\"__overflow__\"} 2",
+            "vitalsign_series_overflow_total{metric=\"logins\"} 2",
+            "vitalsign_series_expired_total{metric=\"logins\"} 2",
+        ]
+    );
+}
+
 #[test]
 fn what_cannot_be_recorded_records_nothing_and_says_why() {
     let registry = registry();

@@ -322,6 +322,12 @@ impl<M, const N: usize> SparseFamily<M, N> {
         (series, Some(activity))
     }
 
+    /// Whether `series` is this family's overflow series (what [`get`](Self::get) returns for
+    /// label values that found the family full).
+    pub fn is_overflow(&self, series: &Arc<M>) -> bool {
+        std::ptr::eq::<M>(&**series, &*self.overflow)
+    }
+
     /// How many series exist, not counting the overflow one.
     pub fn len(&self) -> usize {
         self.state
