@@ -124,10 +124,24 @@ pub(crate) fn router(shop: Arc<Shop>) -> Router {
             "/admin/payment-provider",
             get(provider_settings).put(set_provider_settings),
         )
+        .route("/admin/series-bound", get(series_bound))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such page") })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(MetricsLayer::new())
         .with_state(shop)
+}
+
+/// The most series `/metrics` can ever hold, family by family: one `name bound` line each
+/// (`unbounded` where a family cannot say), then the total.
+async fn series_bound() -> String {
+    let bound = vitalsign::default_registry().series_bound();
+    let mut text = String::new();
+    for (name, b) in bound.families() {
+        let b = b.map_or_else(|| "unbounded".to_owned(), |b| b.to_string());
+        text.push_str(&format!("{name} {b}\n"));
+    }
+    text.push_str(&format!("{bound}\n"));
+    text
 }
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {

@@ -348,3 +348,54 @@ fn idle_connections_are_closed() {
         (200, "ok\n".to_owned())
     );
 }
+
+/// The shop states the most series its `/metrics` can ever hold (DESIGN.md, "Series that come
+/// and go"): every family bounded, the gRPC ones by the methods declared, the rest by caps:
+/// one line per family, then the total.
+#[test]
+fn the_shop_states_its_series_bound() {
+    let (_shop, addr, _peers) = support::start_checkout_with(BIN, 0, &[]);
+    // The first scrape registers the endpoint's own families.
+    assert_eq!(http_request(addr, "GET", "/metrics", "").0, 200);
+    let (status, body) = http_request(addr, "GET", "/admin/series-bound", "");
+    assert_eq!(status, 200);
+    let workers = std::thread::available_parallelism().unwrap().get() as u64;
+    let tokio = 3 + 2 * workers;
+    let expected = format!(
+        "\
+function_calls 12
+function_calls_duration_seconds 2
+checkout_build 1
+checkout_stock_items 2001
+http_client_request_duration_seconds 2001
+http_client_active_requests 2001
+grpc_server_started 5
+grpc_server_handled 85
+grpc_server_msg_received 5
+grpc_server_msg_sent 5
+grpc_server_handling_seconds 5
+grpc_client_started 5
+grpc_client_handled 85
+grpc_client_msg_received 5
+grpc_client_msg_sent 5
+grpc_client_handling_seconds 5
+http_server_request_duration_seconds 2001
+http_server_active_requests 2001
+vitalsign_scrapes 4
+vitalsign_scrape_encode_duration_seconds 1
+process_cpu_seconds, process_resident_memory_bytes, process_virtual_memory_bytes, process_open_fds, process_max_fds, process_start_time_seconds, process_threads 7
+tokio_runtime_workers, tokio_runtime_alive_tasks, tokio_runtime_global_queue_depth, tokio_runtime_worker_busy_seconds, tokio_runtime_worker_parks {tokio}
+vitalsign_series_overflow 20
+vitalsign_collect_errors 32
+at most {} series
+",
+        10294 + tokio
+    );
+    // The shop's parts start concurrently: families register in no fixed order.
+    let sorted = |text: &str| {
+        let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        lines.sort();
+        lines
+    };
+    assert_eq!(sorted(&body), sorted(&expected));
+}

@@ -11,8 +11,8 @@ use std::sync::{Arc, LazyLock};
 
 use vitalsign::trace::TraceContext;
 use vitalsign::{
-    Buckets, Counter, Descriptor, Histogram, NativeBuckets, Registry, SparseFamily, Stopwatch,
-    default_registry,
+    Buckets, Counter, Descriptor, Histogram, Metric, MetricEncoder, MetricType, NativeBuckets,
+    Registry, Series, SparseFamily, Stopwatch, default_registry,
 };
 
 use super::code::Code;
@@ -87,25 +87,25 @@ impl Families {
         let describe = |name: &str, help: String| Descriptor::new(format!("{p}_{name}"), help);
         registry.register_shared(
             describe("started", format!("gRPC calls started on the {who}.")),
-            self.started.clone(),
+            Arc::new(Declared(self.started.clone())),
         )?;
         registry.register_shared(
             describe(
                 "handled",
                 format!("gRPC calls completed on the {who}, by status code."),
             ),
-            self.handled.clone(),
+            Arc::new(Declared(self.handled.clone())),
         )?;
         registry.register_shared(
             describe(
                 "msg_received",
                 format!("gRPC stream messages received {by}."),
             ),
-            self.received.clone(),
+            Arc::new(Declared(self.received.clone())),
         )?;
         registry.register_shared(
             describe("msg_sent", format!("gRPC stream messages sent {by}.")),
-            self.sent.clone(),
+            Arc::new(Declared(self.sent.clone())),
         )?;
         registry.register_shared(
             describe(
@@ -114,7 +114,7 @@ impl Families {
                     "Duration of gRPC calls on the {who}, from the request to the end of the response stream."
                 ),
             ),
-            self.handling.clone(),
+            Arc::new(Declared(self.handling.clone())),
         )
     }
 
@@ -157,6 +157,34 @@ impl Families {
             sent: self.sent.get(labels),
             handling: self.handling.get(labels),
         }
+    }
+}
+
+/// A gRPC family as a registry holds it. Its series are made only when a layer is built over
+/// declared methods, so the most it can write is what exists (its series bound grows only when
+/// another layer declares more methods), not its cap.
+struct Declared<M, const N: usize>(Arc<SparseFamily<M, N>>);
+
+impl<M: Series, const N: usize> Metric for Declared<M, N> {
+    fn metric_type(&self) -> MetricType {
+        self.0.metric_type()
+    }
+
+    fn label_names(&self, f: &mut dyn FnMut(&str)) {
+        self.0.label_names(f);
+    }
+
+    fn encode(&self, encoder: &mut MetricEncoder<'_>) {
+        self.0.encode(encoder);
+    }
+
+    fn overflowed(&self) -> u64 {
+        self.0.overflowed()
+    }
+
+    fn series_bound(&self) -> Option<u64> {
+        let full = self.0.len() >= MAX_SERIES;
+        Some(self.0.len() as u64 + u64::from(full))
     }
 }
 
