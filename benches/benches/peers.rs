@@ -523,7 +523,7 @@ mod function_async {
 const SIZES: &[usize] = &[100, 1_000, 10_000, 100_000];
 
 static SERIES_NAMES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
-    (0..100_000)
+    (0..1_000_000)
         .map(|i| &*Box::leak(format!("series{i}").into_boxed_str()))
         .collect()
 });
@@ -666,6 +666,34 @@ mod encode {
         b.bench_local(|| {
             vec.collect_family_into(name, &mut enc).unwrap();
             enc.finish().len()
+        });
+    }
+}
+
+/// One scrape of 1,000,000 dense series (issue 22's scale target: under 10 ms).
+mod encode_million {
+    use super::*;
+
+    #[divan::bench(sample_count = 20, sample_size = 1)]
+    fn vitalsign(b: Bencher<'_, '_>) {
+        const N: usize = 1_000_000;
+        let registry = vitalsign::Registry::new();
+        let family = registry
+            .register(
+                "counters",
+                "Counters.",
+                vitalsign::Family::<SeriesSet<N>, vitalsign::Counter>::new(),
+            )
+            .unwrap();
+        for i in 0..N {
+            family.get(&SeriesSet(Series(i))).inc();
+        }
+        let mut buf = Vec::new();
+        let options = vitalsign::EncodeOptions::default();
+        b.bench_local(|| {
+            buf.clear();
+            registry.encode(&mut buf, &options);
+            buf.len()
         });
     }
 }

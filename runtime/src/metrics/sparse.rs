@@ -117,13 +117,25 @@ pub struct SparseFamily<M, const N: usize> {
 }
 
 /// Each series under its key (its label values packed, see [`pack`]), in an index by key.
+///
+/// A series keeps its slot for life (a removed one leaves a hole the next new series fills), so
+/// a scrape can release the lock between chunks of slots without missing or repeating a series.
 struct State<M> {
     index: HashMap<Box<[u8]>, usize>,
-    series: Vec<Slot<M>>,
+    series: Vec<Option<Slot<M>>>,
+    /// Empty slots, reused before the vector grows: it never holds more than `cap` slots.
+    free: Vec<usize>,
+    /// Series that exist (slots that are not empty).
+    live: usize,
+    /// The sequence number the next new series gets.
+    next_seq: u64,
 }
 
 struct Slot<M> {
     key: Box<[u8]>,
+    /// When it was made, in the family's order of series: a scrape writes only series made
+    /// before it started.
+    seq: u64,
     series: Arc<M>,
     activity: std::sync::Arc<Activity>,
     /// The whole line prefix of a single-line series, rendered at its first scrape.
@@ -234,6 +246,9 @@ impl<M, const N: usize> SparseFamily<M, N> {
             state: RwLock::new(State {
                 index: HashMap::new(),
                 series: Vec::new(),
+                free: Vec::new(),
+                live: 0,
+                next_seq: 0,
             }),
             overflow_key: overflow_key.into(),
             overflow_used: AtomicBool::new(false),
@@ -289,8 +304,11 @@ impl<M, const N: usize> SparseFamily<M, N> {
     /// the overflow series).
     fn lookup(&self, key: &[u8]) -> (Arc<M>, Option<std::sync::Arc<Activity>>) {
         let found = |state: &State<M>| {
-            state.index.get(key).map(|&i| {
-                let slot = &state.series[i];
+            let slot = state
+                .index
+                .get(key)
+                .and_then(|&i| state.series.get(i)?.as_ref());
+            slot.map(|slot| {
                 slot.activity.touch();
                 (slot.series.clone(), Some(slot.activity.clone()))
             })
@@ -304,20 +322,30 @@ impl<M, const N: usize> SparseFamily<M, N> {
         if let Some(hit) = found(&state) {
             return hit;
         }
-        if state.series.len() >= self.cap {
+        if state.live >= self.cap {
             self.overflowed.fetch_add(1, Ordering::Relaxed);
             self.overflow_used.store(true, Ordering::Relaxed);
             return (self.overflow.clone(), None);
         }
         let series = Arc::new((self.make)());
         let activity = std::sync::Arc::new(Activity::new(self.nanos(Instant::now())));
-        let i = state.series.len();
-        state.series.push(Slot {
+        let slot = Slot {
             key: key.into(),
+            seq: state.next_seq,
             series: series.clone(),
             activity: activity.clone(),
             prefix: OnceLock::new(),
-        });
+        };
+        state.next_seq += 1;
+        state.live += 1;
+        let i = match state.free.pop() {
+            Some(i) => i,
+            None => {
+                state.series.push(None);
+                state.series.len() - 1
+            }
+        };
+        state.series[i] = Some(slot);
         state.index.insert(key.into(), i);
         (series, Some(activity))
     }
@@ -333,8 +361,7 @@ impl<M, const N: usize> SparseFamily<M, N> {
         self.state
             .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .series
-            .len()
+            .live
     }
 
     /// Whether no series exists yet.
@@ -358,7 +385,12 @@ impl<M, const N: usize> SparseFamily<M, N> {
     pub fn retain(&self, mut keep: impl FnMut([&str; N]) -> bool) -> usize {
         let keys: Vec<Box<[u8]>> = {
             let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
-            state.series.iter().map(|s| s.key.clone()).collect()
+            state
+                .series
+                .iter()
+                .flatten()
+                .map(|s| s.key.clone())
+                .collect()
         };
         let gone = keys.iter().filter(|key| {
             let mut values = [""; N];
@@ -382,14 +414,16 @@ impl<M, const N: usize> SparseFamily<M, N> {
             let Some(&i) = state.index.get(key) else {
                 continue;
             };
+            let Some(slot) = take(&mut state, i) else {
+                continue;
+            };
             removed += 1;
-            let slot = take(&mut state, i);
             // A lookup from now on cancels the removal.
             slot.activity.used.store(false, Ordering::Relaxed);
             if let Err(series) = claim(slot.series) {
                 slot.activity.leaving.store(true, Ordering::Relaxed);
                 self.leaving.store(true, Ordering::Relaxed);
-                put_back(&mut state, Slot { series, ..slot });
+                put_back(&mut state, i, Slot { series, ..slot });
             }
         }
         removed
@@ -421,6 +455,7 @@ impl<M, const N: usize> SparseFamily<M, N> {
                 .series
                 .iter()
                 .enumerate()
+                .filter_map(|(i, slot)| Some((i, slot.as_ref()?)))
                 .filter(|(_, slot)| {
                     let a = &slot.activity;
                     if a.used.swap(false, Ordering::Relaxed) {
@@ -437,13 +472,13 @@ impl<M, const N: usize> SparseFamily<M, N> {
         if candidates.is_empty() {
             return 0;
         }
-        // Under the write lock, drop the candidates still unused and unheld. Highest index
-        // first: taking one moves only a later slot, so the lower ones stay where they were.
+        // Under the write lock, drop the candidates still unused and unheld.
         let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
         let mut expired = 0;
-        for &i in candidates.iter().rev() {
-            // Other removals may have run between the locks; check the slot afresh.
-            let Some(slot) = state.series.get(i) else {
+        for &i in &candidates {
+            // The slot may have been emptied or refilled between the locks: check afresh
+            // whatever it holds now.
+            let Some(slot) = state.series.get(i).and_then(Option::as_ref) else {
                 continue;
             };
             let a = &slot.activity;
@@ -452,15 +487,18 @@ impl<M, const N: usize> SparseFamily<M, N> {
             if a.used.load(Ordering::Relaxed) || !(leaving || idle_now) {
                 continue;
             }
-            let slot = take(&mut state, i);
+            let Some(slot) = take(&mut state, i) else {
+                continue;
+            };
             match claim(slot.series) {
                 Ok(()) => expired += u64::from(!leaving),
-                Err(series) => put_back(&mut state, Slot { series, ..slot }),
+                Err(series) => put_back(&mut state, i, Slot { series, ..slot }),
             }
         }
         let still_leaving = state
             .series
             .iter()
+            .flatten()
             .any(|s| s.activity.leaving.load(Ordering::Relaxed));
         self.leaving.store(still_leaving, Ordering::Relaxed);
         drop(state);
@@ -474,51 +512,83 @@ impl<M, const N: usize> SparseFamily<M, N> {
     }
 }
 
-/// Takes slot `i` out of `state` (the last slot moves into its place).
-fn take<M>(state: &mut State<M>, i: usize) -> Slot<M> {
-    let slot = state.series.swap_remove(i);
+/// Takes the series in slot `i` out of `state`, leaving the slot free.
+fn take<M>(state: &mut State<M>, i: usize) -> Option<Slot<M>> {
+    let slot = state.series.get_mut(i)?.take()?;
     state.index.remove(&slot.key);
-    if let Some(moved) = state.series.get(i) {
-        state.index.insert(moved.key.clone(), i);
-    }
-    slot
+    state.free.push(i);
+    state.live -= 1;
+    Some(slot)
 }
 
-/// Puts a slot taken by [`take`] back, at the end.
-fn put_back<M>(state: &mut State<M>, slot: Slot<M>) {
-    state.index.insert(slot.key.clone(), state.series.len());
-    state.series.push(slot);
+/// Puts a series taken by [`take`] back into its slot `i`, still free.
+fn put_back<M>(state: &mut State<M>, i: usize, slot: Slot<M>) {
+    if let Some(f) = state.free.iter().rposition(|&f| f == i) {
+        state.free.swap_remove(f);
+    }
+    state.index.insert(slot.key.clone(), i);
+    state.live += 1;
+    if let Some(place) = state.series.get_mut(i) {
+        *place = Some(slot);
+    }
 }
+
+/// Slots a scrape writes under one hold of the read lock: a new series waits for at most one
+/// chunk's encoding (about 256 lines, a few microseconds), not for the whole family's.
+const CHUNK: usize = 256;
 
 impl<M: Series, const N: usize> SparseFamily<M, N> {
-    /// Writes single-line series from line prefixes rendered once per series, if the prefixes
-    /// are this encoder's; returns whether it wrote.
-    fn encode_prefixed(
-        &self,
-        series: &[Slot<M>],
-        suffix: &str,
-        encoder: &mut MetricEncoder<'_>,
-    ) -> bool {
+    /// Writes every series made before the scrape started, chunk by chunk: a single-line series
+    /// from its line prefix (rendered at its first scrape) when `suffix` says the family is
+    /// written that way, else through [`Series::encode_series`].
+    fn encode_slots(&self, suffix: Option<&str>, encoder: &mut MetricEncoder<'_>) {
+        let mut text = String::new();
+        let mut start = 0;
+        let mut before = None;
+        loop {
+            let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
+            let before = *before.get_or_insert(state.next_seq);
+            let end = state.series.len().min(start + CHUNK);
+            let chunk = state.series.get(start..end).unwrap_or_default();
+            for slot in chunk.iter().flatten().filter(|s| s.seq < before) {
+                match suffix {
+                    Some(suffix) => {
+                        let prefix = slot.prefix.get_or_init(|| {
+                            text.clear();
+                            Labels::from_fn(&self.visit(&slot.key)).render(&mut text);
+                            let mut prefix = Vec::new();
+                            encoder.line_prefix(&mut prefix, suffix, &text);
+                            prefix.into()
+                        });
+                        if let Some((_, value)) = slot.series.single_sample() {
+                            encoder.sample_with_prefix(prefix, value, slot.series.exemplar());
+                        }
+                    }
+                    None => {
+                        let visit = self.visit(&slot.key);
+                        slot.series.encode_series(Labels::from_fn(&visit), encoder);
+                    }
+                }
+            }
+            if end >= state.series.len() {
+                return;
+            }
+            start = end;
+        }
+    }
+
+    /// The suffix of this family's lines if they can be written from line prefixes kept for
+    /// this encoder (single-line series, a text format, the first registration's name).
+    fn prefixed_suffix(&self, encoder: &MetricEncoder<'_>) -> Option<&'static str> {
+        let (suffix, _) = self.overflow.single_sample()?;
+        let created = M::TYPE == MetricType::Counter && encoder.writes_created();
+        if created || !encoder.writes_lines() {
+            return None;
+        }
         let (name, consts) = self
             .prefixed_for
             .get_or_init(|| (encoder.name().into(), encoder.const_text().into()));
-        if **name != *encoder.name() || **consts != *encoder.const_text() {
-            return false;
-        }
-        let mut text = String::new();
-        for slot in series {
-            let prefix = slot.prefix.get_or_init(|| {
-                text.clear();
-                Labels::from_fn(&self.visit(&slot.key)).render(&mut text);
-                let mut prefix = Vec::new();
-                encoder.line_prefix(&mut prefix, suffix, &text);
-                prefix.into()
-            });
-            if let Some((_, value)) = slot.series.single_sample() {
-                encoder.sample_with_prefix(prefix, value, slot.series.exemplar());
-            }
-        }
-        true
+        (**name == *encoder.name() && **consts == *encoder.const_text()).then_some(suffix)
     }
 }
 
@@ -691,19 +761,8 @@ impl<M: Series, const N: usize> Metric for SparseFamily<M, N> {
 
     fn encode(&self, encoder: &mut MetricEncoder<'_>) {
         self.expire_idle();
-        let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
-        let single = state.series.first().and_then(|s| s.series.single_sample());
-        let created = M::TYPE == MetricType::Counter && encoder.writes_created();
-        let prefixed = single
-            .filter(|_| !created && encoder.writes_lines())
-            .is_some_and(|(suffix, _)| self.encode_prefixed(&state.series, suffix, encoder));
-        if !prefixed {
-            for slot in &state.series {
-                let visit = self.visit(&slot.key);
-                slot.series.encode_series(Labels::from_fn(&visit), encoder);
-            }
-        }
-        drop(state);
+        let suffix = self.prefixed_suffix(encoder);
+        self.encode_slots(suffix, encoder);
         if self.overflow_used.load(Ordering::Relaxed) {
             let visit = self.visit(&self.overflow_key);
             self.overflow
@@ -818,6 +877,7 @@ mod loom_model {
         let mut seen: Vec<_> = state
             .series
             .iter()
+            .flatten()
             .map(|slot| {
                 let mut text = String::new();
                 Labels::from_fn(&family.visit(&slot.key)).render(&mut text);
