@@ -15,7 +15,8 @@ cargo bench -p vitalsign-bench --bench http_layer | tee "$out/http_layer.txt"
 cargo bench -p vitalsign-bench --bench grpc_layer | tee "$out/grpc_layer.txt"
 cargo bench -p vitalsign-bench --bench contention | tee "$out/contention.txt"
 
-cargo build --release -q -p vitalsign-bench --bin http_load --bin report
+cargo build --release -q -p vitalsign-bench --bin http_load --bin report --bin churn
+target/release/churn | tee "$out/churn.txt"
 load=target/release/http_load
 port=18181
 : > "$out/http_load.txt"
@@ -31,5 +32,5 @@ for round in 1 2 3 4 5; do
 done
 
 target/release/report "$out/peers.txt" "$out/http_layer.txt" "$out/http_load.txt" \
-  "$out/contention.txt" "$out/grpc_layer.txt" > BENCHMARKS.md
+  "$out/contention.txt" "$out/grpc_layer.txt" "$out/churn.txt" > BENCHMARKS.md
 echo "wrote BENCHMARKS.md"

@@ -79,6 +79,8 @@ struct Data {
     contention: BTreeMap<(String, String, usize), f64>,
     bytes: Vec<(String, String, String)>,
     valid: bool,
+    /// The churn run's `key value` pairs.
+    churn: BTreeMap<String, f64>,
 }
 
 impl Data {
@@ -130,6 +132,7 @@ fn main() {
     instrumented_functions(&d, &mut out);
     encoding(&d, &mut out);
     encoding_protobuf(&d, &mut out);
+    churn(&d, &mut out);
     http(&d, &mut out);
     grpc(&d, &mut out);
     targets(&mut out);
@@ -138,7 +141,7 @@ fn main() {
 }
 
 impl Data {
-    /// Parses the files named in `args`: PEERS HTTP_LAYER HTTP_LOAD CONTENTION GRPC_LAYER.
+    /// Parses the files named in `args`: PEERS HTTP_LAYER HTTP_LOAD CONTENTION GRPC_LAYER CHURN.
     fn read(args: &[String]) -> Self {
         let read = |i: usize| {
             args.get(i)
@@ -175,6 +178,20 @@ impl Data {
                 _ => {}
             }
         }
+        // `churn KEY VALUE KEY VALUE ...`
+        let mut churn = BTreeMap::new();
+        for line in read(5).lines() {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            if words.first() == Some(&"churn") {
+                for pair in words[1..].chunks(2) {
+                    if let [k, v] = pair
+                        && let Ok(v) = v.parse()
+                    {
+                        churn.insert((*k).to_owned(), v);
+                    }
+                }
+            }
+        }
         Data {
             peers,
             layer,
@@ -183,6 +200,7 @@ impl Data {
             contention,
             bytes,
             valid,
+            churn,
         }
     }
 }
@@ -685,6 +703,87 @@ fn encoding_protobuf(d: &Data, out: &mut Out) {
         limit: 0.5,
         at_least: false,
     });
+}
+
+/// The "Series that come and go" section: the churn run and the million-series scrape.
+fn churn(d: &Data, out: &mut Out) {
+    let c = |k: &str| d.churn.get(k).copied().unwrap_or(f64::NAN);
+    let _ = writeln!(out.md, "\n## Series that come and go\n");
+    let _ = writeln!(
+        out.md,
+        "`target/release/churn`: {:.0} distinct label values through a `SparseFamily` capped at \
+         {:.0} series with a 100 ms idle timeout, from {:.0} threads started at a barrier (15,000 \
+         new values a second each), while the main thread scrapes every 100 ms. Each insert (one \
+         `get` of a new value and one increment) is timed on its own.\n",
+        c("inserts"),
+        c("cap"),
+        c("threads")
+    );
+    let _ = writeln!(out.md, "| measure | this run |");
+    let _ = writeln!(out.md, "|---|---|");
+    let rows = [
+        ("insert, median", fmt_ns(c("p50_ns"))),
+        ("insert, p99", fmt_ns(c("p99_ns"))),
+        ("insert, p99.9", fmt_ns(c("p99_9_ns"))),
+        ("insert, slowest", fmt_ns(c("max_ns"))),
+        ("inserts over 10 µs", format!("{:.0}", c("over_10us"))),
+        (
+            "resident memory after warm-up (first 10% of inserts)",
+            format!("{:.1} MiB", c("rss_warm_kib") / 1024.0),
+        ),
+        (
+            "resident memory, highest after warm-up",
+            format!("{:.1} MiB", c("rss_max_kib") / 1024.0),
+        ),
+        ("scrapes", format!("{:.0}", c("scrapes"))),
+        (
+            "slowest scrape (with its expiry sweep)",
+            fmt_ns(c("scrape_max_us") * 1e3),
+        ),
+        (
+            "most series seen at a scrape",
+            format!("{:.0}", c("series_max")),
+        ),
+        ("series expired", format!("{:.0}", c("expired"))),
+        (
+            "label sets sent to the overflow series",
+            format!("{:.0}", c("overflowed")),
+        ),
+    ];
+    for (what, v) in rows {
+        let _ = writeln!(out.md, "| {what} | {v} |");
+    }
+    let million = d.get("encode_million/vitalsign");
+    let _ = writeln!(
+        out.md,
+        "\nOne scrape of 1,000,000 dense counter series (text 0.0.4, into a reused buffer): {}.\n\n\
+         The slowest insert is the operating system's: three busy threads share two cores, and an \
+         insert that loses its core mid-call waits out a scheduler slice (milliseconds). An insert \
+         waits on the family's lock for at most one chunk of a scrape (256 series) or an expiry \
+         sweep's write phase.",
+        fmt_ns(million)
+    );
+    let limit = |what: &str, value: f64, limit: f64| Target {
+        what: what.into(),
+        value: value / limit,
+        limit: 1.0,
+        at_least: false,
+    };
+    out.targets
+        .push(limit("churn insert p99.9 / 10 µs", c("p99_9_ns"), 10_000.0));
+    out.targets
+        .push(limit("churn slowest insert / 10 µs", c("max_ns"), 10_000.0));
+    out.targets.push(Target {
+        what: "churn resident memory, highest after warm-up / after warm-up".into(),
+        value: c("rss_max_kib") / c("rss_warm_kib"),
+        limit: 1.1,
+        at_least: false,
+    });
+    out.targets.push(limit(
+        "scrape of 1,000,000 dense series / 10 ms",
+        million,
+        1e7,
+    ));
 }
 
 /// The "HTTP" section.
