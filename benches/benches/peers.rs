@@ -575,6 +575,11 @@ mod encode {
 
     #[divan::bench(consts = SIZES)]
     fn vitalsign<const N: usize>(b: Bencher<'_, '_>) {
+        encode_dense::<N>(b);
+    }
+
+    /// Encodes a dense family of `N` counters, each incremented once.
+    pub(super) fn encode_dense<const N: usize>(b: Bencher<'_, '_>) {
         let registry = vitalsign::Registry::new();
         let family = registry
             .register(
@@ -676,25 +681,7 @@ mod encode_million {
 
     #[divan::bench(sample_count = 20, sample_size = 1)]
     fn vitalsign(b: Bencher<'_, '_>) {
-        const N: usize = 1_000_000;
-        let registry = vitalsign::Registry::new();
-        let family = registry
-            .register(
-                "counters",
-                "Counters.",
-                vitalsign::Family::<SeriesSet<N>, vitalsign::Counter>::new(),
-            )
-            .unwrap();
-        for i in 0..N {
-            family.get(&SeriesSet(Series(i))).inc();
-        }
-        let mut buf = Vec::new();
-        let options = vitalsign::EncodeOptions::default();
-        b.bench_local(|| {
-            buf.clear();
-            registry.encode(&mut buf, &options);
-            buf.len()
-        });
+        super::encode::encode_dense::<1_000_000>(b);
     }
 }
 

@@ -317,20 +317,29 @@ impl<M, const N: usize> SparseFamily<M, N> {
         if let Some(hit) = found(&state) {
             return hit;
         }
+        let full = state.live >= self.cap;
         drop(state);
+        // Made before the write lock, which is then held only to insert: other new label sets
+        // and scrapes wait for a map insertion, not for allocations.
+        let made = (!full).then(|| {
+            let series = Arc::new((self.make)());
+            let activity = std::sync::Arc::new(Activity::new(self.nanos(Instant::now())));
+            let key: Box<[u8]> = key.into();
+            (series, activity, key.clone(), key)
+        });
         let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
         if let Some(hit) = found(&state) {
             return hit;
         }
-        if state.live >= self.cap {
+        let Some((series, activity, slot_key, index_key)) = made.filter(|_| state.live < self.cap)
+        else {
+            drop(state);
             self.overflowed.fetch_add(1, Ordering::Relaxed);
             self.overflow_used.store(true, Ordering::Relaxed);
             return (self.overflow.clone(), None);
-        }
-        let series = Arc::new((self.make)());
-        let activity = std::sync::Arc::new(Activity::new(self.nanos(Instant::now())));
+        };
         let slot = Slot {
-            key: key.into(),
+            key: slot_key,
             seq: state.next_seq,
             series: series.clone(),
             activity: activity.clone(),
@@ -346,7 +355,7 @@ impl<M, const N: usize> SparseFamily<M, N> {
             }
         };
         state.series[i] = Some(slot);
-        state.index.insert(key.into(), i);
+        state.index.insert(index_key, i);
         (series, Some(activity))
     }
 
@@ -448,60 +457,67 @@ impl<M, const N: usize> SparseFamily<M, N> {
         let idle = self.idle.map_or(u64::MAX, |d| {
             u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
         });
-        // Under the read lock, note uses and pick candidates; lookups and scrapes go on.
-        let candidates: Vec<usize> = {
+        // A removal that comes during this sweep sets the flag again.
+        self.leaving.store(false, Ordering::Relaxed);
+        let mut still_leaving = false;
+        // Under the read lock, a chunk at a time: note uses and pick candidates. Lookups and
+        // scrapes go on; a new series waits for one chunk.
+        let mut candidates: Vec<usize> = Vec::new();
+        let mut start = 0;
+        loop {
             let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
-            state
-                .series
-                .iter()
-                .enumerate()
-                .filter_map(|(i, slot)| Some((i, slot.as_ref()?)))
-                .filter(|(_, slot)| {
-                    let a = &slot.activity;
-                    if a.used.swap(false, Ordering::Relaxed) {
-                        a.last.fetch_max(now, Ordering::Relaxed);
-                        a.leaving.store(false, Ordering::Relaxed);
-                        return false;
-                    }
-                    a.leaving.load(Ordering::Relaxed)
-                        || now.saturating_sub(a.last.load(Ordering::Relaxed)) >= idle
-                })
-                .map(|(i, _)| i)
-                .collect()
-        };
-        if candidates.is_empty() {
-            return 0;
+            let end = state.series.len().min(start + CHUNK);
+            let chunk = state.series.get(start..end).unwrap_or_default();
+            for (i, slot) in (start..).zip(chunk) {
+                let Some(a) = slot.as_ref().map(|s| &s.activity) else {
+                    continue;
+                };
+                if a.used.swap(false, Ordering::Relaxed) {
+                    a.last.fetch_max(now, Ordering::Relaxed);
+                    a.leaving.store(false, Ordering::Relaxed);
+                } else if a.leaving.load(Ordering::Relaxed)
+                    || now.saturating_sub(a.last.load(Ordering::Relaxed)) >= idle
+                {
+                    candidates.push(i);
+                }
+            }
+            if end >= state.series.len() {
+                break;
+            }
+            start = end;
         }
-        // Under the write lock, drop the candidates still unused and unheld.
-        let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        // Under the write lock, a few at a time: drop the candidates still unused and unheld.
         let mut expired = 0;
-        for &i in &candidates {
-            // The slot may have been emptied or refilled between the locks: check afresh
-            // whatever it holds now.
-            let Some(slot) = state.series.get(i).and_then(Option::as_ref) else {
-                continue;
-            };
-            let a = &slot.activity;
-            let leaving = a.leaving.load(Ordering::Relaxed);
-            let idle_now = now.saturating_sub(a.last.load(Ordering::Relaxed)) >= idle;
-            if a.used.load(Ordering::Relaxed) || !(leaving || idle_now) {
-                continue;
-            }
-            let Some(slot) = take(&mut state, i) else {
-                continue;
-            };
-            match claim(slot.series) {
-                Ok(()) => expired += u64::from(!leaving),
-                Err(series) => put_back(&mut state, i, Slot { series, ..slot }),
+        for some in candidates.chunks(32) {
+            let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+            for &i in some {
+                // The slot may have been emptied or refilled between the locks: check afresh
+                // whatever it holds now.
+                let Some(slot) = state.series.get(i).and_then(Option::as_ref) else {
+                    continue;
+                };
+                let a = &slot.activity;
+                let leaving = a.leaving.load(Ordering::Relaxed);
+                let idle_now = now.saturating_sub(a.last.load(Ordering::Relaxed)) >= idle;
+                if a.used.load(Ordering::Relaxed) || !(leaving || idle_now) {
+                    still_leaving |= leaving;
+                    continue;
+                }
+                let Some(slot) = take(&mut state, i) else {
+                    continue;
+                };
+                match claim(slot.series) {
+                    Ok(()) => expired += u64::from(!leaving),
+                    Err(series) => {
+                        still_leaving |= leaving;
+                        put_back(&mut state, i, Slot { series, ..slot });
+                    }
+                }
             }
         }
-        let still_leaving = state
-            .series
-            .iter()
-            .flatten()
-            .any(|s| s.activity.leaving.load(Ordering::Relaxed));
-        self.leaving.store(still_leaving, Ordering::Relaxed);
-        drop(state);
+        if still_leaving {
+            self.leaving.store(true, Ordering::Relaxed);
+        }
         self.expired.fetch_add(expired, Ordering::Relaxed);
         usize::try_from(expired).unwrap_or(usize::MAX)
     }
