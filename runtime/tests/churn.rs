@@ -4,8 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use vitalsign::{
-    Buckets, Collect, Collector, Counter, Descriptor, Family, Format, Gauge, Histogram, LabelSet,
-    LabelValue, MetricType, Registry, SparseFamily, StateSet,
+    Collect, Collector, Counter, Descriptor, Format, MetricType, Registry, SparseFamily,
 };
 
 /// The sample lines of a scrape (no comments).
@@ -257,19 +256,6 @@ fn churning_customers_never_overflow_with_an_idle_timeout() {
     );
 }
 
-#[derive(LabelValue, Clone, Copy, Default, PartialEq, Debug)]
-enum Phase {
-    #[default]
-    Idle,
-    Busy,
-}
-
-#[derive(LabelSet)]
-struct Route {
-    method: Phase,
-    cached: bool,
-}
-
 struct Pool(usize);
 
 impl Collector for Pool {
@@ -295,63 +281,86 @@ impl Collector for Pool {
     }
 }
 
-struct Unsaid;
+/// The bound over dense families needs label types, which the derives write.
+#[cfg(feature = "macros")]
+mod bound {
+    use super::*;
+    use vitalsign::{Buckets, Family, Gauge, Histogram, LabelSet, LabelValue, StateSet};
 
-impl Collector for Unsaid {
-    fn describe(&self) -> Vec<(MetricType, Descriptor)> {
-        vec![(MetricType::Gauge, Descriptor::new("anything", "Anything."))]
+    struct Unsaid;
+
+    impl Collector for Unsaid {
+        fn describe(&self) -> Vec<(MetricType, Descriptor)> {
+            vec![(MetricType::Gauge, Descriptor::new("anything", "Anything."))]
+        }
+
+        fn collect(
+            &self,
+            _: &mut Collect<'_>,
+        ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+            Ok(())
+        }
     }
 
-    fn collect(&self, _: &mut Collect<'_>) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        Ok(())
+    #[derive(LabelValue, Clone, Copy, Default, PartialEq, Debug)]
+    enum Phase {
+        #[default]
+        Idle,
+        Busy,
     }
-}
 
-#[test]
-fn the_registry_states_the_most_series_it_can_write() {
-    let registry = Registry::new();
-    registry.register("jobs", "Jobs.", Counter::new()).unwrap();
-    registry
-        .register(
-            "routes",
-            "By route.",
-            Family::<Route, Histogram>::new_with(|| Histogram::new(Buckets::latency())),
-        )
-        .unwrap();
-    registry
-        .register("phase", "Phase.", StateSet::<Phase>::default())
-        .unwrap();
-    registry
-        .register(
-            "tenants",
-            "By tenant.",
-            SparseFamily::<Gauge, 2>::new(["tenant", "region"], 50)
-                .unwrap()
-                .idle_timeout(MINUTE),
-        )
-        .unwrap();
-    registry.register_collector(Pool(2)).unwrap();
-    let bound = registry.series_bound();
-    assert_eq!(
-        bound.families().collect::<Vec<_>>(),
-        [
-            ("jobs", Some(1)),
-            ("routes", Some(4)),
-            ("phase", Some(2)),
-            ("tenants", Some(51)),
-            ("pool_connections", Some(2)),
-            ("vitalsign_series_overflow", Some(4)),
-            ("vitalsign_series_expired", Some(1)),
-            ("vitalsign_collect_errors", Some(5)),
-        ]
-    );
-    assert_eq!(bound.total(), Some(70));
-    assert_eq!(bound.to_string(), "at most 70 series");
-    registry.register_collector(Unsaid).unwrap();
-    let bound = registry.series_bound();
-    assert_eq!(bound.total(), None);
-    assert_eq!(bound.unbounded().collect::<Vec<_>>(), ["anything"]);
-    assert_eq!(bound.to_string(), "unbounded: anything");
+    #[derive(LabelSet)]
+    struct Route {
+        method: Phase,
+        cached: bool,
+    }
+
+    #[test]
+    fn the_registry_states_the_most_series_it_can_write() {
+        let registry = Registry::new();
+        registry.register("jobs", "Jobs.", Counter::new()).unwrap();
+        registry
+            .register(
+                "routes",
+                "By route.",
+                Family::<Route, Histogram>::new_with(|| Histogram::new(Buckets::latency())),
+            )
+            .unwrap();
+        registry
+            .register("phase", "Phase.", StateSet::<Phase>::default())
+            .unwrap();
+        registry
+            .register(
+                "tenants",
+                "By tenant.",
+                SparseFamily::<Gauge, 2>::new(["tenant", "region"], 50)
+                    .unwrap()
+                    .idle_timeout(MINUTE),
+            )
+            .unwrap();
+        registry.register_collector(Pool(2)).unwrap();
+        let bound = registry.series_bound();
+        assert_eq!(
+            bound.families().collect::<Vec<_>>(),
+            [
+                ("jobs", Some(1)),
+                ("routes", Some(4)),
+                ("phase", Some(2)),
+                ("tenants", Some(51)),
+                ("pool_connections", Some(2)),
+                ("vitalsign_series_overflow", Some(4)),
+                ("vitalsign_series_expired", Some(1)),
+                ("vitalsign_collect_errors", Some(5)),
+            ]
+        );
+        assert_eq!(bound.total(), Some(70));
+        assert_eq!(bound.to_string(), "at most 70 series");
+        registry.register_collector(Unsaid).unwrap();
+        let bound = registry.series_bound();
+        assert_eq!(bound.total(), None);
+        assert_eq!(bound.unbounded().collect::<Vec<_>>(), ["anything"]);
+        assert_eq!(bound.to_string(), "unbounded: anything");
+    }
 }
 
 /// A collector's declared bound is kept: writing past it leaves the collector out of the
