@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every benchmark once and writes BENCHMARKS.md at the repository root. Takes about five
 # minutes. The HTTP row needs `taskset` (util-linux) to pin the server and the load generator
-# to different cores.
+# to different cores; the instruction counts need `valgrind`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=target/bench-results
@@ -15,8 +15,21 @@ cargo bench -p vitalsign-bench --bench http_layer | tee "$out/http_layer.txt"
 cargo bench -p vitalsign-bench --bench grpc_layer | tee "$out/grpc_layer.txt"
 cargo bench -p vitalsign-bench --bench contention | tee "$out/contention.txt"
 
-cargo build --release -q -p vitalsign-bench --bin http_load --bin report --bin churn
+cargo build --release -q -p vitalsign-bench --bin http_load --bin report --bin churn \
+  --bin instructions
 target/release/churn | tee "$out/churn.txt"
+# Instructions per operation: callgrind's total for a million operations less its total for none.
+count() {
+  valgrind --tool=callgrind --callgrind-out-file=/dev/null target/release/instructions "$1" "$2" 2>&1 |
+    awk '/Collected :/ { print $NF }'
+}
+: > "$out/instructions.txt"
+for row in $(target/release/instructions list); do
+  none=$(count "$row" 0)
+  million=$(count "$row" 1000000)
+  echo "instructions $row $(awk -v a="$million" -v b="$none" 'BEGIN { printf "%.1f", (a - b) / 1e6 }')" |
+    tee -a "$out/instructions.txt"
+done
 load=target/release/http_load
 port=18181
 : > "$out/http_load.txt"
@@ -32,5 +45,6 @@ for round in 1 2 3 4 5; do
 done
 
 target/release/report "$out/peers.txt" "$out/http_layer.txt" "$out/http_load.txt" \
-  "$out/contention.txt" "$out/grpc_layer.txt" "$out/churn.txt" > BENCHMARKS.md
+  "$out/contention.txt" "$out/grpc_layer.txt" "$out/churn.txt" "$out/instructions.txt" \
+  > BENCHMARKS.md
 echo "wrote BENCHMARKS.md"

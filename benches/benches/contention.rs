@@ -53,19 +53,23 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
-/// The bytes one histogram series of 11 buckets holds (its shared bucket bounds aside) before
-/// any contention, and after two threads have observed it at once.
-fn histogram_bytes() -> (usize, usize) {
+/// The bytes one histogram series of 11 buckets holds (its shared bucket bounds aside): made,
+/// after one thread observed it, and after two threads observed it at once.
+fn histogram_bytes() -> [usize; 3] {
     let buckets = vitalsign::Buckets::latency();
     let before = LIVE.load(Ordering::Relaxed);
-    let h = Arc::new(vitalsign::Histogram::new(buckets));
     // The `Arc` header is the benchmark's, not the series'.
-    let alone = LIVE.load(Ordering::Relaxed) - before - 2 * std::mem::size_of::<usize>();
+    let held = || LIVE.load(Ordering::Relaxed) - before - 2 * std::mem::size_of::<usize>();
+    let h = Arc::new(vitalsign::Histogram::new(buckets));
+    let made = held();
+    let h1 = h.clone();
+    measure(1, move |i| h1.observe(VALUES[i % 8]));
+    let one = held();
     let h2 = h.clone();
     measure(2, move |i| h2.observe(VALUES[i % 8]));
-    let contended = LIVE.load(Ordering::Relaxed) - before - 2 * std::mem::size_of::<usize>();
+    let two = held();
     drop(h);
-    (alone, contended)
+    [made, one, two]
 }
 
 const OPS: usize = 1_000_000;
@@ -103,19 +107,11 @@ fn measure(threads: usize, op: impl Fn(usize) + Send + Sync + 'static) -> f64 {
 }
 
 fn histogram_rows(threads: usize) -> Vec<(&'static str, f64)> {
-    let vs = Arc::new(vitalsign::Histogram::new(vitalsign::Buckets::latency()));
-    let pc = Arc::new(prometheus_client::metrics::histogram::Histogram::new(
-        LATENCY.iter().copied(),
-    ));
-    let prom = prometheus::Histogram::with_opts(
-        prometheus::HistogramOpts::new("h", "h").buckets(LATENCY.to_vec()),
-    )
-    .expect("histogram");
-    let mut bounds = [0.0; 11];
-    bounds.copy_from_slice(LATENCY);
-    let measured = Arc::new(measured::Histogram::<11>::with_metadata(
-        measured::metric::histogram::Thresholds::with_buckets(bounds),
-    ));
+    let vs = Arc::new(vs_histogram());
+    let pc = Arc::new(pc_histogram());
+    let prom = prom_histogram();
+    let measured = Arc::new(measured_histogram());
+    let fm = Arc::new(fm_histogram());
     let metrics = metrics::histogram!("contention_histogram");
     vec![
         (
@@ -139,6 +135,10 @@ fn histogram_rows(threads: usize) -> Vec<(&'static str, f64)> {
         (
             "metrics",
             measure(threads, move |i| metrics.record(VALUES[i % 8])),
+        ),
+        (
+            "fastmetrics",
+            measure(threads, move |i| fm.observe(VALUES[i % 8])),
         ),
     ]
 }
@@ -223,10 +223,10 @@ fn main() {
             println!("contention counter_labelled {krate} {threads} {ns:.2}");
         }
     }
-    let (alone, contended) = histogram_bytes();
-    println!("bytes histogram_11_buckets {alone} {contended}");
+    let [made, one, two] = histogram_bytes();
+    println!("bytes histogram_11_buckets {made} {one} {two}");
     let counter = std::mem::size_of::<vitalsign::Counter>();
-    println!("bytes counter {counter} {counter}");
+    println!("bytes counter {counter} {counter} {counter}");
     let valid = control[1] >= 2.0 * control[0];
     println!("valid {}", if valid { "yes" } else { "no" });
 }

@@ -77,6 +77,12 @@ mod counter_unlabelled {
         let c = measured::Counter::new();
         b.bench_local(|| c.inc());
     }
+
+    #[divan::bench]
+    fn fastmetrics(b: Bencher<'_, '_>) {
+        let c = fastmetrics::metrics::counter::Counter::<u64>::default();
+        b.bench_local(|| c.inc());
+    }
 }
 
 mod counter_labelled {
@@ -139,29 +145,6 @@ mod counter_labelled {
             });
         });
     }
-}
-
-fn vs_histogram() -> vitalsign::Histogram {
-    vitalsign::Histogram::new(vitalsign::Buckets::latency())
-}
-
-fn pc_histogram() -> prometheus_client::metrics::histogram::Histogram {
-    prometheus_client::metrics::histogram::Histogram::new(LATENCY.iter().copied())
-}
-
-fn prom_histogram() -> prometheus::Histogram {
-    prometheus::Histogram::with_opts(
-        prometheus::HistogramOpts::new("h", "h").buckets(LATENCY.to_vec()),
-    )
-    .unwrap()
-}
-
-fn measured_histogram() -> measured::Histogram<11> {
-    let mut bounds = [0.0; 11];
-    bounds.copy_from_slice(LATENCY);
-    measured::Histogram::with_metadata(measured::metric::histogram::Thresholds::with_buckets(
-        bounds,
-    ))
 }
 
 /// The exemplar rows: one histogram observed with no trace context, inside a sampled one (the
@@ -358,52 +341,15 @@ mod histogram_observe {
         b.with_inputs(value)
             .bench_local_values(|v| h.get_metric().observe(v));
     }
+
+    #[divan::bench]
+    fn fastmetrics(b: Bencher<'_, '_>) {
+        let h = fm_histogram();
+        b.with_inputs(value).bench_local_values(|v| h.observe(v));
+    }
 }
 
 // Function rows: the same body bare, with `#[instrument_metrics]`, with `#[autometrics]`.
-
-#[derive(Debug, vitalsign::LabelValue)]
-enum PayError {
-    Declined,
-}
-
-impl std::fmt::Display for PayError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("declined")
-    }
-}
-
-impl std::error::Error for PayError {}
-
-#[inline(never)]
-fn bare(amount: u32) -> Result<u32, PayError> {
-    if amount == 0 {
-        Err(PayError::Declined)
-    } else {
-        Ok(amount)
-    }
-}
-
-#[inline(never)]
-#[vitalsign::instrument_metrics]
-fn with_vitalsign(amount: u32) -> Result<u32, PayError> {
-    if amount == 0 {
-        Err(PayError::Declined)
-    } else {
-        Ok(amount)
-    }
-}
-
-/// The same with classic buckets only (no native buckets).
-#[inline(never)]
-#[vitalsign::instrument_metrics(classic_only)]
-fn with_vitalsign_classic(amount: u32) -> Result<u32, PayError> {
-    if amount == 0 {
-        Err(PayError::Declined)
-    } else {
-        Ok(amount)
-    }
-}
 
 #[inline(never)]
 #[autometrics::autometrics]

@@ -79,3 +79,76 @@ pub struct MeasuredLabels {
     pub method: Method,
     pub outcome: Outcome,
 }
+
+/// The histogram row's histogram in each crate: the bounds of [`LATENCY`].
+pub fn vs_histogram() -> vitalsign::Histogram {
+    vitalsign::Histogram::new(vitalsign::Buckets::latency())
+}
+
+pub fn pc_histogram() -> prometheus_client::metrics::histogram::Histogram {
+    prometheus_client::metrics::histogram::Histogram::new(LATENCY.iter().copied())
+}
+
+pub fn prom_histogram() -> prometheus::Histogram {
+    prometheus::Histogram::with_opts(
+        prometheus::HistogramOpts::new("h", "h").buckets(LATENCY.to_vec()),
+    )
+    .expect("valid buckets")
+}
+
+pub fn measured_histogram() -> measured::Histogram<11> {
+    let mut bounds = [0.0; 11];
+    bounds.copy_from_slice(LATENCY);
+    measured::Histogram::with_metadata(measured::metric::histogram::Thresholds::with_buckets(
+        bounds,
+    ))
+}
+
+pub fn fm_histogram() -> fastmetrics::metrics::histogram::Histogram {
+    fastmetrics::metrics::histogram::Histogram::new(LATENCY.iter().copied())
+}
+
+// The function rows: one small body bare and instrumented (autometrics' in `benches/peers.rs`).
+
+#[derive(Debug, vitalsign::LabelValue)]
+pub enum PayError {
+    Declined,
+}
+
+impl std::fmt::Display for PayError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("declined")
+    }
+}
+
+impl std::error::Error for PayError {}
+
+#[inline(never)]
+pub fn bare(amount: u32) -> Result<u32, PayError> {
+    if amount == 0 {
+        Err(PayError::Declined)
+    } else {
+        Ok(amount)
+    }
+}
+
+#[inline(never)]
+#[vitalsign::instrument_metrics]
+pub fn with_vitalsign(amount: u32) -> Result<u32, PayError> {
+    if amount == 0 {
+        Err(PayError::Declined)
+    } else {
+        Ok(amount)
+    }
+}
+
+/// The same with classic buckets only (no native buckets).
+#[inline(never)]
+#[vitalsign::instrument_metrics(classic_only)]
+pub fn with_vitalsign_classic(amount: u32) -> Result<u32, PayError> {
+    if amount == 0 {
+        Err(PayError::Declined)
+    } else {
+        Ok(amount)
+    }
+}

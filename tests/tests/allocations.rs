@@ -98,11 +98,19 @@ fn hot_paths_allocate_nothing_after_warm_up() {
     let family = Family::<Labels, Counter>::new();
     let timed = Family::<Labels, Histogram>::new_with(|| Histogram::new(Buckets::latency()));
 
-    // Warm-up: statics are built on first use, and each label combination's histogram makes its
-    // native bucket table on its first observation.
+    // Warm-up: statics are built on first use, each label combination's histogram makes its
+    // native bucket table on its first observation, and a classic histogram or summary makes the
+    // observing thread's cell on that thread's first observation.
     let _ = charge(Tier::Free, 1);
     let _ = charge(Tier::Paid, 1);
     let _ = vitalsign_tests::block_on(reserve(1));
+    histogram.observe(0.0);
+    summary.observe(0.0);
+    let warm = Labels {
+        tier: Tier::Free,
+        retry: true,
+    };
+    timed.get(&warm).observe(0.0);
 
     let n = allocations_during(|| {
         for i in 0..1_000u32 {

@@ -1,6 +1,7 @@
 //! Histograms and their buckets. The split-counter core they share with summaries, which makes
 //! every scrape a consistent snapshot and stripes itself under contention, is in `core`.
 
+mod cells;
 mod core;
 mod native;
 

@@ -29,7 +29,10 @@
 use std::sync::atomic::Ordering;
 use std::sync::{OnceLock, PoisonError};
 
+use once_cell::race::OnceBox;
+
 use super::Buckets;
+use super::cells::Cells;
 use super::native::{Native, NativeBuckets, Placed};
 use crate::encoding::NativeSnapshot;
 use crate::metrics::exemplar;
@@ -82,9 +85,13 @@ pub(crate) struct Core {
     outcomes_at: usize,
     /// The cell of voided observations (`stride` when there is none).
     void_at: usize,
-    base: Stripe,
+    /// The first stripe, made on the first observation that does not go to a cell.
+    base: OnceBox<Stripe>,
     /// The stripes besides `base`, made the first time two threads collide on it.
     more: OnceLock<Box<[Stripe]>>,
+    /// The per-thread cells of a classic histogram (see [`cells`]); a native one uses stripes
+    /// only.
+    cells: Option<Cells>,
     scrape: Mutex<()>,
     exemplars: exemplar::Cells,
     /// Native buckets, if the histogram keeps them (behind a pointer: a classic histogram pays
@@ -99,6 +106,9 @@ pub(crate) struct Snapshot<'a> {
     stripes: usize,
     /// Each stripe's cold shard.
     cold: [u8; MAX_STRIPES],
+    /// The cells' bucket and outcome counts, summed (at a shard's offsets; empty if no thread
+    /// observed through a cell).
+    cells: Vec<u64>,
     pub(crate) count: u64,
     pub(crate) sum: f64,
 }
@@ -123,8 +133,9 @@ impl Core {
         // The last cell counts voided observations (native histograms only; see `void`).
         let void_at = outcomes_at + outcomes;
         let stride = void_at + usize::from(native.is_some());
-        Self {
-            base: Stripe::new(1 + 2 * stride),
+        let core = Self {
+            base: OnceBox::new(),
+            cells: native.is_none().then(|| Cells::new(stride)),
             stride,
             outcomes_at,
             void_at,
@@ -133,7 +144,18 @@ impl Core {
             scrape: Mutex::new(()),
             exemplars: exemplar::Cells::default(),
             native: native.map(|n| Box::new(Native::new(n))),
-        }
+        };
+        // Loom cannot see the ordering `OnceBox` gives (see `collided`).
+        #[cfg(loom)]
+        core.base();
+        core
+    }
+
+    /// The first stripe, made if it is not yet.
+    #[inline]
+    fn base(&self) -> &Stripe {
+        self.base
+            .get_or_init(|| Box::new(Stripe::new(1 + 2 * self.stride)))
     }
 
     pub(crate) fn buckets(&self) -> &Buckets {
@@ -147,12 +169,15 @@ impl Core {
 
     fn stripe(&self, i: usize) -> &Stripe {
         match (i, self.more.get()) {
-            (0, _) | (_, None) => &self.base,
-            (i, Some(more)) => more.get(i - 1).unwrap_or(&self.base),
+            (0, _) | (_, None) => self.base(),
+            (i, Some(more)) => more.get(i - 1).unwrap_or_else(|| self.base()),
         }
     }
 
     fn stripe_count(&self) -> usize {
+        if self.base.get().is_none() {
+            return 0;
+        }
         1 + self.more.get().map_or(0, |m| m.len())
     }
 
@@ -160,10 +185,10 @@ impl Core {
     #[inline]
     fn begin(&self) -> (usize, &Stripe, usize) {
         let (index, stripe, striped) = match self.more.get() {
-            None => (0, &self.base, false),
+            None => (0, self.base(), false),
             Some(more) => {
                 let i = slot::get() % (more.len() + 1);
-                (i, if i == 0 { &self.base } else { &more[i - 1] }, true)
+                (i, if i == 0 { self.base() } else { &more[i - 1] }, true)
             }
         };
         let state = stripe.state();
@@ -204,7 +229,9 @@ impl Core {
     /// A core that has already grown `n` stripes besides its first.
     #[cfg(all(test, loom))]
     fn striped(buckets: Buckets, n: usize) -> Self {
-        let core = Self::new(buckets);
+        let mut core = Self::new(buckets);
+        // Observations go to the stripes only.
+        core.cells = None;
         let _ = core.more.set(core.make_stripes(n));
         core
     }
@@ -271,6 +298,24 @@ impl Core {
         } else {
             0
         };
+        if let Some(cells) = &self.cells
+            && let Some(cell) = cells.mine(self.stride)
+            && cell.write(|w| {
+                w.add_f64(SUM_F64, v);
+                w.add(BUCKETS + bucket, 1);
+            })
+        {
+            if has_buckets && trace::in_use() {
+                self.exemplar(bucket, v);
+            }
+            return;
+        }
+        self.observe_striped(v, bucket, has_buckets);
+    }
+
+    /// Observes `v` into the stripes (apart, so the cell path above stays small).
+    #[inline(never)]
+    fn observe_striped(&self, v: f64, bucket: usize, has_buckets: bool) {
         let (stripe, shard, reduce) = match self.native.is_some() {
             false => {
                 let (_, stripe, shard) = self.begin();
@@ -318,6 +363,38 @@ impl Core {
         } else {
             0
         };
+        let outcome = outcome.filter(|&o| self.outcomes_at + o < self.void_at);
+        if let Some(cells) = &self.cells
+            && let Some(cell) = cells.mine(self.stride)
+            && cell.write(|w| {
+                if let Some(o) = outcome {
+                    w.add(self.outcomes_at + o, 1);
+                }
+                if w.add(SUM_NS, ns).checked_add(ns).is_none() {
+                    // The integer sum wrapped (over 584 years summed): the float sum takes the
+                    // 2^64 ns it lost.
+                    w.add_f64(SUM_F64, WRAP_SECONDS);
+                }
+                w.add(BUCKETS + bucket, 1);
+            })
+        {
+            if has_buckets && trace::in_use() {
+                self.exemplar(bucket, ns as f64 / 1e9);
+            }
+            return;
+        }
+        self.observe_ns_striped(ns, bucket, has_buckets, outcome);
+    }
+
+    /// Observes `ns` into the stripes (apart, so the cell path above stays small).
+    #[inline(never)]
+    fn observe_ns_striped(
+        &self,
+        ns: u64,
+        bucket: usize,
+        has_buckets: bool,
+        outcome: Option<usize>,
+    ) {
         let (stripe, shard, reduce) = match self.native.is_some() {
             false => {
                 let (_, stripe, shard) = self.begin();
@@ -326,7 +403,7 @@ impl Core {
             // A multiplication, not a division: a few cycles instead of a dozen or more.
             true => self.begin_native(ns as f64 * 1e-9),
         };
-        if let Some(o) = outcome.filter(|&o| self.outcomes_at + o < self.void_at) {
+        if let Some(o) = outcome {
             self.cell(stripe, shard, self.outcomes_at + o)
                 .fetch_add(1, Ordering::Relaxed);
         }
@@ -367,6 +444,7 @@ impl Core {
             core: self,
             stripes: 0,
             cold: [0; MAX_STRIPES],
+            cells: Vec::new(),
             count: 0,
             sum: 0.0,
         };
@@ -400,10 +478,28 @@ impl Core {
                     + self.cell(stripe, cold, SUM_NS).load(Ordering::Relaxed) as f64 / 1e9;
         }
         snapshot.stripes = stripes;
+        self.read_cells(&mut snapshot);
         let result = f(&snapshot);
         drop(merge);
         self.reduce_if_needed();
         result
+    }
+
+    /// Adds every cell's counts to `snapshot`.
+    fn read_cells(&self, snapshot: &mut Snapshot<'_>) {
+        let Some(cells) = self.cells.as_ref().filter(|c| c.each().next().is_some()) else {
+            return;
+        };
+        let mut words = vec![0; self.stride];
+        snapshot.cells = vec![0; self.stride];
+        for cell in cells.each() {
+            cell.read(&mut words);
+            snapshot.sum += f64::from_bits(words[SUM_F64]) + words[SUM_NS] as f64 / 1e9;
+            snapshot.count += words[BUCKETS..self.outcomes_at].iter().sum::<u64>();
+            for (sum, word) in snapshot.cells.iter_mut().zip(&words).skip(BUCKETS) {
+                *sum += word;
+            }
+        }
     }
 
     /// A table went past the most native buckets: reduce now, unless a scrape or another
@@ -538,14 +634,15 @@ impl Snapshot<'_> {
         if offset >= self.core.void_at {
             return 0;
         }
-        (0..self.stripes)
+        let in_stripes: u64 = (0..self.stripes)
             .map(|s| {
                 let cold = usize::from(self.cold[s]);
                 self.core
                     .cell(self.core.stripe(s), cold, offset)
                     .load(Ordering::Relaxed)
             })
-            .sum()
+            .sum();
+        in_stripes + self.cells.get(offset).copied().unwrap_or(0)
     }
 
     /// The cumulative count of every bucket, `+Inf` last.
@@ -566,6 +663,7 @@ impl Snapshot<'_> {
                         .cell(stripe, cold, BUCKETS + i)
                         .load(Ordering::Relaxed);
                 }
+                cumulative += self.cells.get(BUCKETS + i).copied().unwrap_or(0);
                 cumulative
             })
     }
@@ -657,12 +755,13 @@ mod loom_model {
         assert_eq!((buckets[0].1, buckets[1].1, count, sum), (2, 4, 4, 5.0));
     }
 
+    /// The observers write their own cells (each has a slot), which the scrape reads.
     #[test]
-    fn loom_snapshots_of_one_stripe_are_consistent() {
+    fn loom_snapshots_of_per_thread_cells_are_consistent() {
         loom::model(|| consistent(Histogram::new(Buckets::new([1.0]).unwrap())));
     }
 
-    /// The same with two stripes: the observers' slots put them in one stripe or in two, and
+    /// The same with two stripes and no cells: the observers' slots put them in one stripe or in two, and
     /// their collisions move them between stripes.
     #[test]
     fn loom_snapshots_of_two_stripes_are_consistent() {

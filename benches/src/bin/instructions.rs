@@ -1,0 +1,192 @@
+//! The hot-path rows as instruction counts, which machine noise does not move.
+//!
+//! `instructions list` names the rows (`row/crate`); `instructions ROW N` sets the row up and runs
+//! its operation `N` times. `benches/run.sh` runs every row under callgrind (Debian's `valgrind`)
+//! with `N` = 0 and `N` = 1,000,000: the difference over a million is the instructions one
+//! operation costs, setup and process start cancelled out. Single-thread rows only (callgrind
+//! runs one thread at a time).
+
+use std::hint::black_box;
+use std::process::ExitCode;
+
+use vitalsign_bench::*;
+
+/// Every row and crate, in report order.
+const ROWS: &[&str] = &[
+    "counter_unlabelled/vitalsign",
+    "counter_unlabelled/prometheus_client",
+    "counter_unlabelled/prometheus",
+    "counter_unlabelled/measured",
+    "counter_unlabelled/fastmetrics",
+    "counter_labelled/vitalsign",
+    "counter_labelled/prometheus_client",
+    "counter_labelled/prometheus",
+    "counter_labelled/measured",
+    "histogram_observe/vitalsign",
+    "histogram_observe/prometheus_client",
+    "histogram_observe/prometheus",
+    "histogram_observe/measured",
+    "histogram_observe/fastmetrics",
+    "native_observe/vitalsign",
+    "native_observe/prometheus_client",
+    "instrumented_fn/bare",
+    "instrumented_fn/vitalsign",
+    "instrumented_fn/vitalsign_classic_only",
+];
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.as_slice() {
+        [list] if list == "list" => ROWS.iter().for_each(|r| println!("{r}")),
+        [row, n] if ROWS.contains(&row.as_str()) && n.parse::<u64>().is_ok() => {
+            run(row, n.parse().unwrap_or(0));
+        }
+        _ => {
+            eprintln!(
+                "usage: instructions list | instructions ROW N (a row `list` names, N operations)"
+            );
+            return ExitCode::from(2);
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// The value of operation `i`, cycling through several buckets.
+fn value(i: u64) -> f64 {
+    VALUES[i as usize % VALUES.len()]
+}
+
+/// Runs `op` for `i` in `0..n`.
+#[inline(always)]
+fn repeat(n: u64, mut op: impl FnMut(u64)) {
+    for i in 0..n {
+        op(black_box(i));
+    }
+}
+
+fn run(row: &str, n: u64) {
+    match row {
+        "counter_unlabelled/vitalsign" => {
+            let c = vitalsign::Counter::new();
+            repeat(n, |_| c.inc());
+        }
+        "counter_unlabelled/prometheus_client" => {
+            let c = prometheus_client::metrics::counter::Counter::<u64>::default();
+            repeat(n, |_| {
+                c.inc();
+            });
+        }
+        "counter_unlabelled/prometheus" => {
+            let c = prometheus::IntCounter::new("c", "c").expect("valid");
+            repeat(n, |_| c.inc());
+        }
+        "counter_unlabelled/measured" => {
+            let c = measured::Counter::new();
+            repeat(n, |_| c.inc());
+        }
+        "counter_unlabelled/fastmetrics" => {
+            let c = fastmetrics::metrics::counter::Counter::<u64>::default();
+            repeat(n, |_| c.inc());
+        }
+        "counter_labelled/vitalsign" => {
+            let family = vitalsign::Family::<VsLabels, vitalsign::Counter>::new();
+            repeat(n, |i| {
+                let (m, o) = combo(i);
+                family
+                    .get(&VsLabels {
+                        method: METHODS[m],
+                        outcome: OUTCOMES[o],
+                    })
+                    .inc();
+            });
+        }
+        "counter_labelled/prometheus_client" => {
+            let family = prometheus_client::metrics::family::Family::<
+                PcLabels,
+                prometheus_client::metrics::counter::Counter,
+            >::default();
+            repeat(n, |i| {
+                let (m, o) = combo(i);
+                family
+                    .get_or_create(&PcLabels {
+                        method: METHODS[m],
+                        outcome: OUTCOMES[o],
+                    })
+                    .inc();
+            });
+        }
+        "counter_labelled/prometheus" => {
+            let vec = prometheus::IntCounterVec::new(
+                prometheus::Opts::new("c", "c"),
+                &["method", "outcome"],
+            )
+            .expect("valid");
+            repeat(n, |i| {
+                let (m, o) = combo(i);
+                vec.with_label_values(&[METHOD_STR[m], OUTCOME_STR[o]])
+                    .inc();
+            });
+        }
+        "counter_labelled/measured" => {
+            let vec = measured::CounterVec::<MeasuredSet>::dense();
+            repeat(n, |i| {
+                let (m, o) = combo(i);
+                vec.inc(MeasuredLabels {
+                    method: METHODS[m],
+                    outcome: OUTCOMES[o],
+                });
+            });
+        }
+        "histogram_observe/vitalsign" => {
+            let h = vs_histogram();
+            repeat(n, |i| h.observe(value(i)));
+        }
+        "histogram_observe/prometheus_client" => {
+            let h = pc_histogram();
+            repeat(n, |i| h.observe(value(i)));
+        }
+        "histogram_observe/prometheus" => {
+            let h = prom_histogram();
+            repeat(n, |i| h.observe(value(i)));
+        }
+        "histogram_observe/measured" => {
+            let h = measured_histogram();
+            repeat(n, |i| h.get_metric().observe(value(i)));
+        }
+        "histogram_observe/fastmetrics" => {
+            let h = fm_histogram();
+            repeat(n, |i| h.observe(value(i)));
+        }
+        "native_observe/vitalsign" => {
+            let h = vitalsign::Histogram::with_native(
+                vitalsign::Buckets::latency(),
+                vitalsign::NativeBuckets::default(),
+            );
+            repeat(n, |i| h.observe(value(i)));
+        }
+        "native_observe/prometheus_client" => {
+            use prometheus_client::metrics::histogram::{Histogram, NativeHistogramConfig};
+            let h = Histogram::new_classic_and_native(
+                LATENCY.iter().copied(),
+                NativeHistogramConfig::new(1.1),
+            );
+            repeat(n, |i| h.observe(value(i)));
+        }
+        "instrumented_fn/bare" => repeat(n, |i| {
+            let _ = black_box(bare(i as u32 | 1));
+        }),
+        "instrumented_fn/vitalsign" => repeat(n, |i| {
+            let _ = black_box(with_vitalsign(i as u32 | 1));
+        }),
+        "instrumented_fn/vitalsign_classic_only" => repeat(n, |i| {
+            let _ = black_box(with_vitalsign_classic(i as u32 | 1));
+        }),
+        _ => unreachable!("`main` runs listed rows only"),
+    }
+}
+
+/// Operation `i`'s label combination, as indices.
+fn combo(i: u64) -> (usize, usize) {
+    let i = i as usize;
+    (i % 6, (i / 6) % 3)
+}
