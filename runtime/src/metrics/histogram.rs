@@ -1,5 +1,6 @@
-//! Histograms and their buckets. The split-counter core they share with summaries, which makes
-//! every scrape a consistent snapshot and stripes itself under contention, is in `core`.
+//! Histograms and their buckets. The core they share with summaries, which makes every scrape a
+//! consistent snapshot, is in `core`: classic histograms count in per-thread cells (`cells`),
+//! native ones in the split-counter stripes.
 
 mod cells;
 mod core;

@@ -1,4 +1,13 @@
-//! The split-counter core of histograms and summaries, striped under contention.
+//! The core of histograms and summaries: per-thread cells for classic buckets, and the
+//! split-counter stripes for native buckets and for observations a cell cannot take.
+//!
+//! A classic histogram or summary observes into the calling thread's own cell (see [`cells`]:
+//! plain loads and stores under a sequence word). Its observations go to the stripes below only
+//! when the thread has no cell (more than 64 threads observing at once, or a thread past its
+//! thread-local destructors) or a scrape has paused the cell for a moment. A snapshot adds every
+//! cell's consistent read to the stripes' consistent snapshot.
+//!
+//! [`cells`]: super::cells
 //!
 //! A *stripe* holds a state word and two shards of `[sum_ns, sum_f64, buckets...]`. The state
 //! holds the hot shard in its top bit and the number of observations started in the rest. An
@@ -89,8 +98,8 @@ pub(crate) struct Core {
     base: OnceBox<Stripe>,
     /// The stripes besides `base`, made the first time two threads collide on it.
     more: OnceLock<Box<[Stripe]>>,
-    /// The per-thread cells of a classic histogram (see [`cells`]); a native one uses stripes
-    /// only.
+    /// The per-thread cells of a classic histogram (see the `cells` module); a native one uses
+    /// stripes only.
     cells: Option<Cells>,
     scrape: Mutex<()>,
     exemplars: exemplar::Cells,
