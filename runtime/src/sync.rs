@@ -1,13 +1,14 @@
 //! The synchronisation primitives of the histogram core and of sparse families: std's normally,
-//! loom's when built with `--cfg loom`, so the loom models in `metrics/histogram.rs` and
-//! `metrics/sparse.rs` can explore every interleaving of their threads.
+//! loom's when built with `--cfg loom`, so the loom models beside the histogram core, its cells
+//! and native tables, the exemplar cells and sparse families can explore every interleaving of
+//! their threads.
 
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64};
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, fence};
 #[cfg(loom)]
 pub(crate) use loom::sync::{Mutex, RwLock};
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64};
+pub(crate) use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, fence};
 #[cfg(not(loom))]
 pub(crate) use std::sync::{Mutex, RwLock};
 

@@ -23,7 +23,7 @@ SCHEMAS = range(-4, 9)
 # this script's own.
 _TABLE = os.path.join(
     os.path.dirname(os.path.abspath(__file__)),
-    "../../runtime/src/metrics/histogram/native_bounds.rs",
+    "../../runtime/src/metrics/histogram/native/bounds.rs",
 )
 _SOURCE = open(_TABLE).read()
 _SOURCE = _SOURCE[_SOURCE.index("BOUNDS: [f64; 256]") :]

@@ -7,11 +7,12 @@
 //! moment is just as recent). A reader retries while the sequence number moves under it.
 //! Writing allocates nothing; a series allocates its cells the first time it records one.
 
-use std::sync::atomic::{AtomicU64, Ordering, fence};
+use std::sync::atomic::Ordering;
 
 use once_cell::race::OnceBox;
 
 use crate::clock;
+use crate::sync::{AtomicU64, fence};
 use crate::trace::TraceContext;
 
 /// An observation's exemplar: its trace, its value and when it was made, as a scrape reads it.

@@ -42,7 +42,7 @@ use once_cell::race::OnceBox;
 
 use super::Buckets;
 use super::cells::Cells;
-use super::native::{Native, NativeBuckets, Placed};
+use super::native::{Native, NativeBuckets, Placed, Reduction, Tables};
 use crate::encoding::NativeSnapshot;
 use crate::metrics::exemplar;
 use crate::sync::{AtomicU64, Mutex, backoff};
@@ -61,18 +61,29 @@ const MAX_STRIPES: usize = 16;
 #[repr(align(64))]
 struct Line([AtomicU64; 8]);
 
-/// One stripe: `[state, shard 0 .., shard 1 ..]` over whole cache lines.
+/// One stripe: `[state, shard 0 .., shard 1 ..]` over whole cache lines, and each shard's native
+/// buckets if the histogram keeps them.
 struct Stripe {
     lines: Box<[Line]>,
+    native: Option<Box<Tables>>,
 }
 
 impl Stripe {
-    fn new(cells: usize) -> Self {
+    fn new(cells: usize, native: Option<&Native>) -> Self {
         Self {
             lines: (0..cells.div_ceil(8))
                 .map(|_| Line(std::array::from_fn(|_| AtomicU64::new(0))))
                 .collect(),
+            native: native.map(Native::new_tables),
         }
+    }
+
+    /// This stripe's native tables (a core with native buckets made them with the stripe).
+    #[inline]
+    fn tables(&self) -> &Tables {
+        self.native
+            .as_deref()
+            .expect("a native histogram's stripes have tables")
     }
 
     #[inline]
@@ -163,8 +174,7 @@ impl Core {
     /// The first stripe, made if it is not yet.
     #[inline]
     fn base(&self) -> &Stripe {
-        self.base
-            .get_or_init(|| Box::new(Stripe::new(1 + 2 * self.stride)))
+        self.base.get_or_init(|| Box::new(self.new_stripe()))
     }
 
     pub(crate) fn buckets(&self) -> &Buckets {
@@ -183,6 +193,11 @@ impl Core {
         }
     }
 
+    /// The native tables of the first `n` stripes (of a core with native buckets).
+    fn tables(&self, n: usize) -> impl Iterator<Item = &Tables> {
+        (0..n).map(|i| self.stripe(i).tables())
+    }
+
     fn stripe_count(&self) -> usize {
         if self.base.get().is_none() {
             return 0;
@@ -190,14 +205,14 @@ impl Core {
         1 + self.more.get().map_or(0, |m| m.len())
     }
 
-    /// Starts an observation: the stripe (and its index) and shard it must go to.
+    /// Starts an observation: the stripe and shard it must go to.
     #[inline]
-    fn begin(&self) -> (usize, &Stripe, usize) {
-        let (index, stripe, striped) = match self.more.get() {
-            None => (0, self.base(), false),
+    fn begin(&self) -> (&Stripe, usize) {
+        let (stripe, striped) = match self.more.get() {
+            None => (self.base(), false),
             Some(more) => {
                 let i = slot::get() % (more.len() + 1);
-                (i, if i == 0 { self.base() } else { &more[i - 1] }, true)
+                (if i == 0 { self.base() } else { &more[i - 1] }, true)
             }
         };
         let state = stripe.state();
@@ -214,7 +229,7 @@ impl Core {
                 state.fetch_add(1, Ordering::Relaxed)
             }
         };
-        (index, stripe, (before >> 63) as usize)
+        (stripe, (before >> 63) as usize)
     }
 
     /// Another thread changed the state between this one's load and its swap.
@@ -232,7 +247,11 @@ impl Core {
     }
 
     fn make_stripes(&self, n: usize) -> Box<[Stripe]> {
-        (0..n).map(|_| Stripe::new(1 + 2 * self.stride)).collect()
+        (0..n).map(|_| self.new_stripe()).collect()
+    }
+
+    fn new_stripe(&self) -> Stripe {
+        Stripe::new(1 + 2 * self.stride, self.native.as_deref())
     }
 
     /// A core that has already grown `n` stripes besides its first.
@@ -256,7 +275,7 @@ impl Core {
     #[inline]
     fn begin_native(&self, v: f64) -> (&Stripe, usize, bool) {
         let Some(native) = &self.native else {
-            let (_, stripe, shard) = self.begin();
+            let (stripe, shard) = self.begin();
             return (stripe, shard, false);
         };
         let mut tries = 0;
@@ -265,8 +284,8 @@ impl Core {
             // the observation, and is then seen as done.
             let generation = native.generation();
             let planned = native.plan(v);
-            let (index, stripe, shard) = self.begin();
-            match native.observe(index, shard, v, &planned) {
+            let (stripe, shard) = self.begin();
+            match native.observe(stripe.tables(), shard, v, &planned) {
                 Placed::Full if tries < 32 => {
                     tries += 1;
                     self.void(stripe, shard, generation);
@@ -327,7 +346,7 @@ impl Core {
     fn observe_striped(&self, v: f64, bucket: usize, has_buckets: bool) {
         let (stripe, shard, reduce) = match self.native.is_some() {
             false => {
-                let (_, stripe, shard) = self.begin();
+                let (stripe, shard) = self.begin();
                 (stripe, shard, false)
             }
             true => self.begin_native(v),
@@ -406,7 +425,7 @@ impl Core {
     ) {
         let (stripe, shard, reduce) = match self.native.is_some() {
             false => {
-                let (_, stripe, shard) = self.begin();
+                let (stripe, shard) = self.begin();
                 (stripe, shard, false)
             }
             // A multiplication, not a division: a few cycles instead of a dozen or more.
@@ -548,12 +567,13 @@ impl Core {
         // by the schemas and the buckets.
         for round in 0..due.min(64) {
             let forced = round == 0 && full;
-            if !forced && !native.over_limit(stripes) {
+            if !forced && !native.over_limit(self.tables(stripes)) {
                 break;
             }
-            let Some(reset) = native.plan_reduction(stripes) else {
+            let Some(reduction) = native.plan_reduction(self.tables(stripes)) else {
                 break;
             };
+            let reset = reduction == Reduction::Reset;
             was_reset |= reset;
             for i in 0..stripes {
                 self.rotate(i, reset);
@@ -562,8 +582,9 @@ impl Core {
         // A fold (during a reduction or a scrape) may have left counts in a cold table (the hot
         // one was full): rotate once more, so every scrape reads them.
         for i in 0..stripes {
-            let cold = ((self.stripe(i).state().load(Ordering::Acquire) >> 63) ^ 1) as usize;
-            if native.holds_counts(i, cold) {
+            let stripe = self.stripe(i);
+            let cold = ((stripe.state().load(Ordering::Acquire) >> 63) ^ 1) as usize;
+            if Native::holds_counts(stripe.tables(), cold) {
                 self.rotate(i, false);
             }
         }
@@ -576,7 +597,7 @@ impl Core {
         let Some(native) = &self.native else { return };
         let stripe = self.stripe(i);
         let cold = ((stripe.state().load(Ordering::Acquire) >> 63) ^ 1) as usize;
-        native.prepare(i, cold);
+        native.prepare(stripe.tables(), cold);
         let state = stripe.state().fetch_add(HOT_BIT, Ordering::AcqRel);
         let started = state & !HOT_BIT;
         let old = (state >> 63) as usize;
@@ -589,7 +610,7 @@ impl Core {
             for offset in 0..self.stride {
                 self.cell(stripe, old, offset).store(0, Ordering::Relaxed);
             }
-            native.discard(i, old);
+            native.discard(stripe.tables(), old);
             // The observations discarded are no longer started.
             stripe.state().fetch_sub(started, Ordering::AcqRel);
         } else {
@@ -606,7 +627,7 @@ impl Core {
         // Nanosecond sums move into the float sum at every scrape, so the integer never wraps.
         add_f64(self.cell(stripe, hot, SUM_F64), f + ns as f64 / 1e9);
         if let Some(native) = &self.native {
-            native.fold(i, cold);
+            native.fold(stripe.tables(), cold);
         }
         for offset in BUCKETS..self.stride {
             let n = self.cell(stripe, cold, offset).swap(0, Ordering::Relaxed);
@@ -634,7 +655,9 @@ impl Snapshot<'_> {
     /// The native buckets of the observations counted, if the histogram keeps them.
     pub(crate) fn native(&self) -> Option<NativeSnapshot> {
         let native = self.core.native.as_ref()?;
-        Some(native.snapshot(&self.cold[..self.stripes]))
+        let cold =
+            (0..self.stripes).map(|s| (self.core.stripe(s).tables(), usize::from(self.cold[s])));
+        Some(native.snapshot(cold))
     }
 
     /// How many of the observations counted had outcome `o`.
