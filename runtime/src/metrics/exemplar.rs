@@ -64,11 +64,14 @@ impl Cell {
         if seq & 1 == 1
             || self
                 .seq
-                .compare_exchange(seq, seq + 1, Ordering::Relaxed, Ordering::Relaxed)
+                .compare_exchange(seq, seq + 1, Ordering::Acquire, Ordering::Relaxed)
                 .is_err()
         {
             return;
         }
+        // The claim acquires the last writer's words (its even sequence number released them),
+        // so this writer's words come after them: without it, a reader could pair a word of this
+        // exemplar with a late word of the last (loom found it).
         // Readers that see any word below also see the odd sequence number.
         fence(Ordering::Release);
         let trace = cx.trace_id();
@@ -92,7 +95,7 @@ impl Cell {
                 return None;
             }
             if before & 1 == 1 {
-                std::hint::spin_loop();
+                crate::sync::backoff(0);
                 continue;
             }
             let (hi, lo, span, value, unix_ns) = (
@@ -199,5 +202,49 @@ mod tests {
         }
         let last = cell.read().unwrap().value();
         assert!(last == 1.0 || last == 2.0, "{last}");
+    }
+}
+
+/// Run with `RUSTFLAGS="--cfg loom" cargo test -p vitalsign --lib --release loom`
+/// (`.ci/run` does).
+#[cfg(all(test, loom))]
+mod loom_model {
+    use super::*;
+
+    /// The exemplar a read returns, checked whole: `k` in every byte of its ids and its value.
+    fn whole(e: &Exemplar) -> u8 {
+        let k = e.trace_context().trace_id()[0];
+        assert_eq!(e.trace_context().trace_id(), [k; 16]);
+        assert_eq!(e.trace_context().span_id(), [k; 8]);
+        assert_eq!(e.value(), f64::from(k));
+        k
+    }
+
+    /// Two writers race each other and a reader over one cell. In every interleaving the read
+    /// is nothing or one writer's whole exemplar; a writer finding the other mid-write gives up
+    /// (an exemplar is a sample), so afterwards the cell holds one of the two, whole.
+    #[test]
+    fn loom_an_exemplar_is_read_whole_or_not_at_all() {
+        loom::model(|| {
+            let cell = loom::sync::Arc::new(Cell::default());
+            let writers: Vec<_> = [1u8, 2]
+                .into_iter()
+                .map(|k| {
+                    let cell = cell.clone();
+                    loom::thread::spawn(move || {
+                        let cx = TraceContext::new([k; 16], [k; 8], true).unwrap();
+                        cell.record(&cx, f64::from(k));
+                    })
+                })
+                .collect();
+            if let Some(e) = cell.read() {
+                whole(&e);
+            }
+            for w in writers {
+                w.join().unwrap();
+            }
+            let k = whole(&cell.read().unwrap());
+            assert!(k == 1 || k == 2, "{k}");
+        });
     }
 }
