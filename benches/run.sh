@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every benchmark once and writes BENCHMARKS.md at the repository root. Takes about five
-# minutes. The HTTP row needs `taskset` (util-linux) to pin the server and the load generator
+# Runs every benchmark once and writes BENCHMARKS.md at the repository root. Takes about eight
+# minutes (the compile-time rows download prometheus-client, metrics and tracing on first use).
+# The HTTP row needs `taskset` (util-linux) to pin the server and the load generator
 # to different cores; the instruction counts need `valgrind`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +19,7 @@ cargo bench -p vitalsign-bench --bench contention | tee "$out/contention.txt"
 cargo build --release -q -p vitalsign-bench --bin http_load --bin report --bin churn \
   --bin instructions
 target/release/churn | tee "$out/churn.txt"
+bash benches/compile_time.sh | tee "$out/compile.txt"
 # Instructions per operation: callgrind's total for a million operations less its total for none.
 count() {
   valgrind --tool=callgrind --callgrind-out-file=/dev/null target/release/instructions "$1" "$2" 2>&1 |
@@ -46,5 +48,5 @@ done
 
 target/release/report "$out/peers.txt" "$out/http_layer.txt" "$out/http_load.txt" \
   "$out/contention.txt" "$out/grpc_layer.txt" "$out/churn.txt" "$out/instructions.txt" \
-  > BENCHMARKS.md
+  "$out/compile.txt" > BENCHMARKS.md
 echo "wrote BENCHMARKS.md"

@@ -2,6 +2,7 @@
 //! through `vitalsign::__private`: helpers, `const fn` checks, and re-exports. Nothing here is
 //! for users to name.
 
+#[cfg(feature = "macros")]
 pub use linkme;
 pub use std::borrow::Cow;
 pub use std::sync::LazyLock;
@@ -83,8 +84,13 @@ pub struct ObjectiveLink {
 }
 
 /// Every function attached to an objective in the program.
+#[cfg(feature = "macros")]
 #[linkme::distributed_slice]
 pub static OBJECTIVE_LINKS: [ObjectiveLink];
+
+/// Without the macros no function is attached to an objective.
+#[cfg(not(feature = "macros"))]
+pub static OBJECTIVE_LINKS: [ObjectiveLink; 0] = [];
 
 /// Whether `objective`'s latency threshold, if any, is one of `bounds`.
 pub const fn threshold_in(objective: &crate::Objective, bounds: &[f64]) -> bool {

@@ -45,8 +45,8 @@
 //! themselves in the [`default_registry`]; `#[instrument_metrics]` does all of this for a
 //! function.
 //!
-//! Features: `macros` (default) brings the derives and `#[instrument_metrics]` (without it the
-//! runtime builds without `vitalsign-macros`); `protobuf` (default) adds the Prometheus protobuf
+//! Features: `macros` (default) brings the derives, `#[instrument_metrics]` and `metrics!` (without
+//! it the runtime builds no proc-macro crate: no `vitalsign-macros`, `linkme` or `syn`); `protobuf` (default) adds the Prometheus protobuf
 //! exposition, the format that carries native histograms; `protobuf-decode` reads it back (`encoding::protobuf::decode`,
 //! with prost's derives); `opentelemetry` takes exemplars from OpenTelemetry's current span;
 //! `tokio` adds the tokio runtime collector.
@@ -184,6 +184,9 @@ pub use vitalsign_macros::instrument_metrics;
 /// Statics in different blocks or crates are checked when their registry is first used (before
 /// any registration at run time): a clash is printed to stderr, kept in
 /// [`Registry::registration_errors`], and makes `vitalsign_tower::serve` refuse to start.
+///
+/// Behind the `macros` feature (on by default): the statics register through link-time lists.
+#[cfg(feature = "macros")]
 #[macro_export]
 macro_rules! metrics {
     ($(

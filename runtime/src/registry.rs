@@ -423,7 +423,7 @@ impl Registry {
     fn claim_statics(&self) {
         self.statics_claimed.get_or_init(|| {
             let _claiming = Claiming::mark(self.addr());
-            for entry in STATIC_REGISTRATIONS {
+            for entry in STATIC_REGISTRATIONS.iter() {
                 if !std::ptr::eq((entry.registry)(), self) {
                     continue;
                 }

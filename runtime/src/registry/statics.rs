@@ -17,8 +17,14 @@ pub struct StaticRegistration {
 }
 
 #[doc(hidden)]
+#[cfg(feature = "macros")]
 #[linkme::distributed_slice]
 pub static STATIC_REGISTRATIONS: [StaticRegistration];
+
+/// Without the macros there are no statics to register.
+#[doc(hidden)]
+#[cfg(not(feature = "macros"))]
+pub static STATIC_REGISTRATIONS: [StaticRegistration; 0] = [];
 
 /// Registers one of vitalsign's own self-metrics (a name starting with `vitalsign_`, which
 /// users cannot register), for the integrations.
