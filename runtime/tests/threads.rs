@@ -96,3 +96,60 @@ fn scrapes_racing_busy_writers_read_whole_observations() {
     }
     assert_eq!(read(&h), (1_000_000, 2_000_000, 2_000_000, 2_500_000.0));
 }
+
+/// Native buckets from four threads: each observes the same 200 values (over five orders of
+/// magnitude, both signs, and zeros) 500 times while a scrape runs in a loop. Every scrape's
+/// native buckets hold exactly its count, and the end state is, bucket for bucket, what one
+/// thread observing all of them gets.
+#[test]
+fn native_buckets_from_four_threads_count_exactly_what_one_thread_would() {
+    use vitalsign::NativeBuckets;
+
+    let values: Vec<f64> = (0..200)
+        .map(|i| match i % 10 {
+            0 => 0.0,
+            k => {
+                let m = 10f64.powf(f64::from(i % 50) / 10.0 - 2.0);
+                if k % 3 == 0 { -m } else { m }
+            }
+        })
+        .collect();
+    let native = || NativeBuckets::new(1.1).unwrap().max_buckets(1000);
+    let h = Arc::new(Histogram::with_native(
+        Buckets::new([1.0]).unwrap(),
+        native(),
+    ));
+    let start = Arc::new(Barrier::new(5));
+    let observers: Vec<_> = (0..4)
+        .map(|_| {
+            let (h, start, values) = (h.clone(), start.clone(), values.clone());
+            std::thread::spawn(move || {
+                start.wait();
+                for _ in 0..500 {
+                    values.iter().for_each(|&v| h.observe(v));
+                }
+            })
+        })
+        .collect();
+    start.wait();
+    let mut scrapes = 0;
+    while observers.iter().any(|o| !o.is_finished()) || scrapes == 0 {
+        let s = h.snapshot();
+        let n = s.native.unwrap();
+        let held: u64 = n.zero
+            + n.positive.iter().map(|b| b.1).sum::<u64>()
+            + n.negative.iter().map(|b| b.1).sum::<u64>();
+        assert_eq!((held, s.buckets[1].1), (s.count, s.count));
+        scrapes += 1;
+    }
+    for o in observers {
+        o.join().unwrap();
+    }
+    let one = Histogram::with_native(Buckets::new([1.0]).unwrap(), native());
+    for _ in 0..4 * 500 {
+        values.iter().for_each(|&v| one.observe(v));
+    }
+    let (ours, theirs) = (h.snapshot(), one.snapshot());
+    assert_eq!(ours.count, 400_000);
+    assert_eq!((ours.buckets, ours.native), (theirs.buckets, theirs.native));
+}
