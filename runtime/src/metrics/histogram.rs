@@ -38,12 +38,17 @@ struct BucketsInner {
 /// unrolls and vectorises it.
 const SMALL: usize = 16;
 
-/// The bounds padded with `+Inf`, which no observation is below. (Not for nanoseconds: without
-/// a 64-bit integer compare in SSE2, a padded `i64` array is compared one by one, padding
-/// included, and measured slower than the slice.)
+/// The bounds padded with `+Inf`, which no observation is below, in seconds and in nanoseconds.
+/// Nanoseconds are compared as `f64` too: SSE2 has no 64-bit integer compare, so a padded `i64`
+/// array is compared one by one (measured slower than the slice), while below 2^53 ns (104 days)
+/// every integer is exact in an `f64` and the comparisons are the integers'.
 struct Small {
     bounds: [f64; SMALL],
+    ns: [f64; SMALL],
 }
+
+/// Durations from here on are searched among the integer bounds.
+const EXACT_NS: u64 = 1 << 53;
 
 impl std::fmt::Debug for Buckets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -163,8 +168,12 @@ impl Buckets {
         let small = (bounds.len() <= SMALL).then(|| {
             let mut small = Small {
                 bounds: [f64::INFINITY; SMALL],
+                ns: [f64::INFINITY; SMALL],
             };
             small.bounds[..bounds.len()].copy_from_slice(&bounds);
+            for (padded, &b) in small.ns.iter_mut().zip(bounds_ns.iter()) {
+                *padded = b as f64;
+            }
             small
         });
         Self(Arc::new(BucketsInner {
@@ -211,6 +220,12 @@ impl Buckets {
 
     #[inline]
     fn index_of_ns(&self, ns: u64) -> usize {
+        if let Some(small) = &self.0.small
+            && ns < EXACT_NS
+        {
+            let x = ns as i64 as f64;
+            return small.ns.iter().map(|&b| usize::from(b < x)).sum();
+        }
         let ns = i64::try_from(ns).unwrap_or(i64::MAX);
         let bounds = &*self.0.bounds_ns;
         if bounds.len() <= BRANCHLESS_MAX {
@@ -581,17 +596,35 @@ mod tests {
                 let want = i.saturating_sub(1) as usize;
                 assert_eq!(b.index_of(v), want, "{v} of {n}");
                 assert_eq!(b.index_of(v + 0.5), i as usize, "{v}.5 of {n}");
-                assert_eq!(
-                    b.index_of_ns(u64::from(i) * 1_000_000_000),
-                    want,
-                    "{v} s of {n}"
-                );
+                let ns = u64::from(i) * 1_000_000_000;
+                assert_eq!(b.index_of_ns(ns), want, "{v} s of {n}");
+                assert_eq!(b.index_of_ns(ns + 1), i as usize, "{v} s + 1 ns of {n}");
+                if i > 0 {
+                    assert_eq!(b.index_of_ns(ns - 1), want, "{v} s - 1 ns of {n}");
+                }
             }
+
             let past = n as usize;
             assert_eq!(b.index_of(f64::INFINITY), past);
             assert_eq!(b.index_of(f64::NAN), past);
             assert_eq!(b.index_of(f64::NEG_INFINITY), 0);
             assert_eq!(b.index_of_ns(u64::MAX), past);
+        }
+        // From 2^53 ns (104 days) on, where an `f64` no longer holds every integer, the integer
+        // bounds are searched: one nanosecond either side of a bound still counts.
+        let far = Buckets::new([9_007_200.0, 9_007_201.0]).unwrap();
+        assert_eq!(
+            far.0.bounds_ns[..],
+            [9_007_200_000_000_000, 9_007_201_000_000_000]
+        );
+        for (ns, want) in [
+            (9_007_199_254_740_991, 0),
+            (9_007_200_000_000_000, 0),
+            (9_007_200_000_000_001, 1),
+            (9_007_201_000_000_000, 1),
+            (9_007_201_000_000_001, 2),
+        ] {
+            assert_eq!(far.index_of_ns(ns), want, "{ns} ns");
         }
     }
 
