@@ -21,22 +21,29 @@ const BELOW_CELL: [u16; 256] = {
 };
 
 /// `(fraction, exponent)` with `v = fraction * 2^exponent`, fraction in `[0.5, 1)`: Go's and C's
-/// `frexp`, for finite `v > 0`.
+/// `frexp`, for finite `v > 0`. Inlined: normal values take two bit operations.
+#[inline]
 pub(super) fn frexp(v: f64) -> (f64, i32) {
     let bits = v.to_bits();
     let exp = ((bits >> 52) & 0x7ff) as i32;
-    if v == 0.0 {
-        return (0.0, 0);
-    }
     if exp == 0 {
-        // Subnormal: scale into the normal range first.
-        let (f, e) = frexp(v * f64::from_bits((1023 + 54) << 52));
-        return (f, e - 54);
+        return frexp_tiny(v);
     }
     (
         f64::from_bits((bits & !(0x7ff << 52)) | (1022 << 52)),
         exp - 1022,
     )
+}
+
+/// `frexp` of zero and of subnormals, which are scaled into the normal range first.
+#[cold]
+#[inline(never)]
+fn frexp_tiny(v: f64) -> (f64, i32) {
+    if v == 0.0 {
+        return (0.0, 0);
+    }
+    let (f, e) = frexp(v * f64::from_bits((1023 + 54) << 52));
+    (f, e - 54)
 }
 
 /// The key of the bucket `v` falls in at `schema`, for `v` not zero and not NaN.
