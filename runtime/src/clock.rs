@@ -15,12 +15,14 @@ pub(crate) fn now() -> u64 {
 /// Nanoseconds since the reading `start`.
 #[inline]
 pub(crate) fn elapsed_ns(start: u64) -> u64 {
-    CLOCK.delta_as_nanos(start, CLOCK.raw())
+    let clock = &*CLOCK;
+    clock.delta_as_nanos(start, clock.raw())
 }
 
-/// Calibrates the clock now rather than in the first timed call.
-pub(crate) fn warm_up() {
-    LazyLock::force(&CLOCK);
+/// The clock, calibrated now rather than in the first timed call: for a caller that keeps it
+/// and reads it without the lazy initialisation's check.
+pub(crate) fn warm_up() -> &'static quanta::Clock {
+    &CLOCK
 }
 
 /// A started clock reading, for timing something whose histogram is known only at the end (an

@@ -97,6 +97,8 @@ pub struct FunctionSpec {
 #[derive(Debug)]
 pub struct FunctionMetrics {
     spec: FunctionSpec,
+    /// The clock, read by every call without a check of its lazy initialisation.
+    clock: &'static quanta::Clock,
     calls: Calls,
     durations: Durations,
     concurrent: Option<Gauge>,
@@ -224,7 +226,7 @@ impl FunctionMetrics {
             }
             None => KINDS,
         };
-        clock::warm_up();
+        let clock = clock::warm_up();
         let combos = label_combos(spec.labels);
         let (buckets, bucket_error) = match spec.buckets.map(|b| Buckets::new(b.iter().copied())) {
             None => (Buckets::latency(), None),
@@ -238,6 +240,7 @@ impl FunctionMetrics {
             .map(|_| Histogram::with_outcomes(buckets.clone(), cells, native))
             .collect();
         Self {
+            clock,
             calls: Calls {
                 histograms: histograms.clone(),
                 outcome_labels: outcome_labels.into(),
@@ -291,7 +294,7 @@ impl FunctionMetrics {
             metrics: self,
             labels,
             outcome: UNSET,
-            start: clock::now(),
+            start: self.clock.raw(),
         }
     }
 
@@ -354,7 +357,8 @@ impl Call<'_> {
 impl Drop for Call<'_> {
     #[inline]
     fn drop(&mut self) {
-        let ns = clock::elapsed_ns(self.start);
+        let clock = self.metrics.clock;
+        let ns = clock.delta_as_nanos(self.start, clock.raw());
         let outcome = match self.outcome {
             UNSET if std::thread::panicking() => PANIC,
             UNSET => CANCELLED,
