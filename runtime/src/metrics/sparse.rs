@@ -197,6 +197,29 @@ fn pack(into: &mut Vec<u8>, values: &[&str]) {
     }
 }
 
+/// Whether `key` is what [`pack`] makes of `values`, compared in place.
+#[inline]
+fn packs(key: &[u8], values: &[&str]) -> bool {
+    let mut rest = key;
+    for v in values {
+        let len = u32::try_from(v.len()).unwrap_or(u32::MAX);
+        let Some((packed_len, tail)) = rest.split_first_chunk::<4>() else {
+            return false;
+        };
+        if *packed_len != len.to_le_bytes() {
+            return false;
+        }
+        let Some((bytes, tail)) = tail.split_at_checked(v.len()) else {
+            return false;
+        };
+        if bytes != v.as_bytes() {
+            return false;
+        }
+        rest = tail;
+    }
+    rest.is_empty()
+}
+
 /// The values [`pack`] packed, in order.
 fn unpack(mut key: &[u8]) -> impl Iterator<Item = &str> {
     std::iter::from_fn(move || {
@@ -279,19 +302,20 @@ impl<M, const N: usize> SparseFamily<M, N> {
     where
         M: Send + Sync + 'static,
     {
+        if packs(&self.overflow_key, &values) {
+            self.overflow_used.store(true, Ordering::Relaxed);
+            return self.overflow.clone();
+        }
+        // A hit reads the values where they are: they are packed into a key only for the map.
+        let hash = cache::hash(self.id, &values);
+        if let Some(series) = cache::get::<M>(self.id, hash, |key| packs(key, &values)) {
+            return series;
+        }
         KEY.with(|key| {
             let mut key = key.borrow_mut();
             key.clear();
             pack(&mut key, &values);
             let key = key.as_slice();
-            if key == &*self.overflow_key {
-                self.overflow_used.store(true, Ordering::Relaxed);
-                return self.overflow.clone();
-            }
-            let hash = cache::hash(self.id, key);
-            if let Some(series) = cache::get::<M>(self.id, hash, key) {
-                return series;
-            }
             let (series, activity) = self.lookup(key);
             if let Some(activity) = activity {
                 cache::put(self.id, hash, key, &series, activity);
@@ -663,36 +687,39 @@ mod cache {
         static CACHE: RefCell<Vec<Option<Entry>>> = RefCell::new(Vec::new());
     }
 
-    /// A fast, non-cryptographic hash of `key` for family `family` (FxHash's mixing, eight
-    /// bytes at a time).
+    /// A fast, non-cryptographic hash of label values for family `family` (FxHash's mixing,
+    /// eight bytes at a time, each value's length after its bytes).
     #[inline]
-    pub(super) fn hash(family: u64, key: &[u8]) -> u64 {
+    pub(super) fn hash(family: u64, values: &[&str]) -> u64 {
         const K: u64 = 0x517c_c1b7_2722_0a95;
         let mix = |h: u64, word: u64| (h.rotate_left(5) ^ word).wrapping_mul(K);
         let mut h = mix(0, family);
-        let mut chunks = key.chunks_exact(8);
-        for chunk in &mut chunks {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            h = mix(h, u64::from_le_bytes(word));
+        for v in values {
+            let mut chunks = v.as_bytes().chunks_exact(8);
+            for chunk in &mut chunks {
+                let mut word = [0u8; 8];
+                word.copy_from_slice(chunk);
+                h = mix(h, u64::from_le_bytes(word));
+            }
+            let mut last = [0u8; 8];
+            last[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+            h = mix(mix(h, u64::from_le_bytes(last)), v.len() as u64);
         }
-        let mut last = [0u8; 8];
-        last[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
-        mix(mix(h, u64::from_le_bytes(last)), key.len() as u64)
+        h
     }
 
-    /// The cached series for `key`, if the entry is this key's and its series still exists
-    /// (the lookup is noted, as the map's lookups are).
+    /// The cached series for the key `is_key` accepts, if the entry is that key's and its
+    /// series still exists (the lookup is noted, as the map's lookups are).
     #[inline]
     pub(super) fn get<M: Send + Sync + 'static>(
         family: u64,
         hash: u64,
-        key: &[u8],
+        is_key: impl FnOnce(&[u8]) -> bool,
     ) -> Option<Arc<M>> {
         CACHE.with(|cache| {
             let cache = cache.borrow();
             let entry = cache.get(hash as usize % SLOTS)?.as_ref()?;
-            if entry.family != family || entry.hash != hash || entry.key != key {
+            if entry.family != family || entry.hash != hash || !is_key(&entry.key) {
                 return None;
             }
             let series = upgrade(&entry.series)?;
@@ -805,8 +832,38 @@ impl<M: Series, const N: usize> Metric for SparseFamily<M, N> {
 
 #[cfg(all(test, not(loom)))]
 mod tests {
+    use super::{cache, pack, packs};
     use crate::metrics::Metric;
     use crate::{Counter, Descriptor, Format, Registry, SparseFamily};
+
+    /// A cache hit compares the values with a packed key in place: exactly the values that pack
+    /// to that key match it, however they split, and their hash depends on where they split.
+    #[test]
+    fn values_match_their_packed_key_and_no_other() {
+        let lists: [&[&str]; 7] = [
+            &["ab", "c"],
+            &["a", "bc"],
+            &["abc", ""],
+            &["", "abc"],
+            &["", ""],
+            &["ab", "cd"],
+            &["a\u{0}b", "c"],
+        ];
+        for (i, values) in lists.iter().enumerate() {
+            let mut key = Vec::new();
+            pack(&mut key, values);
+            for (j, other) in lists.iter().enumerate() {
+                assert_eq!(packs(&key, other), i == j, "{values:?} against {other:?}");
+                assert_eq!(cache::hash(7, values) == cache::hash(7, other), i == j);
+            }
+            // A key with bytes left over, or cut short, is no list's.
+            let mut longer = key.clone();
+            longer.push(0);
+            assert!(!packs(&longer, values));
+            assert!(!packs(&key[..key.len() - 1], values));
+        }
+        assert_ne!(cache::hash(7, &["a"]), cache::hash(8, &["a"]));
+    }
 
     /// Line prefixes are rendered once per series and extended as series are added; a family
     /// registered under a second name renders each name's own.
