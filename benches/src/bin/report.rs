@@ -1135,12 +1135,12 @@ const LIMITS: &str = "
   outweigh the locked instructions saved (branch `native-cells-experiment`).
 - **Labelled counters, one thread.** A `Family` lookup is an index computed from the label enums
   and a bounds-checked array access, in safe code; `measured` indexes without the check.
-- **HTTP layer in process.** A request renders its label values into a key twice (active gauge,
-  then duration), finds each series through a per-thread cache (a fast hash in front of the
-  SipHash map that stays the authority against collision attacks), clones two `Arc`s, and moves
-  the layer's future and body wrappers. What remains past 80 ns is in those moves and in the
-  tower/tokio plumbing the no-layer row does not pay; a profile under divan is dominated by the
-  harness's own sample buffers, so it is not pinned down yet.
+- **HTTP layer in process.** A request looks two series up (active gauge, then duration)
+  through a per-thread cache (a fast hash of the label values, compared in place, in front of
+  the SipHash map that stays the authority against collision attacks), upgrading a `Weak` and
+  dropping the `Arc` each time, clones the layer's `Arc`, observes a native histogram (about
+  300 instructions on the stripes), and moves the layer's future and body wrappers. callgrind
+  counts about 2,700 instructions added per request; none of those parts dominates.
 - **gRPC layers in process.** A unary call looks its method up (one FNV hash of the path in a
   table fixed at build time), clones two `Arc`s (the method's cells for the call, its message
   counter for the request body), makes five atomic increments (started, received, sent,
