@@ -603,7 +603,6 @@ mod tests {
                     assert_eq!(b.index_of_ns(ns - 1), want, "{v} s - 1 ns of {n}");
                 }
             }
-
             let past = n as usize;
             assert_eq!(b.index_of(f64::INFINITY), past);
             assert_eq!(b.index_of(f64::NAN), past);
