@@ -9,7 +9,7 @@ mod family;
 mod gauge;
 mod histogram;
 mod info;
-mod sparse;
+pub(crate) mod sparse;
 mod stateset;
 mod summary;
 

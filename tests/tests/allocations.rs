@@ -258,3 +258,76 @@ fn a_grpc_server_call_allocates_nothing_in_the_layer() {
         "grpc_server_handled_total{grpc_type=\"unary\",grpc_service=\"bench.v1.Echo\",grpc_method=\"Unary\",grpc_code=\"OK\"} 2\n"
     ));
 }
+
+/// What `MetricsLayer` adds to a request allocates nothing once its route's series exist: the
+/// requests are built before counting, and the service answers with an empty body (an empty
+/// `String` and a response's empty header map allocate nothing either).
+#[test]
+fn a_request_through_the_http_layer_allocates_nothing_after_warm_up() {
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+    use tower::{Layer, Service};
+
+    async fn hello(
+        _: http::Request<String>,
+    ) -> Result<http::Response<String>, std::convert::Infallible> {
+        Ok(http::Response::new(String::new()))
+    }
+    let registry: &'static vitalsign::Registry = Box::leak(Box::default());
+    let layer = vitalsign_tower::MetricsLayer::builder()
+        .registry(registry)
+        .classify_route(|r: &http::Request<String>| {
+            Some(vitalsign_tower::Route::from_static(match r.uri().path() {
+                "/a" => "/a",
+                _ => "/b",
+            }))
+        })
+        .build()
+        .unwrap();
+    let mut svc = layer.layer(tower::service_fn(hello));
+    let mut request = |path: &str| {
+        let request = http::Request::get(path).body(String::new()).unwrap();
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut future = std::pin::pin!(svc.call(request));
+        let Poll::Ready(Ok(response)) = future.as_mut().poll(&mut cx) else {
+            panic!("the service answers at once");
+        };
+        drop(response);
+    };
+    // Warm-up: each route's entry and series, and this thread's histogram cells.
+    request("/a");
+    request("/b");
+    let paths: Vec<&str> = (0..1_000)
+        .map(|i| if i % 3 == 0 { "/a" } else { "/b" })
+        .collect();
+    let requests: Vec<http::Request<String>> = paths
+        .iter()
+        .map(|p| http::Request::get(*p).body(String::new()).unwrap())
+        .collect();
+    let mut answered = 0;
+    let n = allocations_during(|| {
+        let mut cx = Context::from_waker(Waker::noop());
+        for request in requests {
+            let mut future = std::pin::pin!(svc.call(request));
+            if let Poll::Ready(Ok(response)) = future.as_mut().poll(&mut cx) {
+                // Dropped here: the layer records the request when its body is dropped.
+                drop(response);
+                answered += 1;
+            }
+        }
+    });
+    assert_eq!((n, answered), (0, 1_000));
+    let text = registry.render(vitalsign::Format::Prometheus);
+    let count = |route: &str| {
+        let line = format!(
+            "http_server_request_duration_seconds_count{{http_request_method=\"GET\",http_route=\"{route}\",http_response_status_code=\"200\"}} "
+        );
+        text.lines()
+            .find_map(|l| l.strip_prefix(&line))
+            .map(str::to_owned)
+    };
+    assert_eq!(
+        (count("/a"), count("/b")),
+        (Some("335".into()), Some("667".into()))
+    );
+}

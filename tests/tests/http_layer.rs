@@ -383,3 +383,42 @@ async fn a_real_hyper_server_with_the_layer() {
     );
     server.abort();
 }
+
+#[tokio::test]
+async fn label_sets_past_max_series_share_the_overflow_series() {
+    static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::new);
+    let layer = MetricsLayer::builder()
+        .registry(&REGISTRY)
+        .buckets(Buckets::new([0.1]).unwrap())
+        .max_series(2)
+        .build()
+        .unwrap();
+    let app = Router::new()
+        .route("/a", get(|| async { "a" }))
+        .route("/b", get(|| async { StatusCode::ACCEPTED }))
+        .route("/c", get(|| async { StatusCode::NOT_FOUND }))
+        .route("/d", get(|| async { "d" }))
+        .layer(layer);
+    for path in ["/a", "/b", "/c", "/d", "/a", "/c", "/b"] {
+        let request = Request::get(path).body(Body::empty()).unwrap();
+        let response = app.clone().oneshot(request).await.unwrap();
+        drop(response.into_body().collect().await.unwrap());
+    }
+    // `/a` and `/b` took the two places; `/c` and `/d` share the overflow series of each family.
+    assert_eq!(
+        series(&REGISTRY, "http_server_request_duration_seconds_count"),
+        [
+            "http_server_request_duration_seconds_count{http_request_method=\"GET\",http_route=\"/a\",http_response_status_code=\"200\"} 2",
+            "http_server_request_duration_seconds_count{http_request_method=\"GET\",http_route=\"/b\",http_response_status_code=\"202\"} 2",
+            "http_server_request_duration_seconds_count{http_request_method=\"__overflow__\",http_route=\"__overflow__\",http_response_status_code=\"__overflow__\"} 3",
+        ]
+    );
+    assert_eq!(
+        series(&REGISTRY, "http_server_active_requests"),
+        [
+            "http_server_active_requests{http_request_method=\"GET\",http_route=\"/a\"} 0",
+            "http_server_active_requests{http_request_method=\"GET\",http_route=\"/b\"} 0",
+            "http_server_active_requests{http_request_method=\"__overflow__\",http_route=\"__overflow__\"} 0",
+        ]
+    );
+}

@@ -32,6 +32,8 @@ const ROWS: &[&str] = &[
     "instrumented_fn/bare",
     "instrumented_fn/vitalsign",
     "instrumented_fn/vitalsign_classic_only",
+    "http_request/no_layer",
+    "http_request/vitalsign",
 ];
 
 fn main() -> ExitCode {
@@ -181,6 +183,21 @@ fn run(row: &str, n: u64) {
         "instrumented_fn/vitalsign_classic_only" => repeat(n, |i| {
             let _ = black_box(with_vitalsign_classic(i as u32 | 1));
         }),
+        "http_request/no_layer" => {
+            let mut svc = tower::service_fn(hello);
+            repeat(n, |_| http_request(&mut svc));
+        }
+        "http_request/vitalsign" => {
+            use tower::Layer;
+            let layer =
+                vitalsign_tower::MetricsLayer::new().classify_route(|_: &http::Request<String>| {
+                    Some(vitalsign_tower::Route::from_static("/hello"))
+                });
+            let mut svc = layer.layer(tower::service_fn(hello));
+            // The first request creates the series.
+            http_request(&mut svc);
+            repeat(n, |_| http_request(&mut svc));
+        }
         _ => unreachable!("`main` runs listed rows only"),
     }
 }
@@ -189,4 +206,32 @@ fn run(row: &str, n: u64) {
 fn combo(i: u64) -> (usize, usize) {
     let i = i as usize;
     (i % 6, (i / 6) % 3)
+}
+
+/// The service of the HTTP rows: answers at once, with an empty body (an empty `String`
+/// allocates nothing).
+async fn hello(
+    _: http::Request<String>,
+) -> Result<http::Response<String>, std::convert::Infallible> {
+    Ok(http::Response::new(String::new()))
+}
+
+/// One request through `svc`: called, its future polled once (the service answers at once),
+/// its response dropped, which is when the layer records it. No runtime: a no-op waker.
+fn http_request<S, B>(svc: &mut S)
+where
+    S: tower::Service<http::Request<String>, Response = http::Response<B>>,
+    S::Error: std::fmt::Debug,
+{
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+    let request = http::Request::get("/hello")
+        .body(String::new())
+        .expect("a valid request");
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut future = std::pin::pin!(svc.call(black_box(request)));
+    match future.as_mut().poll(&mut cx) {
+        Poll::Ready(response) => drop(black_box(response.expect("the service answers"))),
+        Poll::Pending => unreachable!("the service answers at once"),
+    }
 }

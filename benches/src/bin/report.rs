@@ -426,6 +426,11 @@ fn instructions(d: &Data, out: &mut Out) {
             fmt(get(&format!("instrumented_fn/{krate}")) - bare)
         );
     }
+    let _ = writeln!(
+        out.md,
+        "| `MetricsLayer`, added to a request through a service without it | {} | | | | | |",
+        fmt(get("http_request/vitalsign") - get("http_request/no_layer"))
+    );
 }
 
 /// The "Compile time" section.

@@ -84,6 +84,7 @@ pub mod grpc;
 mod layer;
 mod metrics;
 mod route;
+mod routes;
 mod serve;
 mod traceparent;
 

@@ -9,11 +9,12 @@ use std::sync::{Arc, LazyLock};
 use http::StatusCode;
 use vitalsign::trace::TraceContext;
 use vitalsign::{
-    Buckets, Descriptor, Gauge, Histogram, NativeBuckets, Registry, SparseFamily, Stopwatch,
-    default_registry,
+    Buckets, Descriptor, Gauge, Histogram, NativeBuckets, OVERFLOW_VALUE, Registry, SparseFamily,
+    Stopwatch, default_registry,
 };
 
-use crate::route::{ExtraLabel, Route};
+use crate::route::ExtraLabel;
+use crate::routes::{RouteEntry, RouteTable, StatusSeries};
 
 pub(crate) const DURATION: &str = "http_server_request_duration_seconds";
 pub(crate) const ACTIVE: &str = "http_server_active_requests";
@@ -94,14 +95,19 @@ impl<const D: usize, const A: usize> Families<D, A> {
         Ok(())
     }
 
-    fn record(&self, labels: [&str; D], ns: u64, request_bytes: Option<u64>, response_bytes: u64) {
-        self.duration.get(labels).observe_ns(ns);
-        if let (Some(family), Some(n)) = (&self.request_size, request_bytes) {
-            family.get(labels).observe(n as f64);
-        }
-        if let Some(family) = &self.response_size {
-            family.get(labels).observe(response_bytes as f64);
-        }
+    /// The series of the labels of a route and its status `code`.
+    fn status(&self, code: u16, labels: [&str; D]) -> StatusSeries {
+        StatusSeries::new(
+            code,
+            self.duration.get(labels),
+            self.request_size.as_ref().map(|f| f.get(labels)),
+            self.response_size.as_ref().map(|f| f.get(labels)),
+        )
+    }
+
+    /// The overflow series, as the series of status `code` of the overflow entry.
+    fn overflow_status(&self, code: u16) -> StatusSeries {
+        self.status(code, [OVERFLOW_VALUE; D])
     }
 }
 
@@ -112,6 +118,32 @@ enum Shape {
 
 pub(crate) struct HttpMetrics {
     shape: Shape,
+    routes: RouteTable,
+}
+
+/// The families a layer records into: the default layer's live in a static, so that its services
+/// and requests hold them without a reference count.
+#[derive(Clone)]
+pub(crate) enum Shared {
+    Static(&'static HttpMetrics),
+    Counted(Arc<HttpMetrics>),
+}
+
+impl std::ops::Deref for Shared {
+    type Target = HttpMetrics;
+
+    fn deref(&self) -> &HttpMetrics {
+        match self {
+            Shared::Static(m) => m,
+            Shared::Counted(m) => m,
+        }
+    }
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (**self).fmt(f)
+    }
 }
 
 impl std::fmt::Debug for HttpMetrics {
@@ -154,11 +186,14 @@ impl HttpMetrics {
                 max_series,
             )),
         };
-        Self { shape }
+        Self {
+            shape,
+            routes: RouteTable::new(max_series),
+        }
     }
 
     /// Builds the families and registers them, under `prefix_` names if a prefix is given.
-    pub(crate) fn register(config: Config<'_>) -> vitalsign::Result<Arc<Self>> {
+    pub(crate) fn register(config: Config<'_>) -> vitalsign::Result<Shared> {
         if let Some(extra) = config.extra_label {
             let reserved = [METHOD, ROUTE, STATUS, "le"];
             if !vitalsign::is_valid_label_name(extra) || reserved.contains(&extra) {
@@ -172,7 +207,7 @@ impl HttpMetrics {
             config.extra_label,
         );
         metrics.register_into(config.registry, config.prefix.as_deref())?;
-        Ok(Arc::new(metrics))
+        Ok(Shared::Counted(Arc::new(metrics)))
     }
 
     fn register_into(&self, registry: &Registry, prefix: Option<&str>) -> vitalsign::Result<()> {
@@ -185,21 +220,45 @@ impl HttpMetrics {
     /// The families every [`MetricsLayer::new`](crate::MetricsLayer::new) shares, in the
     /// default registry. If a name there is taken, requests are still tracked, the clash is
     /// printed once, and the families are not exported.
-    pub(crate) fn shared_default() -> Arc<Self> {
-        static DEFAULT: LazyLock<Arc<HttpMetrics>> = LazyLock::new(|| {
+    pub(crate) fn shared_default() -> Shared {
+        static DEFAULT: LazyLock<HttpMetrics> = LazyLock::new(|| {
             let metrics = HttpMetrics::new(&Buckets::latency(), false, DEFAULT_MAX_SERIES, None);
             if let Err(e) = metrics.register_into(default_registry(), None) {
                 eprintln!("vitalsign-tower: HTTP metrics not exported: {e}");
             }
-            Arc::new(metrics)
+            metrics
         });
-        DEFAULT.clone()
+        Shared::Static(&DEFAULT)
     }
 
-    fn active(&self, method: &str, route: &str, extra: &str) -> Arc<Gauge> {
+    /// The entry of a request's labels, made with its active gauge if new.
+    fn entry(&self, method: &'static str, route: &str, extra: &'static str) -> u32 {
+        let active = |labels: [&str; 3]| match &self.shape {
+            Shape::Plain(f) => f.active.get([labels[0], labels[1]]),
+            Shape::Extra(f) => f.active.get(labels),
+        };
+        let make = || RouteEntry::new(method, route, extra, active([method, route, extra]));
+        // The table holds as many label sets as the active gauge's family: a label set it turns
+        // away would find that family full, and the others too unless they were filled by fewer
+        // label sets (those have a status more), so every family's overflow series takes it.
+        let overflow = || {
+            let o = OVERFLOW_VALUE;
+            RouteEntry::new(o, o, o, active([o; 3]))
+        };
+        self.routes
+            .find_or_make(method, route, extra, make, overflow)
+    }
+
+    /// The series of `entry`'s route for `status`, made in the families if new.
+    fn status(&self, entry: &RouteEntry, status: StatusCode) -> StatusSeries {
+        let (m, r, x) = entry.labels();
+        let overflow = self.routes.is_overflow(entry);
+        let code = status.as_u16();
         match &self.shape {
-            Shape::Plain(f) => f.active.get([method, route]),
-            Shape::Extra(f) => f.active.get([method, route, extra]),
+            Shape::Plain(f) if overflow => f.overflow_status(code),
+            Shape::Extra(f) if overflow => f.overflow_status(code),
+            Shape::Plain(f) => f.status(code, [m, r, status.as_str()]),
+            Shape::Extra(f) => f.status(code, [m, r, status.as_str(), x]),
         }
     }
 }
@@ -219,39 +278,36 @@ fn invalid_extra(name: &str) -> vitalsign::Error {
 /// One request in flight: holds the active gauge up, records duration and sizes once, when
 /// the response body ends, fails or is dropped, or when the request is abandoned.
 pub(crate) struct Tracker {
-    metrics: Arc<HttpMetrics>,
-    method: &'static str,
-    route: Route,
-    extra: &'static str,
+    metrics: Shared,
+    /// The request's entry in `metrics`' route table.
+    entry: u32,
     watch: Stopwatch,
-    active: Arc<Gauge>,
     pub(crate) status: Option<StatusCode>,
     request_bytes: Option<u64>,
     pub(crate) response_bytes: u64,
     /// The request's `traceparent`: current while the durations are recorded, so their buckets
     /// keep it as their exemplar.
-    trace: Option<TraceContext>,
+    pub(crate) trace: Option<TraceContext>,
 }
 
 impl Tracker {
     pub(crate) fn start(
-        metrics: Arc<HttpMetrics>,
+        metrics: &Shared,
         method: &'static str,
-        route: Route,
+        route: &str,
         extra: Option<ExtraLabel>,
         request_bytes: Option<u64>,
         trace: Option<TraceContext>,
     ) -> Self {
         let extra = extra.map_or("", ExtraLabel::as_str);
-        let active = metrics.active(method, route.as_str(), extra);
-        active.inc();
+        let entry = metrics.entry(method, route, extra);
+        if let Some(e) = metrics.routes.get(entry) {
+            e.active.inc();
+        }
         Self {
-            metrics,
-            method,
-            route,
-            extra,
+            metrics: metrics.clone(),
+            entry,
             watch: Stopwatch::start(),
-            active,
             status: None,
             request_bytes,
             response_bytes: 0,
@@ -262,20 +318,21 @@ impl Tracker {
 
 impl Drop for Tracker {
     fn drop(&mut self) {
-        self.active.dec();
+        let Some(entry) = self.metrics.routes.get(self.entry) else {
+            return;
+        };
+        entry.active.dec();
         // Without a status the client went away before a response: nothing to time.
         let Some(status) = self.status else { return };
-        let (m, r, s) = (self.method, self.route.as_str(), status.as_str());
         let ns = self.watch.elapsed_ns();
-        let record = || match &self.metrics.shape {
-            Shape::Plain(f) => f.record([m, r, s], ns, self.request_bytes, self.response_bytes),
-            Shape::Extra(f) => {
-                f.record(
-                    [m, r, s, self.extra],
-                    ns,
-                    self.request_bytes,
-                    self.response_bytes,
-                );
+        let series = entry.status(status.as_u16(), || self.metrics.status(entry, status));
+        let record = || {
+            series.duration.observe_ns(ns);
+            if let (Some(h), Some(n)) = (&series.request_size, self.request_bytes) {
+                h.observe(n as f64);
+            }
+            if let Some(h) = &series.response_size {
+                h.observe(self.response_bytes as f64);
             }
         };
         match self.trace {

@@ -34,10 +34,6 @@ impl Route {
             Repr::Matched(m) => m.as_str(),
         }
     }
-
-    pub(crate) fn unmatched() -> Self {
-        Self::from_static(UNMATCHED)
-    }
 }
 
 impl From<&'static str> for Route {
@@ -76,6 +72,14 @@ impl From<Arc<str>> for Route {
 pub trait ClassifyRoute<B> {
     /// The route `request` matched, if any.
     fn classify(&self, request: &Request<B>) -> Option<Route>;
+
+    /// Calls `f` with the route `request` matched, lent rather than given where the classifier
+    /// can (the layer copies a route only the first time it sees it). The default calls
+    /// [`classify`](Self::classify); [`DefaultRoute`] lends axum's `MatchedPath` without
+    /// touching its reference count.
+    fn with_route<R>(&self, request: &Request<B>, f: impl FnOnce(Option<&str>) -> R) -> R {
+        f(self.classify(request).as_ref().map(Route::as_str))
+    }
 }
 
 impl<B> ClassifyRoute<B> for () {
@@ -132,6 +136,16 @@ impl DefaultRoute {
     }
 }
 
+impl DefaultRoute {
+    /// The `nest_service` mount point `path` is under, as its label.
+    fn nested(&self, path: &str) -> Option<&Route> {
+        self.nested
+            .iter()
+            .find(|(prefix, _)| path.starts_with(&**prefix))
+            .map(|(_, route)| route)
+    }
+}
+
 impl<B> ClassifyRoute<B> for DefaultRoute {
     fn classify(&self, request: &Request<B>) -> Option<Route> {
         #[cfg(feature = "axum")]
@@ -145,11 +159,21 @@ impl<B> ClassifyRoute<B> for DefaultRoute {
                 return Some(Route(Repr::Shared(Arc::from(format!("{prefix}/*")))));
             }
         }
-        let path = request.uri().path();
-        self.nested
-            .iter()
-            .find(|(prefix, _)| path.starts_with(&**prefix))
-            .map(|(_, route)| route.clone())
+        self.nested(request.uri().path()).cloned()
+    }
+
+    fn with_route<R>(&self, request: &Request<B>, f: impl FnOnce(Option<&str>) -> R) -> R {
+        #[cfg(feature = "axum")]
+        {
+            let extensions = request.extensions();
+            if let Some(matched) = extensions.get::<axum::extract::MatchedPath>() {
+                return f(Some(matched.as_str()));
+            }
+            if extensions.get::<axum::extract::NestedPath>().is_some() {
+                return f(self.classify(request).as_ref().map(Route::as_str));
+            }
+        }
+        f(self.nested(request.uri().path()).map(Route::as_str))
     }
 }
 

@@ -4,7 +4,6 @@ use std::task::{Context, Poll, ready};
 
 use http::Response;
 use pin_project_lite::pin_project;
-use vitalsign::trace::TraceContext;
 
 use super::MetricsBody;
 use crate::metrics::Tracker;
@@ -16,16 +15,14 @@ pin_project! {
         #[pin]
         inner: F,
         tracker: Option<Tracker>,
-        trace: Option<TraceContext>,
     }
 }
 
 impl<F> ResponseFuture<F> {
-    pub(crate) fn new(inner: F, tracker: Tracker, trace: Option<TraceContext>) -> Self {
+    pub(crate) fn new(inner: F, tracker: Tracker) -> Self {
         Self {
             inner,
             tracker: Some(tracker),
-            trace,
         }
     }
 }
@@ -45,7 +42,8 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         // The request's trace is current for everything the service runs in this task.
-        let result = ready!(match *this.trace {
+        let trace = this.tracker.as_ref().and_then(|t| t.trace);
+        let result = ready!(match trace {
             Some(trace) => trace.scope(|| this.inner.poll(cx)),
             None => this.inner.poll(cx),
         });

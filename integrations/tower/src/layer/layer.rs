@@ -1,10 +1,8 @@
-use std::sync::Arc;
-
 use tower::Layer;
 use vitalsign::{Buckets, Registry, default_registry};
 
 use super::MetricsService;
-use crate::metrics::{Config, DEFAULT_MAX_SERIES, HttpMetrics};
+use crate::metrics::{Config, DEFAULT_MAX_SERIES, HttpMetrics, Shared};
 use crate::route::DefaultRoute;
 
 /// Instruments every request of the service it wraps. See the [crate docs](crate).
@@ -14,7 +12,7 @@ use crate::route::DefaultRoute;
 /// body size histograms.
 #[derive(Clone)]
 pub struct MetricsLayer<C = DefaultRoute, X = ()> {
-    pub(crate) metrics: Arc<HttpMetrics>,
+    pub(crate) metrics: Shared,
     pub(crate) classifier: C,
     pub(crate) extra: X,
 }

@@ -1,4 +1,3 @@
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
@@ -6,20 +5,20 @@ use http_body::Body;
 use tower::Service;
 
 use super::{MetricsBody, ResponseFuture};
-use crate::metrics::{HttpMetrics, Tracker};
-use crate::route::{ClassifyExtra, ClassifyRoute, Route, method_label};
+use crate::metrics::{Shared, Tracker};
+use crate::route::{ClassifyExtra, ClassifyRoute, UNMATCHED, method_label};
 
 /// The service [`MetricsLayer`](crate::MetricsLayer) wraps around yours.
 #[derive(Clone)]
 pub struct MetricsService<S, C, X = ()> {
     inner: S,
-    metrics: Arc<HttpMetrics>,
+    metrics: Shared,
     classifier: C,
     extra: X,
 }
 
 impl<S, C, X> MetricsService<S, C, X> {
-    pub(crate) fn new(inner: S, metrics: Arc<HttpMetrics>, classifier: C, extra: X) -> Self {
+    pub(crate) fn new(inner: S, metrics: Shared, classifier: C, extra: X) -> Self {
         Self {
             inner,
             metrics,
@@ -70,22 +69,20 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let trace = crate::traceparent::extract(request.headers());
-        let route = self
-            .classifier
-            .classify(&request)
-            .unwrap_or_else(Route::unmatched);
-        let tracker = Tracker::start(
-            self.metrics.clone(),
-            method_label(request.method()),
-            route,
-            self.extra.classify(&request),
-            request.body().size_hint().exact(),
-            trace,
-        );
+        let tracker = self.classifier.with_route(&request, |route| {
+            Tracker::start(
+                &self.metrics,
+                method_label(request.method()),
+                route.unwrap_or(UNMATCHED),
+                self.extra.classify(&request),
+                request.body().size_hint().exact(),
+                trace,
+            )
+        });
         let inner = match trace {
             Some(cx) => cx.scope(|| self.inner.call(request)),
             None => self.inner.call(request),
         };
-        ResponseFuture::new(inner, tracker, trace)
+        ResponseFuture::new(inner, tracker)
     }
 }
