@@ -1,8 +1,6 @@
 //! The methods a gRPC server serves (or a client may call): the only values the `grpc_service`
 //! and `grpc_method` labels take, besides the one shared by every path that names none.
 
-use std::collections::HashMap;
-
 /// The kind of a gRPC method: the `grpc_type` label.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum GrpcType {
@@ -132,12 +130,11 @@ impl GrpcMethods {
         self.methods.is_empty()
     }
 
-    /// Index of every declared method by its path, `/package.Service/Method`.
-    pub(crate) fn by_path(&self) -> HashMap<Box<str>, usize> {
+    /// Every declared method's path, `/package.Service/Method`, in declaration order.
+    pub(crate) fn paths(&self) -> Vec<Box<str>> {
         self.methods
             .iter()
-            .enumerate()
-            .map(|(i, m)| (format!("/{}/{}", m.service, m.method).into(), i))
+            .map(|m| format!("/{}/{}", m.service, m.method).into())
             .collect()
     }
 }
