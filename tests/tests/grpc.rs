@@ -238,17 +238,98 @@ async fn a_deadline_that_expires() {
     let err = p.unary_request("Unary", r).await.unwrap_err();
     // tonic reports its own deadline as `Cancelled`; the layers count it as what it is.
     assert_eq!(err.code(), tonic::Code::Cancelled, "{err:?}");
-    let both = [
-        "started Unary 1",
-        "handled Unary DeadlineExceeded 1",
-        "handling_seconds_count Unary 1",
-    ];
-    let mut server = both.to_vec();
-    server.push("msg_received Unary 1");
-    let mut client = both.to_vec();
-    client.push("msg_sent Unary 1");
-    expect(&p.server, &server).await;
-    expect(&p.client, &client).await;
+    let call = |code: &str, sent_or_received: &str| {
+        vec![
+            "started Unary 1".to_owned(),
+            format!("handled Unary {code} 1"),
+            "handling_seconds_count Unary 1".to_owned(),
+            format!("{sent_or_received} Unary 1"),
+        ]
+    };
+    expect_one_of(&p.client, &[call("DeadlineExceeded", "msg_sent")]).await;
+    // The client's timer starts before its request is on the way, so its cancel reaches the
+    // server a little before or a little after the server's own clock passes the deadline
+    // (by however long the request took to arrive): `DeadlineExceeded` or `Canceled`, as Go's
+    // server would count it. `a_server_call_abandoned_past_its_deadline_is_deadline_exceeded`
+    // pins the rule down without the race.
+    expect_one_of(
+        &p.server,
+        &[
+            call("DeadlineExceeded", "msg_received"),
+            call("Canceled", "msg_received"),
+        ],
+    )
+    .await;
+}
+
+/// Waits until a side's series are one of `options` (each a list of compact lines).
+async fn expect_one_of(registry: &Registry, options: &[Vec<String>]) {
+    let options: Vec<Vec<String>> = options
+        .iter()
+        .map(|o| {
+            let mut o = o.clone();
+            o.sort();
+            o
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !options.contains(&nonzero(registry)) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let got = nonzero(registry);
+    assert!(options.contains(&got), "{got:?} is none of {options:?}");
+}
+
+/// The server layer's rule, in process: a call its caller abandons after the `grpc-timeout`
+/// it sent is `DeadlineExceeded`; before, `Canceled`.
+#[test]
+fn a_server_call_abandoned_past_its_deadline_is_deadline_exceeded() {
+    use std::future::Future;
+    use std::task::{Context, Waker};
+    use tower::{Layer, Service};
+    let abandoned_after = |timeout: &str, wait: Duration| {
+        let registry = Registry::new();
+        let layer = GrpcServerLayer::builder(echo::methods())
+            .registry(&registry)
+            .build()
+            .unwrap();
+        // A handler that never answers.
+        let mut svc = layer.layer(tower::service_fn(|_: http::Request<_>| {
+            std::future::pending::<
+                Result<
+                    http::Response<http_body_util::Empty<bytes::Bytes>>,
+                    std::convert::Infallible,
+                >,
+            >()
+        }));
+        let request = http::Request::post(format!("/{}/Unary", echo::SERVICE))
+            .header("grpc-timeout", timeout)
+            .body(http_body_util::Empty::<bytes::Bytes>::new())
+            .unwrap();
+        let mut call = Box::pin(svc.call(request));
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(call.as_mut().poll(&mut cx).is_pending());
+        std::thread::sleep(wait);
+        drop(call);
+        nonzero(&registry)
+    };
+    let counted = |code: &str| {
+        let mut lines = vec![
+            format!("handled Unary {code} 1"),
+            "handling_seconds_count Unary 1".to_owned(),
+            "started Unary 1".to_owned(),
+        ];
+        lines.sort();
+        lines
+    };
+    // 20 ms, abandoned after at least 30.
+    assert_eq!(
+        abandoned_after("20m", Duration::from_millis(30)),
+        counted("DeadlineExceeded")
+    );
+    // 10 s (`S`), abandoned long before; and no deadline at all.
+    assert_eq!(abandoned_after("10S", Duration::ZERO), counted("Canceled"));
+    assert_eq!(abandoned_after("bad", Duration::ZERO), counted("Canceled"));
 }
 
 #[tokio::test]
@@ -388,13 +469,12 @@ fn a_foreign_client_sees_what_the_server_counts() {
          deadline DEADLINE_EXCEEDED 0\n\
          unknown_method UNIMPLEMENTED 0\n"
     );
-    runtime.block_on(expect(
-        &p.server,
-        &[
+    // The deadline case races as in `a_deadline_that_expires`: `DeadlineExceeded` or `Canceled`.
+    let server = |deadline: &str| {
+        let mut lines: Vec<String> = [
             "started Unary 3",
             "handled Unary OK 1",
             "handled Unary NotFound 1",
-            "handled Unary DeadlineExceeded 1",
             "msg_received Unary 3",
             "msg_sent Unary 1",
             "handling_seconds_count Unary 3",
@@ -407,7 +487,15 @@ fn a_foreign_client_sees_what_the_server_counts() {
             "started _OTHER 1",
             "handled _OTHER Unimplemented 1",
             "handling_seconds_count _OTHER 1",
-        ],
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        lines.push(format!("handled Unary {deadline} 1"));
+        lines
+    };
+    runtime.block_on(expect_one_of(
+        &p.server,
+        &[server("DeadlineExceeded"), server("Canceled")],
     ));
 }
 
