@@ -122,8 +122,6 @@ pub(crate) struct RouteTable {
     /// Written only under `index`'s lock and never cleared, so a probe that meets an empty slot
     /// has passed every entry of its hash.
     probes: Box<[AtomicU32]>,
-    /// How many entries the probe table holds: at most half its slots.
-    probed: AtomicUsize,
     entries: Chunks<RouteEntry>,
     /// Every entry by route, then method and extra label: the authority, behind a lock.
     index: Mutex<HashMap<Box<str>, Vec<u32>>>,
@@ -140,7 +138,6 @@ impl RouteTable {
         let slots = (2 * cap.min(MAX_PROBED)).next_power_of_two().max(16);
         Self {
             probes: (0..slots).map(|_| AtomicU32::new(0)).collect(),
-            probed: AtomicUsize::new(0),
             entries: Chunks::default(),
             index: Mutex::new(HashMap::new()),
             cap,
@@ -179,11 +176,7 @@ impl RouteTable {
             let Some(index) = self.probes[at].load(Ordering::Acquire).checked_sub(1) else {
                 break;
             };
-            if self
-                .entries
-                .get(index)
-                .is_some_and(|e| e.is(method, route, extra))
-            {
+            if self.holds(index, method, route, extra) {
                 return index;
             }
             at = (at + 1) & mask;
@@ -203,11 +196,10 @@ impl RouteTable {
     ) -> u32 {
         let mut index = self.index.lock().unwrap_or_else(PoisonError::into_inner);
         let found = index.get(route).and_then(|same_route| {
-            same_route.iter().copied().find(|&i| {
-                self.entries
-                    .get(i)
-                    .is_some_and(|e| e.is(method, route, extra))
-            })
+            same_route
+                .iter()
+                .copied()
+                .find(|&i| self.holds(i, method, route, extra))
         });
         if let Some(i) = found {
             return i;
@@ -219,18 +211,24 @@ impl RouteTable {
         };
         self.entries.push(make());
         index.entry(route.into()).or_default().push(i);
-        // Probed at a load of at most one half, so every probe sequence ends at an empty slot.
-        let probed = self.probed.load(Ordering::Relaxed);
-        if 2 * (probed + 1) <= self.probes.len() {
+        // The first entries, up to half the slots, are probed: every probe sequence ends at an
+        // empty slot.
+        if 2 * (made + 1) <= self.probes.len() {
             let mask = self.probes.len() - 1;
             let mut at = hash & mask;
             while self.probes[at].load(Ordering::Relaxed) != 0 {
                 at = (at + 1) & mask;
             }
             self.probes[at].store(i + 1, Ordering::Release);
-            self.probed.store(probed + 1, Ordering::Relaxed);
         }
         i
+    }
+
+    /// Whether entry `i` is the one for these labels.
+    fn holds(&self, i: u32, method: &str, route: &str, extra: &str) -> bool {
+        self.entries
+            .get(i)
+            .is_some_and(|e| e.is(method, route, extra))
     }
 }
 
@@ -418,7 +416,11 @@ mod tests {
             let found = table.find_or_make("GET", r, "", || entry("GET", r), || unreachable!());
             assert_eq!(found, i as u32);
         }
-        assert_eq!(table.probed.load(Ordering::Relaxed), 8);
+        let probed = table
+            .probes
+            .iter()
+            .filter(|p| p.load(Ordering::Relaxed) != 0);
+        assert_eq!(probed.count(), 8);
         for (i, r) in routes.iter().enumerate() {
             let found = table.find_or_make("GET", r, "", || unreachable!(), || unreachable!());
             assert_eq!(found, i as u32);
