@@ -7,26 +7,35 @@
 //! 1 h (and still over 5 m) or 6 times over 6 h (and 30 m), a ticket at 3 times over 1 d (and
 //! 2 h) or once over 3 d (and 6 h). The short window makes an alert stop soon after the burn does.
 //!
-//! Latency ratios read the classic buckets, or the native histogram where Prometheus keeps that
+//! Every query reads the classic series, or the native histogram where Prometheus keeps that
 //! instead (2.42 with `--enable-feature=native-histograms` stores a histogram with native
-//! buckets as native only).
+//! buckets as native only: no `_bucket`, `_count` or `_sum` series), joined with `or`.
+//!
+//! The regression alert reads the mean call duration (`_sum` over `_count`), not a quantile:
+//! the mean is exact whatever the bucket layout and in either storage, where a classic quantile
+//! is only as good as its bounds (100 ms and 200 ms both fall in the default `(0.1, 0.25]`
+//! bucket, and its interpolated p95 reads 0.2425 s before and after). A service's fixed costs
+//! (its own work, the connection) do not double when its dependency does, so a doubled
+//! dependency reads a little under 2x: the default factor is 1.5, which a doubling clears and
+//! +-10% of jitter (at most 1.1 / 0.9 = 1.22x) does not.
 
 use super::yaml::{Group, Rule};
 use super::{Objective, RuleOptions, Target};
 use crate::encoding::number::{canonical_f64, write_f64};
 
 /// A burn-rate tier: long window, short window (seconds), how many times too fast.
-type Tier = (u64, u64, f64);
-const PAGE: [Tier; 2] = [(3600, 300, 14.4), (21_600, 1800, 6.0)];
-const TICKET: [Tier; 2] = [(86_400, 7200, 3.0), (259_200, 21_600, 1.0)];
-const THRESHOLD_WINDOW: u64 = 60;
+pub(super) type Tier = (u64, u64, f64);
+pub(super) const PAGE: [Tier; 2] = [(3600, 300, 14.4), (21_600, 1800, 6.0)];
+pub(super) const TICKET: [Tier; 2] = [(86_400, 7200, 3.0), (259_200, 21_600, 1.0)];
+pub(super) const THRESHOLD_WINDOW: u64 = 60;
 const PAGE_FOR: u64 = 120;
 const TICKET_FOR: u64 = 900;
 const THRESHOLD_FOR: u64 = 60;
-/// The regression alert's window: the p95 over 5 minutes against the same 5 minutes earlier.
-const REGRESSION_WINDOW: u64 = 300;
+/// The regression alert's window: the mean call duration over 5 minutes against the same 5
+/// minutes earlier.
+pub(super) const REGRESSION_WINDOW: u64 = 300;
 
-fn duration(seconds: u64, options: &RuleOptions, floor: u64) -> String {
+pub(super) fn duration(seconds: u64, options: &RuleOptions, floor: u64) -> String {
     let s = ((seconds as f64 / options.time_scale).round() as u64).max(floor);
     if s % 86_400 == 0 {
         format!("{}d", s / 86_400)
@@ -61,6 +70,18 @@ enum Series<'a> {
     Classic(&'a str, &'a str),
     /// The duration histogram as a native histogram.
     Native,
+}
+
+/// The mean duration of `targets`' calls over `w`, from the histogram's sum and count: exact
+/// whatever the bucket layout, from the classic `_sum` and `_count` or, where Prometheus keeps
+/// the histogram as native only, from the native histogram's sum and count.
+fn mean(targets: &[Target], w: &str) -> String {
+    let native = rates(targets, Series::Native, w);
+    format!(
+        "(sum({}) / sum({})) or (sum(histogram_sum({native})) / sum(histogram_count({native})))",
+        rates(targets, Series::Classic("_sum", ""), w),
+        rates(targets, Series::Classic("_count", ""), w),
+    )
 }
 
 /// One target's rate of `series` over `w`.
@@ -183,14 +204,12 @@ fn recording_rules(o: &Objective, targets: &[Target], options: &RuleOptions) -> 
             &format!("vitalsign:objective_latency_p95_seconds:rate{w}"),
             p95(&w),
         );
-        // The regression alert compares the p95 over its window with itself an offset earlier.
-        if regression != w {
-            record(
-                &mut rules,
-                &format!("vitalsign:objective_latency_p95_seconds:rate{regression}"),
-                p95(&regression),
-            );
-        }
+        // The regression alert compares the mean over its window with itself an offset earlier.
+        record(
+            &mut rules,
+            &format!("vitalsign:objective_latency_mean_seconds:rate{regression}"),
+            mean(targets, &regression),
+        );
         record(
             &mut rules,
             &format!("vitalsign:objective_calls:rate{regression}"),
@@ -374,35 +393,35 @@ fn latency_alerts(cx: &AlertCx<'_>, rules: &mut Vec<Rule>, percentile: f64, thre
     );
 }
 
-/// The p95 over 5 minutes at least `regression_factor` times the same p95 an offset earlier
-/// ("it doubled"), while calls come at least at `regression_min_rate` a second, so a quiet
-/// hour's few slow calls do not page.
+/// The mean call duration over 5 minutes at least `regression_factor` times the same mean an
+/// offset earlier ("it doubled"), while calls come at least at `regression_min_rate` a second,
+/// so a quiet hour's few slow calls do not page.
 fn regression_alert(cx: &AlertCx<'_>, rules: &mut Vec<Rule>) {
     let (name, fnames, options) = (cx.name, &cx.fnames, cx.options);
     let w = cx.window(REGRESSION_WINDOW);
     let offset = duration(options.regression_offset, options, 1);
-    let p95 = format!("vitalsign:objective_latency_p95_seconds:rate{w}{{objective=\"{name}\"}}");
+    let mean = format!("vitalsign:objective_latency_mean_seconds:rate{w}{{objective=\"{name}\"}}");
     let factor = num(options.regression_factor);
     cx.rule(
         rules,
         "LatencyRegression",
         format!(
-            "{p95} > {factor} * ({p95} offset {offset}) and on (objective) vitalsign:objective_calls:rate{w}{{objective=\"{name}\"}} > {}",
+            "{mean} > {factor} * ({mean} offset {offset}) and on (objective) vitalsign:objective_calls:rate{w}{{objective=\"{name}\"}} > {}",
             num(options.regression_min_rate)
         ),
         REGRESSION_WINDOW,
         "warning",
-        format!("{fnames}: p95 latency is {factor}x or more what it was {offset} earlier"),
+        format!("{fnames}: mean latency is {factor}x or more what it was {offset} earlier"),
     );
 }
 
 /// `1.0 - 0.99` is `0.010000000000000009`; budgets are written as people write them.
-fn round12(v: f64) -> f64 {
+pub(super) fn round12(v: f64) -> f64 {
     format!("{v:.12}").parse().unwrap_or(v)
 }
 
 /// `v` rounded to 12 decimals, written as Prometheus writes numbers (`0.144`, `99`, `1e-05`).
-fn num(v: f64) -> String {
+pub(super) fn num(v: f64) -> String {
     let mut out = Vec::new();
     write_f64(&mut out, round12(v));
     String::from_utf8(out).unwrap_or_default()
