@@ -269,6 +269,7 @@ impl FunctionMetrics {
         }
         let describe = |name: &'static str, help: &'static str| {
             let mut d = Descriptor::new(name, help)
+                .source(crate::catalog::Source::Function)
                 .const_label("function", self.spec.function)
                 .const_label("module", self.spec.module);
             for &(k, v) in self.spec.static_labels {

@@ -42,6 +42,13 @@ pub trait Metric: Send + Sync {
         let _ = f;
     }
 
+    /// Calls `f` with each label name the family's series carry and, where the family bounds
+    /// them, every value that label can take (a dense [`Family`]'s label set); `None` where the
+    /// values are open. For the [catalogue](crate::catalog); the default knows no values.
+    fn label_values(&self, f: &mut dyn FnMut(&str, Option<Vec<String>>)) {
+        self.label_names(&mut |name| f(name, None));
+    }
+
     /// Checks what [`label_names`](Metric::label_names) cannot show, such as two series that
     /// would be written with the same labels. A registry refuses a metric that fails.
     fn validate(&self) -> crate::Result<()> {

@@ -6,6 +6,7 @@
 //! declared for a registry claim their names before its first registration or scrape. A scrape takes a read lock, writes every family in registration
 //! order, then the collectors' families, then the registry's own self-metrics.
 
+mod catalog;
 mod checks;
 mod collect;
 mod descriptor;
@@ -353,8 +354,11 @@ impl Registry {
             self.claim_statics();
         }
         let m = metric.get();
-        let resolved = desc.resolve(m.metric_type())?;
+        let mut resolved = desc.resolve(m.metric_type())?;
         check_reserved(&resolved, origin)?;
+        if origin == Origin::Vitalsign {
+            resolved.source = crate::catalog::Source::Vitalsign;
+        }
         let names = label_names(&resolved, m)?;
         m.validate().map_err(|e| {
             Error::new(
@@ -598,7 +602,7 @@ impl Registry {
                 out,
                 format,
                 OVERFLOW,
-                "Label sets that found a sparse family full and went to its overflow series.",
+                catalog::OVERFLOW_HELP,
                 overflow.iter().map(|&(n, v)| (n, v)),
             );
         }
@@ -607,7 +611,7 @@ impl Registry {
                 out,
                 format,
                 EXPIRED,
-                "Series a sparse family dropped after their idle timeout.",
+                catalog::EXPIRED_HELP,
                 expired.iter().map(|&(n, v)| (n, v)),
             );
         }
@@ -620,7 +624,7 @@ impl Registry {
                 out,
                 format,
                 COLLECT_ERRORS,
-                "Scrapes that left a family out because its metric or collector failed.",
+                catalog::COLLECT_ERRORS_HELP,
                 errors.iter().map(|(n, &v)| (&**n, v)),
             );
         }

@@ -378,9 +378,10 @@ impl Inner {
                 None => Histogram::new(buckets.clone()),
             },
         )?;
-        self.config
-            .registry
-            .register_shared(Descriptor::new(exposed, help), sets.metric())?;
+        self.config.registry.register_shared(
+            Descriptor::new(exposed, help).source(vitalsign::catalog::Source::Facade),
+            sets.metric(),
+        )?;
         Ok(Family {
             kind,
             labels: names.iter().map(|n| (*n).to_owned()).collect(),

@@ -7,6 +7,7 @@
 use std::sync::{Arc, LazyLock};
 
 use http::StatusCode;
+use vitalsign::catalog::Source;
 use vitalsign::trace::TraceContext;
 use vitalsign::{
     Buckets, Descriptor, Gauge, Histogram, NativeBuckets, OVERFLOW_VALUE, Registry, SparseFamily,
@@ -75,20 +76,24 @@ impl<const D: usize, const A: usize> Families<D, A> {
             None => base.to_owned(),
         };
         registry.register_shared(
-            Descriptor::new(name(DURATION), "Duration of HTTP server requests."),
+            Descriptor::new(name(DURATION), "Duration of HTTP server requests.")
+                .source(Source::HttpServer),
             self.duration.clone(),
         )?;
         registry.register_shared(
-            Descriptor::new(name(ACTIVE), "Number of active HTTP server requests."),
+            Descriptor::new(name(ACTIVE), "Number of active HTTP server requests.")
+                .source(Source::HttpServer),
             self.active.clone(),
         )?;
         if let (Some(req), Some(resp)) = (&self.request_size, &self.response_size) {
             registry.register_shared(
-                Descriptor::new(name(REQUEST_SIZE), "Size of HTTP server request bodies."),
+                Descriptor::new(name(REQUEST_SIZE), "Size of HTTP server request bodies.")
+                    .source(Source::HttpServer),
                 req.clone(),
             )?;
             registry.register_shared(
-                Descriptor::new(name(RESPONSE_SIZE), "Size of HTTP server response bodies."),
+                Descriptor::new(name(RESPONSE_SIZE), "Size of HTTP server response bodies.")
+                    .source(Source::HttpServer),
                 resp.clone(),
             )?;
         }

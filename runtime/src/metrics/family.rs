@@ -129,6 +129,27 @@ impl<L: LabelSet, M: Series> Metric for Family<L, M> {
         }
     }
 
+    fn label_values(&self, f: &mut dyn FnMut(&str, Option<Vec<String>>)) {
+        let mut values: Vec<Vec<String>> = vec![Vec::new(); L::NAMES.len()];
+        for i in 0..L::CARDINALITY {
+            let mut field = 0;
+            L::visit(i, &mut |_, value| {
+                if let Some(seen) = values.get_mut(field)
+                    && !seen.iter().any(|v| v == value)
+                {
+                    seen.push(value.to_owned());
+                }
+                field += 1;
+            });
+        }
+        for (name, values) in L::NAMES.iter().zip(values) {
+            f(name, Some(values));
+        }
+        if let Some(first) = self.series.first() {
+            first.own_label_names(&mut |name| f(name, None));
+        }
+    }
+
     fn series_bound(&self) -> Option<u64> {
         Some(self.series.iter().map(Series::label_sets).sum())
     }

@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 
+use crate::catalog::Source;
 use crate::encoding::names::{self, Escaping};
 use crate::encoding::{ConstLabels, Format, MetricType, escape};
 use crate::error::{Error, ErrorKind, Result};
@@ -39,6 +40,7 @@ pub struct Descriptor {
     help: Cow<'static, str>,
     unit: Option<Cow<'static, str>>,
     const_labels: Vec<(Cow<'static, str>, Cow<'static, str>)>,
+    source: Source,
 }
 
 impl Descriptor {
@@ -50,7 +52,16 @@ impl Descriptor {
             help: help.into(),
             unit: None,
             const_labels: Vec::new(),
+            source: Source::User,
         }
+    }
+
+    /// Says what made the family, for its [catalogue](crate::catalog) entry and the dashboards
+    /// built from it (vitalsign's layers and macros set it; the default is [`Source::User`]).
+    #[must_use]
+    pub fn source(mut self, source: Source) -> Self {
+        self.source = source;
+        self
     }
 
     /// Declares the unit; `_<unit>` is appended to the name if it does not end with it.
@@ -143,6 +154,7 @@ impl Descriptor {
             help: self.help.trim_matches([' ', '\t']).into(),
             unit: unit.map(Into::into),
             kind,
+            source: self.source,
             const_names: Vec::new(),
             const_labels: ConstLabels::default(),
             keys: Box::default(),
@@ -189,6 +201,8 @@ pub(crate) struct Resolved {
     pub(crate) help: Box<str>,
     pub(crate) unit: Option<Box<str>>,
     pub(crate) kind: MetricType,
+    /// What made it.
+    pub(crate) source: Source,
     pub(crate) const_names: Vec<Box<str>>,
     /// The constant labels, in `const_names` order.
     pub(crate) const_labels: ConstLabels,
@@ -204,6 +218,7 @@ impl Resolved {
             help: help.into(),
             unit: None,
             kind: MetricType::Counter,
+            source: Source::Vitalsign,
             const_names: Vec::new(),
             const_labels: ConstLabels::default(),
             keys: Box::default(),

@@ -114,11 +114,13 @@ impl ClientMetrics {
 
     fn register_into(&self, registry: &Registry) -> vitalsign::Result<()> {
         registry.register_shared(
-            Descriptor::new(DURATION, "Duration of HTTP client requests."),
+            Descriptor::new(DURATION, "Duration of HTTP client requests.")
+                .source(vitalsign::catalog::Source::HttpClient),
             self.duration.clone(),
         )?;
         registry.register_shared(
-            Descriptor::new(ACTIVE, "Number of active HTTP client requests."),
+            Descriptor::new(ACTIVE, "Number of active HTTP client requests.")
+                .source(vitalsign::catalog::Source::HttpClient),
             self.active.clone(),
         )
     }

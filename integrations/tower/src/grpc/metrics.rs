@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, LazyLock};
 
+use vitalsign::catalog::Source;
 use vitalsign::trace::TraceContext;
 use vitalsign::{
     Buckets, Counter, Descriptor, Histogram, Metric, MetricEncoder, MetricType, NativeBuckets,
@@ -80,11 +81,12 @@ impl Families {
 
     fn register(&self, registry: &Registry, side: Side) -> vitalsign::Result<()> {
         let p = side.prefix();
-        let (who, by) = match side {
-            Side::Server => ("server", "by the server"),
-            Side::Client => ("client", "by the client"),
+        let (who, by, source) = match side {
+            Side::Server => ("server", "by the server", Source::GrpcServer),
+            Side::Client => ("client", "by the client", Source::GrpcClient),
         };
-        let describe = |name: &str, help: String| Descriptor::new(format!("{p}_{name}"), help);
+        let describe =
+            |name: &str, help: String| Descriptor::new(format!("{p}_{name}"), help).source(source);
         registry.register_shared(
             describe("started", format!("gRPC calls started on the {who}.")),
             Arc::new(Declared(self.started.clone())),
