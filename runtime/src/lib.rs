@@ -54,9 +54,12 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
+pub mod catalog;
 mod clock;
 pub use clock::Stopwatch;
 mod collectors;
+#[cfg(feature = "dashboards")]
+pub mod dashboard;
 pub mod encoding;
 mod error;
 mod instrumented;
