@@ -4,6 +4,8 @@
 //!
 //! Run with: cargo run --release -p checkout -- --listen 127.0.0.1:3000 --traffic 20
 //! Alert rules: cargo run -p checkout -- alert-rules [--time-scale 60]
+//! Its Grafana dashboard: cargo run -p checkout -- dashboard [--time-scale 60]
+//! What it exports: cargo run -p checkout -- catalog [--json]
 
 mod inventory;
 mod objectives;
@@ -72,6 +74,19 @@ enum Command {
         #[arg(long, value_name = "HOST", default_value = objectives::PROVIDER_HOST)]
         provider_host: String,
     },
+    /// Print the shop's Grafana dashboard, generated from what it registers and its objectives.
+    Dashboard {
+        /// The time scale the alert rules were generated with (their windows name the series
+        /// the objective panels read).
+        #[arg(long, value_name = "N", default_value_t = 1.0, value_parser = time_scale)]
+        time_scale: f64,
+    },
+    /// Print the catalogue of every family the shop exports (Markdown, or JSON with --json).
+    Catalog {
+        /// JSON instead of Markdown.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn time_scale(v: &str) -> Result<f64, String> {
@@ -101,6 +116,23 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Some(Command::Dashboard { time_scale }) => {
+            let options = vitalsign::dashboard::Options::new("Checkout (vitalsign)")
+                .uid("checkout-vitalsign")
+                .job("checkout")
+                .objectives(
+                    RuleOptions::default().time_scale(time_scale),
+                    &objectives::targets(objectives::PROVIDER_HOST),
+                );
+            print_generated(|catalog| vitalsign::dashboard::grafana(catalog, &options))
+        }
+        Some(Command::Catalog { json }) => print_generated(|catalog| {
+            Ok(if json {
+                catalog.to_json()
+            } else {
+                catalog.to_markdown()
+            })
+        }),
         None => match serve(
             Addresses {
                 listen: cli.listen,
@@ -119,15 +151,66 @@ fn main() -> ExitCode {
     }
 }
 
+/// Prints what `generate` makes of the catalogue of the shop's registry, assembled as it serves
+/// (every layer, collector and facade family registered) on free loopback ports, serving
+/// nothing.
+fn print_generated(
+    generate: impl FnOnce(&vitalsign::catalog::Catalog) -> vitalsign::Result<String>,
+) -> ExitCode {
+    let assembled = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
+        .and_then(|rt| {
+            rt.block_on(assemble(Addresses::ephemeral()))
+                .map(drop)
+                .map_err(|e| e.to_string())
+        });
+    let generated =
+        assembled.and_then(|()| generate(&default_registry().catalog()).map_err(|e| e.to_string()));
+    match generated {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("checkout: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 async fn bind(addr: SocketAddr, what: &str) -> Result<tokio::net::TcpListener, String> {
     tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr} for {what}: {e}"))
 }
 
-#[tokio::main]
-async fn serve(addrs: Addresses, traffic: u32) -> Result<(), Box<dyn std::error::Error>> {
-    random::seed();
+/// The shop, its provider and its inventory, built and bound (every family registered), not yet
+/// serving.
+struct Assembled {
+    listener: tokio::net::TcpListener,
+    inventory_listener: tokio::net::TcpListener,
+    inventory: inventory::Inventory,
+    provider: Option<(tokio::net::TcpListener, axum::Router)>,
+    provider_url: String,
+    app: axum::Router,
+}
+
+impl Addresses {
+    /// Free loopback ports for everything.
+    fn ephemeral() -> Self {
+        let any: SocketAddr = ([127, 0, 0, 1], 0).into();
+        Self {
+            listen: any,
+            provider_listen: any,
+            provider_url: None,
+            inventory_listen: any,
+        }
+    }
+}
+
+async fn assemble(addrs: Addresses) -> Result<Assembled, Box<dyn std::error::Error>> {
     let registry = default_registry();
     registry.register_collector(ProcessCollector::new())?;
     // Libraries' `metrics::counter!`/`gauge!`/`histogram!` (and the shop's stock levels) go
@@ -141,6 +224,54 @@ async fn serve(addrs: Addresses, traffic: u32) -> Result<(), Box<dyn std::error:
         vitalsign::build_info!().into_info(),
     )?;
 
+    let listener = bind(addrs.listen, "the shop").await?;
+    let inventory_listener = bind(addrs.inventory_listen, "the inventory").await?;
+    let inventory_addr = inventory_listener.local_addr()?;
+    let inventory = inventory::Inventory::new();
+
+    let (provider, provider_url, provider_server) = match addrs.provider_url {
+        Some(url) => (None, url, None),
+        None => {
+            let provider_listener = bind(addrs.provider_listen, "the payment provider").await?;
+            let url = format!("http://{}", provider_listener.local_addr()?);
+            let provider = Arc::new(provider::Provider::new());
+            let app = provider::router(provider.clone());
+            (Some(provider), url, Some((provider_listener, app)))
+        }
+    };
+    let payments = payment::PaymentClient::new(&provider_url)?;
+    let inventory_client = inventory::InventoryClient::new(inventory_addr)?;
+    let shop = shop::Shop::new(provider, provider_url.clone(), payments, inventory_client);
+    let app = shop::router(Arc::new(shop));
+    Ok(Assembled {
+        listener,
+        inventory_listener,
+        inventory,
+        provider: provider_server,
+        provider_url,
+        app,
+    })
+}
+
+#[tokio::main]
+async fn serve(addrs: Addresses, traffic: u32) -> Result<(), Box<dyn std::error::Error>> {
+    random::seed();
+    let listen = addrs.listen;
+    let Assembled {
+        listener,
+        inventory_listener,
+        inventory,
+        provider,
+        provider_url,
+        app,
+    } = assemble(addrs).await?;
+    let listen = if listen.port() == 0 {
+        listener.local_addr()?
+    } else {
+        listen
+    };
+    let inventory_addr = inventory_listener.local_addr()?;
+
     // One signal stops the shop, its provider and its inventory.
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let until_stopped = move || {
@@ -149,33 +280,15 @@ async fn serve(addrs: Addresses, traffic: u32) -> Result<(), Box<dyn std::error:
             let _ = stopped.wait_for(|s| *s).await;
         }
     };
-
-    let listener = bind(addrs.listen, "the shop").await?;
-    let inventory_listener = bind(addrs.inventory_listen, "the inventory").await?;
-    let inventory_addr = inventory_listener.local_addr()?;
-    let inventory = tokio::spawn(inventory::serve(inventory_listener, until_stopped()));
-
-    let (provider, provider_url, provider_task) = match addrs.provider_url {
-        Some(url) => (None, url, None),
-        None => {
-            let provider_listener = bind(addrs.provider_listen, "the payment provider").await?;
-            let url = format!("http://{}", provider_listener.local_addr()?);
-            let provider = Arc::new(provider::Provider::new());
-            let app = provider::router(provider.clone());
-            let task = tokio::spawn(serve_service(
-                provider_listener,
-                app,
-                ServeLimits::default(),
-                until_stopped(),
-            ));
-            (Some(provider), url, Some(task))
-        }
-    };
-    let payments = payment::PaymentClient::new(&provider_url)?;
-    let inventory_client = inventory::InventoryClient::new(inventory_addr)?;
-    let shop = shop::Shop::new(provider, provider_url.clone(), payments, inventory_client);
-    let app = shop::router(Arc::new(shop));
-    let listen = addrs.listen;
+    let inventory = tokio::spawn(inventory.serve(inventory_listener, until_stopped()));
+    let provider_task = provider.map(|(provider_listener, provider_app)| {
+        tokio::spawn(serve_service(
+            provider_listener,
+            provider_app,
+            ServeLimits::default(),
+            until_stopped(),
+        ))
+    });
     println!(
         "checkout listening on http://{listen} (metrics: curl http://{listen}/metrics; payment provider: {provider_url}; inventory (gRPC): http://{inventory_addr}; simulated traffic: {traffic} req/s)"
     );

@@ -7,7 +7,7 @@ mod server;
 mod stock;
 
 pub(crate) use proto::Line;
-pub(crate) use server::serve;
+pub(crate) use server::Inventory;
 pub(crate) use stock::CATALOGUE;
 
 use tonic::codegen::http::uri::PathAndQuery;

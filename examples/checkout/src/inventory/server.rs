@@ -99,23 +99,39 @@ pub(crate) fn methods() -> GrpcMethods {
         .unwrap_or(methods)
 }
 
-/// Serves the inventory and its health on `listener` until `shutdown` completes.
-pub(crate) async fn serve(
-    listener: tokio::net::TcpListener,
-    shutdown: impl Future<Output = ()>,
-) -> Result<(), tonic::transport::Error> {
-    let (health, health_server) = tonic_health::server::health_reporter();
-    health.set_serving::<InventoryServer>().await;
-    let inventory = InventoryServer {
-        stock: Arc::new(Stock::new()),
-    };
-    tonic::transport::Server::builder()
-        .layer(GrpcServerLayer::new(&methods()))
-        .add_service(health_server)
-        .add_service(inventory)
-        .serve_with_incoming_shutdown(
-            tonic::transport::server::TcpIncoming::from(listener),
-            shutdown,
-        )
-        .await
+/// The inventory service with its stock and its metrics layer, made (and its families
+/// registered) before it serves, so the shop's registry is whole from the start.
+pub(crate) struct Inventory {
+    layer: GrpcServerLayer,
+    server: InventoryServer,
+}
+
+impl Inventory {
+    pub(crate) fn new() -> Self {
+        Self {
+            layer: GrpcServerLayer::new(&methods()),
+            server: InventoryServer {
+                stock: Arc::new(Stock::new()),
+            },
+        }
+    }
+
+    /// Serves the inventory and its health on `listener` until `shutdown` completes.
+    pub(crate) async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), tonic::transport::Error> {
+        let (health, health_server) = tonic_health::server::health_reporter();
+        health.set_serving::<InventoryServer>().await;
+        tonic::transport::Server::builder()
+            .layer(self.layer)
+            .add_service(health_server)
+            .add_service(self.server)
+            .serve_with_incoming_shutdown(
+                tonic::transport::server::TcpIncoming::from(listener),
+                shutdown,
+            )
+            .await
+    }
 }
