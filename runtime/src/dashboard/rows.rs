@@ -79,92 +79,89 @@ fn find<'a>(c: &'a Catalog, source: Source, kind: MetricType, suffix: &str) -> O
         .find(|f| f.kind == kind && f.legacy_name.ends_with(suffix))
 }
 
+/// What tells the HTTP server's row from the client's: the label calls are grouped by, what a
+/// call is called, which calls failed, and the titles.
+struct HttpSide {
+    source: Source,
+    row: &'static str,
+    by: &'static str,
+    what: &'static str,
+    failed: &'static str,
+    failed_title: &'static str,
+    in_flight: &'static str,
+}
+
+const SERVED: HttpSide = HttpSide {
+    source: Source::HttpServer,
+    row: "HTTP served",
+    by: "route",
+    what: "Requests",
+    failed: r#"http_response_status_code=~"5..""#,
+    failed_title: "Error ratio by route (5xx)",
+    in_flight: "Requests in flight by route",
+};
+
+const CALLED: HttpSide = HttpSide {
+    source: Source::HttpClient,
+    row: "HTTP called",
+    by: "host",
+    what: "Calls",
+    failed: r#"error_type!="""#,
+    failed_title: "Error ratio by host (4xx, 5xx or no answer)",
+    in_flight: "Calls in flight by host",
+};
+
 /// HTTP routes served: rate, error ratio, latency and in-flight by route.
 pub(super) fn http_server(c: &Catalog) -> Option<Row> {
-    let d = find(
-        c,
-        Source::HttpServer,
-        MetricType::Histogram,
-        "request_duration_seconds",
-    )?;
-    let h = &*d.legacy_name;
-    let s = sel("");
-    let by_route = ["http_route"];
-    let all = histogram_rate(h, &by_route, &s);
-    let five = histogram_rate(h, &by_route, &sel(r#"http_response_status_code=~"5..""#));
-    let mut panels = vec![
-        plain(chart(
-            "Requests per second by route and status",
-            "reqps",
-            vec![(
-                histogram_rate(h, &["http_route", "http_response_status_code"], &s),
-                "{{http_route}} {{http_response_status_code}}".to_owned(),
-            )],
-        )),
-        plain(chart(
-            "Error ratio by route (5xx)",
-            "percentunit",
-            vec![(ratio(&five, &all), "{{http_route}}".to_owned())],
-        )),
-        latency("Latency by route".to_owned(), h, &by_route, &s, "s"),
-    ];
-    if let Some(active) = find(c, Source::HttpServer, MetricType::Gauge, "active_requests") {
-        panels.push(plain(chart(
-            "Requests in flight by route",
-            "short",
-            vec![(
-                format!("sum by (http_route) ({}{{{s}}})", active.legacy_name),
-                "{{http_route}}".to_owned(),
-            )],
-        )));
-    }
-    Some(Row {
-        title: "HTTP served".to_owned(),
-        panels,
-    })
+    http(c, &SERVED, "http_route")
 }
 
 /// Outbound HTTP calls by host: rate, error ratio, latency and calls in flight.
 pub(super) fn http_client(c: &Catalog) -> Option<Row> {
+    http(c, &CALLED, "server_address")
+}
+
+fn http(c: &Catalog, side: &HttpSide, label: &str) -> Option<Row> {
     let d = find(
         c,
-        Source::HttpClient,
+        side.source,
         MetricType::Histogram,
         "request_duration_seconds",
     )?;
     let h = &*d.legacy_name;
     let s = sel("");
-    let by_host = ["server_address"];
-    let all = histogram_rate(h, &by_host, &s);
-    let failed = histogram_rate(h, &by_host, &sel(r#"error_type!="""#));
+    let by = [label];
+    let all = histogram_rate(h, &by, &s);
+    let failed = histogram_rate(h, &by, &sel(side.failed));
+    let each = format!("{{{{{label}}}}}");
     let mut panels = vec![
         plain(chart(
-            "Calls per second by host and status",
+            format!("{} per second by {} and status", side.what, side.by),
             "reqps",
             vec![(
-                histogram_rate(h, &["server_address", "http_response_status_code"], &s),
-                "{{server_address}} {{http_response_status_code}}".to_owned(),
+                histogram_rate(h, &[label, "http_response_status_code"], &s),
+                format!("{each} {{{{http_response_status_code}}}}"),
             )],
         )),
         plain(chart(
-            "Error ratio by host (4xx, 5xx or no answer)",
+            side.failed_title,
             "percentunit",
-            vec![(ratio(&failed, &all), "{{server_address}}".to_owned())],
+            vec![(ratio(&failed, &all), each.clone())],
         )),
-        latency("Latency by host".to_owned(), h, &by_host, &s, "s"),
+        latency(format!("Latency by {}", side.by), h, &by, &s, "s"),
     ];
-    if let Some(active) = find(c, Source::HttpClient, MetricType::Gauge, "active_requests") {
+    if let Some(active) = find(c, side.source, MetricType::Gauge, "active_requests") {
         panels.push(plain(chart(
-            "Calls in flight by host",
+            side.in_flight,
             "short",
             vec![(
-                format!("sum by (server_address) ({}{{{s}}})", active.legacy_name),
-                "{{server_address}}".to_owned(),
+                format!("sum by ({label}) ({}{{{s}}})", active.legacy_name),
+                each,
             )],
         )));
     }
     Some(Row {
-        title: "HTTP called".to_owned(),
+        title: side.row.to_owned(),
         panels,
     })
 }
