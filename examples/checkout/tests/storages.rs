@@ -183,7 +183,7 @@ fn graph_and_page(native: bool) {
         "{storage}: panels without data"
     );
     let recorded = recorded_series();
-    assert_eq!(recorded.len(), 19);
+    assert_eq!(recorded.len(), 17);
     for record in &recorded {
         let found = series(slower.prometheus, record).unwrap();
         assert_eq!(found.len(), 1, "{storage}: {record}");
