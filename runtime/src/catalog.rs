@@ -1,9 +1,9 @@
 //! What a registry exports, as data: every family with its name as served, its type, unit and
 //! HELP, its labels (with every value where the family bounds them), the most series it can
 //! write, and what made it. [`Registry::catalog`](crate::Registry::catalog) builds one;
-//! [`Catalog::to_markdown`] renders it for docs and reviews, [`Catalog::to_json`] (feature
-//! `dashboards`) for tools, and [`dashboard`](crate::dashboard) (same feature) turns it into a
-//! Grafana dashboard. [`assert_committed`] makes a test fail when a committed copy is stale: a
+//! [`Catalog::to_markdown`] renders it for docs and reviews, `Catalog::to_json` (feature
+//! `dashboards`) for tools, and `vitalsign::dashboard` (same feature) turns it into a Grafana
+//! dashboard. [`assert_committed`] makes a test fail when a committed copy is stale: a
 //! renamed metric or a dropped label blanks every dashboard that reads it.
 //!
 //! ```
