@@ -43,7 +43,7 @@ mod rows;
 use crate::catalog::{Catalog, Source};
 use crate::error::Result;
 use crate::objective::{Objective, RuleOptions, Target, charts};
-use model::{DataSource, GridPos, List, PROMETHEUS, Panel, Variable};
+use model::{GridPos, List, PROMETHEUS, Panel, Variable};
 use rows::{Kind, PanelSpec, Row};
 
 /// What a generated dashboard is called and which objectives it shows.
@@ -312,7 +312,7 @@ fn panel(id: u32, spec: PanelSpec, grid_pos: GridPos) -> Panel {
         title: chart.title,
         grid_pos,
         description: None,
-        datasource: Some(DataSource { ..PROMETHEUS }),
+        datasource: Some(PROMETHEUS),
         collapsed: None,
         field_config: Some(serde_json::json!({
             "defaults": { "unit": chart.unit },
