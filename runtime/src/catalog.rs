@@ -276,9 +276,10 @@ impl Catalog {
             }
             for l in &f.labels {
                 let values = match &l.values {
+                    // An empty value (no error kind) is written as PromQL matches it.
                     Some(values) => values
                         .iter()
-                        .map(|v| code(v))
+                        .map(|v| if v.is_empty() { code("\"\"") } else { code(v) })
                         .collect::<Vec<_>>()
                         .join(", "),
                     None => "open".to_owned(),

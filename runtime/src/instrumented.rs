@@ -161,6 +161,16 @@ fn visit_combo(dims: &[LabelDim], index: usize, f: &mut dyn FnMut(&str, &str)) {
     }
 }
 
+/// Each declared label with every value its type has, for the catalogue.
+fn dim_values(dims: &[LabelDim], f: &mut dyn FnMut(&str, Option<Vec<String>>)) {
+    for dim in dims {
+        let values = (0..dim.cardinality)
+            .map(|i| (dim.value_at)(i).to_owned())
+            .collect();
+        f(dim.name, Some(values));
+    }
+}
+
 fn label_combos(dims: &[LabelDim]) -> Box<[Box<str>]> {
     let total: usize = dims.iter().map(|d| d.cardinality).product();
     (0..total)
@@ -386,6 +396,24 @@ impl Metric for Calls {
         self.dims.iter().for_each(|d| f(d.name));
     }
 
+    fn label_values(&self, f: &mut dyn FnMut(&str, Option<Vec<String>>)) {
+        let mut results: Vec<String> = Vec::new();
+        let mut errors: Vec<String> = Vec::new();
+        for o in self.outcome_labels.iter().flatten() {
+            if !results.iter().any(|r| r == o.result) {
+                results.push(o.result.to_owned());
+            }
+            if !errors.iter().any(|e| **e == *o.error) {
+                errors.push(o.error.to_string());
+            }
+        }
+        f("result", Some(results));
+        // Slots hold error names claimed at run time (an error type without `LabelValue`).
+        let claimed = self.outcome_labels.iter().any(Option::is_none);
+        f("error", (!claimed).then_some(errors));
+        dim_values(self.dims, f);
+    }
+
     fn series_bound(&self) -> Option<u64> {
         // Every outcome (the fixed ones and the slots error kinds claim) by every combination.
         let combos = self.label_combos.len() as u64;
@@ -441,6 +469,10 @@ impl Metric for Durations {
 
     fn label_names(&self, f: &mut dyn FnMut(&str)) {
         self.dims.iter().for_each(|d| f(d.name));
+    }
+
+    fn label_values(&self, f: &mut dyn FnMut(&str, Option<Vec<String>>)) {
+        dim_values(self.dims, f);
     }
 
     fn series_bound(&self) -> Option<u64> {

@@ -306,3 +306,52 @@ async fn reqwest_through_the_middleware() {
     expected.sort();
     assert_eq!(series(&registry), expected);
 }
+
+/// The catalogue says what the layer guarantees: declared hosts (and `_OTHER`) are the only
+/// `server_address` values, and the method is one of the standard ones or `_OTHER`.
+#[test]
+fn the_catalogue_lists_declared_hosts_and_methods() {
+    let registry = Registry::new();
+    let _layer = HttpClientLayer::builder()
+        .registry(&registry)
+        .hosts(["payments.example.com", "auth.example.com"])
+        .build()
+        .unwrap();
+    let catalog = registry.catalog();
+    let values = |family: &str, label: &str| {
+        catalog
+            .entry(family)
+            .and_then(|f| f.label(label))
+            .map(|l| l.values.clone())
+    };
+    let hosts = Some(Some(vec![
+        "auth.example.com".to_owned(),
+        "payments.example.com".to_owned(),
+        "_OTHER".to_owned(),
+    ]));
+    assert_eq!(
+        values("http_client_request_duration_seconds", "server_address"),
+        hosts
+    );
+    assert_eq!(
+        values("http_client_active_requests", "server_address"),
+        hosts
+    );
+    assert_eq!(
+        values(
+            "http_client_request_duration_seconds",
+            "http_request_method"
+        )
+        .flatten()
+        .map(|m| m.len()),
+        Some(10)
+    );
+    assert_eq!(
+        values("http_client_request_duration_seconds", "server_port"),
+        Some(None)
+    );
+    let layer = HttpClientLayer::builder()
+        .registry(&Registry::new())
+        .build();
+    assert!(layer.is_ok());
+}

@@ -71,6 +71,47 @@ fn the_catalogue_names_every_family_and_what_made_it() {
         calls["labels"][0],
         serde_json::json!({"name": "function", "values": ["charge_payment", "reserve_inventory"]})
     );
+    let label = |family: &str, label: &str| {
+        let f = families.iter().find(|f| f["name"] == family).unwrap();
+        let l = f["labels"].as_array().unwrap();
+        l.iter().find(|l| l["name"] == label).unwrap()["values"].clone()
+    };
+    assert_eq!(
+        label("function_calls", "result"),
+        serde_json::json!(["cancelled", "error", "ok"])
+    );
+    assert_eq!(
+        label("function_calls", "error"),
+        serde_json::json!([
+            "",
+            "card_declined",
+            "out_of_stock",
+            "panic",
+            "provider_timeout",
+            "provider_unavailable",
+            "unavailable",
+            "unknown_sku"
+        ])
+    );
+    // gRPC families hold every declared method from the start; HTTP methods are a closed set,
+    // routes are open.
+    assert_eq!(
+        label("grpc_client_handled", "grpc_method"),
+        serde_json::json!(["Check", "Release", "Reserve", "Watch", "_OTHER"])
+    );
+    assert_eq!(
+        label(
+            "http_server_request_duration_seconds",
+            "http_request_method"
+        )
+        .as_array()
+        .map(Vec::len),
+        Some(10)
+    );
+    assert_eq!(
+        label("http_server_request_duration_seconds", "http_route"),
+        serde_json::Value::Null
+    );
 }
 
 /// Every panel of the dashboard: its id, type, title and place on the grid; every query a data

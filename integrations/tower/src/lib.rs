@@ -78,6 +78,7 @@ pub(crate) use wrapper_accessors;
 
 #[cfg(feature = "client")]
 pub mod client;
+mod described;
 mod endpoint;
 #[cfg(feature = "grpc")]
 pub mod grpc;

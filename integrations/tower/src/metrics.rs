@@ -14,6 +14,7 @@ use vitalsign::{
     Stopwatch, default_registry,
 };
 
+use crate::described::Described;
 use crate::route::ExtraLabel;
 use crate::routes::{RouteEntry, RouteTable, StatusSeries};
 
@@ -78,23 +79,23 @@ impl<const D: usize, const A: usize> Families<D, A> {
         registry.register_shared(
             Descriptor::new(name(DURATION), "Duration of HTTP server requests.")
                 .source(Source::HttpServer),
-            self.duration.clone(),
+            Arc::new(Described::http(self.duration.clone(), &[])),
         )?;
         registry.register_shared(
             Descriptor::new(name(ACTIVE), "Number of active HTTP server requests.")
                 .source(Source::HttpServer),
-            self.active.clone(),
+            Arc::new(Described::http(self.active.clone(), &[])),
         )?;
         if let (Some(req), Some(resp)) = (&self.request_size, &self.response_size) {
             registry.register_shared(
                 Descriptor::new(name(REQUEST_SIZE), "Size of HTTP server request bodies.")
                     .source(Source::HttpServer),
-                req.clone(),
+                Arc::new(Described::http(req.clone(), &[])),
             )?;
             registry.register_shared(
                 Descriptor::new(name(RESPONSE_SIZE), "Size of HTTP server response bodies.")
                     .source(Source::HttpServer),
-                resp.clone(),
+                Arc::new(Described::http(resp.clone(), &[])),
             )?;
         }
         Ok(())

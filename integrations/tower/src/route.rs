@@ -239,6 +239,11 @@ where
     }
 }
 
+/// Every value [`method_label`] gives.
+pub(crate) const METHOD_LABELS: &[&str] = &[
+    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "_OTHER",
+];
+
 /// The `http_request_method` label: the standard methods by name, anything else `_OTHER`.
 pub(crate) fn method_label(method: &Method) -> &'static str {
     match *method {

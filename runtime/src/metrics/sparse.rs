@@ -439,6 +439,30 @@ impl<M, const N: usize> SparseFamily<M, N> {
         self.len() == 0
     }
 
+    /// The label values of every series that exists now, not counting the overflow one, in no
+    /// particular order.
+    ///
+    /// ```
+    /// use vitalsign::{Counter, SparseFamily};
+    ///
+    /// let logins = SparseFamily::<Counter, 1>::new(["tenant"], 10)?;
+    /// logins.get(["acme"]).inc();
+    /// assert_eq!(logins.label_sets(), [["acme".to_owned()]]);
+    /// # Ok::<(), vitalsign::Error>(())
+    /// ```
+    pub fn label_sets(&self) -> Vec<[String; N]> {
+        let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
+        state
+            .series
+            .iter()
+            .flatten()
+            .map(|slot| {
+                let mut values = unpack(&slot.key);
+                std::array::from_fn(|_| values.next().unwrap_or_default().to_owned())
+            })
+            .collect()
+    }
+
     /// Removes the series with these label values; returns whether there was one. The next
     /// scrape no longer shows it, and a later [`get`](Self::get) starts a new series at zero;
     /// if someone still holds it, it stays (and counts) until the last holder lets go, or for

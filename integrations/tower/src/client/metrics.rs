@@ -11,6 +11,7 @@ use vitalsign::{
 };
 
 use super::error::ErrorType;
+use crate::described::{Described, Values};
 use crate::route::method_label;
 
 pub(crate) const DURATION: &str = "http_client_request_duration_seconds";
@@ -113,15 +114,25 @@ impl ClientMetrics {
     }
 
     fn register_into(&self, registry: &Registry) -> vitalsign::Result<()> {
+        // `server_address` is closed when the hosts are declared: those, or `_OTHER`.
+        let hosts = match &self.hosts {
+            Hosts::Declared(hosts) => {
+                let mut hosts: Vec<String> = hosts.iter().map(|h| h.to_string()).collect();
+                hosts.sort_unstable();
+                hosts.push(OTHER_HOST.to_owned());
+                vec![(1, Values::Declared(hosts))]
+            }
+            Hosts::FirstSeen { .. } => Vec::new(),
+        };
         registry.register_shared(
             Descriptor::new(DURATION, "Duration of HTTP client requests.")
                 .source(vitalsign::catalog::Source::HttpClient),
-            self.duration.clone(),
+            Arc::new(Described::http(self.duration.clone(), &hosts)),
         )?;
         registry.register_shared(
             Descriptor::new(ACTIVE, "Number of active HTTP client requests.")
                 .source(vitalsign::catalog::Source::HttpClient),
-            self.active.clone(),
+            Arc::new(Described::http(self.active.clone(), &hosts)),
         )
     }
 

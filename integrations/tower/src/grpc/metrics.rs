@@ -12,12 +12,13 @@ use std::sync::{Arc, LazyLock};
 use vitalsign::catalog::Source;
 use vitalsign::trace::TraceContext;
 use vitalsign::{
-    Buckets, Counter, Descriptor, Histogram, Metric, MetricEncoder, MetricType, NativeBuckets,
-    Registry, Series, SparseFamily, Stopwatch, default_registry,
+    Buckets, Counter, Descriptor, Histogram, NativeBuckets, Registry, SparseFamily, Stopwatch,
+    default_registry,
 };
 
 use super::code::Code;
 use super::methods::{GrpcMethods, OTHER, UNKNOWN_TYPE};
+use crate::described::Described;
 
 /// Which end of a call a layer sits on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,25 +90,25 @@ impl Families {
             |name: &str, help: String| Descriptor::new(format!("{p}_{name}"), help).source(source);
         registry.register_shared(
             describe("started", format!("gRPC calls started on the {who}.")),
-            Arc::new(Declared(self.started.clone())),
+            Arc::new(Described::existing(self.started.clone(), MAX_SERIES)),
         )?;
         registry.register_shared(
             describe(
                 "handled",
                 format!("gRPC calls completed on the {who}, by status code."),
             ),
-            Arc::new(Declared(self.handled.clone())),
+            Arc::new(Described::existing(self.handled.clone(), MAX_SERIES)),
         )?;
         registry.register_shared(
             describe(
                 "msg_received",
                 format!("gRPC stream messages received {by}."),
             ),
-            Arc::new(Declared(self.received.clone())),
+            Arc::new(Described::existing(self.received.clone(), MAX_SERIES)),
         )?;
         registry.register_shared(
             describe("msg_sent", format!("gRPC stream messages sent {by}.")),
-            Arc::new(Declared(self.sent.clone())),
+            Arc::new(Described::existing(self.sent.clone(), MAX_SERIES)),
         )?;
         registry.register_shared(
             describe(
@@ -116,7 +117,7 @@ impl Families {
                     "Duration of gRPC calls on the {who}, from the request to the end of the response stream."
                 ),
             ),
-            Arc::new(Declared(self.handling.clone())),
+            Arc::new(Described::existing(self.handling.clone(), MAX_SERIES)),
         )
     }
 
@@ -159,34 +160,6 @@ impl Families {
             sent: self.sent.get(labels),
             handling: self.handling.get(labels),
         }
-    }
-}
-
-/// A gRPC family as a registry holds it. Its series are made only when a layer is built over
-/// declared methods, so the most it can write is what exists (its series bound grows only when
-/// another layer declares more methods), not its cap.
-struct Declared<M, const N: usize>(Arc<SparseFamily<M, N>>);
-
-impl<M: Series, const N: usize> Metric for Declared<M, N> {
-    fn metric_type(&self) -> MetricType {
-        self.0.metric_type()
-    }
-
-    fn label_names(&self, f: &mut dyn FnMut(&str)) {
-        self.0.label_names(f);
-    }
-
-    fn encode(&self, encoder: &mut MetricEncoder<'_>) {
-        self.0.encode(encoder);
-    }
-
-    fn overflowed(&self) -> u64 {
-        self.0.overflowed()
-    }
-
-    fn series_bound(&self) -> Option<u64> {
-        let full = self.0.len() >= MAX_SERIES;
-        Some(self.0.len() as u64 + u64::from(full))
     }
 }
 
