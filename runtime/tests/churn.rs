@@ -123,6 +123,36 @@ fn retain_and_clear_remove_exactly_what_they_say() {
     assert_eq!(orders.len(), 0);
 }
 
+/// `retain` decides outside the family's lock, as it says: a predicate that looks at the same
+/// family (its size, a lookup) sees every series still there, and does not deadlock.
+#[test]
+fn retain_calls_its_predicate_outside_the_lock() {
+    let (_registry, family) = customers(10);
+    for c in ["a", "b", "c"] {
+        family.get([c]).inc();
+    }
+    let (done, finished) = std::sync::mpsc::channel();
+    let f = family.clone();
+    std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        let removed = f.retain(|[customer]| {
+            seen.push(f.len());
+            let _ = f.get(["d"]);
+            customer == "b"
+        });
+        let _ = done.send((removed, seen));
+    });
+    let (removed, seen) = finished
+        .recv_timeout(Duration::from_secs(10))
+        .expect("retain returned (a predicate under the family's lock deadlocks)");
+    // `a` and `c` go; `d`, made by the predicate after the series were listed, is not judged.
+    assert_eq!(removed, 2);
+    assert_eq!(seen, [3, 4, 4]);
+    let mut left = family.label_sets();
+    left.sort();
+    assert_eq!(left, [["b".to_owned()], ["d".to_owned()]]);
+}
+
 #[test]
 fn clear_keeps_the_overflow_series() {
     let (registry, orders) = customers(1);

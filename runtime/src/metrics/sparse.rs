@@ -486,12 +486,17 @@ impl<M, const N: usize> SparseFamily<M, N> {
                 .map(|s| s.key.clone())
                 .collect()
         };
-        let gone = keys.iter().filter(|key| {
-            let mut values = [""; N];
-            values.iter_mut().zip(unpack(key)).for_each(|(v, s)| *v = s);
-            !keep(values)
-        });
-        self.remove_keys(gone.map(|k| &**k))
+        // Decided before the write lock is taken: `keep` may look at this family.
+        let gone: Vec<&[u8]> = keys
+            .iter()
+            .filter(|key| {
+                let mut values = [""; N];
+                values.iter_mut().zip(unpack(key)).for_each(|(v, s)| *v = s);
+                !keep(values)
+            })
+            .map(|k| &**k)
+            .collect();
+        self.remove_keys(gone.into_iter())
     }
 
     /// Removes every series, as [`remove`](Self::remove) does each. The overflow series stays:
