@@ -217,6 +217,43 @@ fn idle_series_expire_after_the_timeout_and_not_before() {
     assert_eq!(samples(&registry)[0], r#"orders_total{customer="ada"} 1"#);
 }
 
+/// The rule `idle_timeout` states: with a sweep every 15 s and a 10-minute timeout, a series
+/// expires between 10 minutes and 10 minutes plus two sweeps after its last lookup, wherever
+/// the lookup falls between sweeps; and a single sweep long after a lookup keeps it (that sweep
+/// is the one that sees the lookup), the next drops it.
+#[test]
+fn idle_series_expire_within_two_sweeps_of_the_timeout() {
+    let sweep = Duration::from_secs(15);
+    for offset in [0u64, 1, 7, 14] {
+        let (_registry, orders) = expiring(10, 10 * MINUTE);
+        let t0 = Instant::now();
+        let mut now = t0;
+        let lookup = t0 + Duration::from_secs(30 + offset);
+        let mut looked = false;
+        let expired_at = loop {
+            now += sweep;
+            if !looked && now > lookup {
+                // The lookup happened between the previous sweep and this one.
+                orders.get(["ada"]).inc();
+                looked = true;
+            }
+            if orders.expire_idle_at(now) == 1 {
+                break now - lookup;
+            }
+            assert!(now < t0 + 20 * MINUTE, "never expired");
+        };
+        assert!(
+            expired_at >= 10 * MINUTE && expired_at <= 10 * MINUTE + 2 * sweep,
+            "lookup {offset} s into a sweep interval expired {expired_at:?} after it"
+        );
+    }
+    let (_registry, orders) = expiring(10, 10 * MINUTE);
+    let t0 = Instant::now();
+    orders.get(["bob"]).inc();
+    assert_eq!(orders.expire_idle_at(t0 + 30 * MINUTE), 0);
+    assert_eq!(orders.expire_idle_at(t0 + 40 * MINUTE), 1);
+}
+
 #[test]
 fn an_expiring_family_reports_zero_expiries_from_the_start() {
     let (registry, _orders) = expiring(10, MINUTE);

@@ -321,8 +321,19 @@ impl<M, const N: usize> SparseFamily<M, N> {
 
     /// Drops series that nobody looked up for `idle` (at each scrape, or when
     /// [`expire_idle`](Self::expire_idle) is called), so their room under the cap goes to new
-    /// label values. A series is dropped at the first sweep at least `idle` after the last
-    /// lookup that returned it; a series someone holds is never dropped.
+    /// label values; a series someone holds is never dropped.
+    ///
+    /// A lookup only sets a flag (no clock read on the caller's path); each sweep notes which
+    /// series were looked up since the one before. A series is dropped by the first sweep that
+    /// comes at least `idle` after the sweep that last saw it used: so it lives at least `idle`
+    /// after its last lookup, and at most `idle` plus two sweep intervals (with a scrape every
+    /// 15 s and `idle` of 10 minutes, between 10 and 10.5 minutes).
+    ///
+    /// Choose `idle` well above the longest gap you expect between two uses of one value (a
+    /// tenant that calls every few minutes, a peer that reports every 30 s): a value that comes
+    /// back after its series expired starts a new series at zero, which `rate()` and
+    /// `increase()` read correctly but which is one more series for Prometheus each time. Ten
+    /// times the usual gap is a safe start; shorter only makes room under the cap sooner.
     #[must_use]
     pub fn idle_timeout(mut self, idle: Duration) -> Self {
         self.idle = Some(idle);
@@ -536,9 +547,9 @@ impl<M, const N: usize> SparseFamily<M, N> {
     }
 
     /// [`expire_idle`](Self::expire_idle) as if the time were `now` (for tests, and for callers
-    /// that keep their own clock). A series is idle when no lookup returned it since the sweep
-    /// before the last that saw it used, and that sweep was at least the idle timeout before
-    /// `now`.
+    /// that keep their own clock). A series expires when no lookup returned it since the last
+    /// sweep that saw it used, and that sweep was at least the idle timeout before `now` (the
+    /// rule [`idle_timeout`](Self::idle_timeout) states).
     pub fn expire_idle_at(&self, now: Instant) -> usize {
         if self.idle.is_none() && !self.leaving.load(Ordering::Relaxed) {
             return 0;
