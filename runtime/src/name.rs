@@ -1,6 +1,7 @@
 //! Validation of metric and label names. The `const fn`s are also what the macros use to
 //! reject bad names at compile time.
 
+use crate::encoding::Escaping;
 use crate::error::{Error, ErrorKind, Result};
 
 /// Whether `name` is a valid legacy metric name: `[a-zA-Z_:][a-zA-Z0-9_:]*`, not starting with
@@ -46,9 +47,11 @@ pub const fn is_valid_label_name(name: &str) -> bool {
 /// (see [`Escaping`](crate::encoding::Escaping)).
 pub(crate) fn check_metric_name(name: &str) -> Result<()> {
     let why = if name.is_empty() {
-        "it is empty"
+        "it is empty".to_owned()
     } else if name.starts_with("__") {
-        "names starting with `__` are reserved"
+        "names starting with `__` are reserved".to_owned()
+    } else if let Some(why) = reserved_when_escaped(name, false) {
+        why
     } else {
         return Ok(());
     };
@@ -70,6 +73,8 @@ pub(crate) fn check_label_name(
         "names starting with `__` are reserved".to_owned()
     } else if reserved.contains(&label) {
         format!("`{label}` is reserved on this metric type")
+    } else if let Some(why) = reserved_when_escaped(label, true) {
+        why
     } else {
         return Ok(());
     };
@@ -77,6 +82,25 @@ pub(crate) fn check_label_name(
         ErrorKind::InvalidLabelName,
         format!("invalid label name {label:?} on {whose}: {why}"),
     ))
+}
+
+/// Why `name`, valid as UTF-8, is not: a scraper without UTF-8 names would get it escaped to a
+/// name starting with `__` (`🚀.launches` is `__launches` with underscores).
+fn reserved_when_escaped(name: &str, label: bool) -> Option<String> {
+    [Escaping::Underscores, Escaping::Dots]
+        .into_iter()
+        .map(|e| (e, e.escape(name, label)))
+        .find(|(_, escaped)| escaped.starts_with("__"))
+        .map(|(e, escaped)| {
+            format!(
+                "a scraper without UTF-8 names gets it as `{escaped}` (escaped with {}), and \
+                 names starting with `__` are reserved",
+                match e {
+                    Escaping::Dots => "dots",
+                    _ => "underscores",
+                }
+            )
+        })
 }
 
 #[cfg(test)]
@@ -117,10 +141,10 @@ mod tests {
         for ok in [
             "a-b",
             "http.server.duration",
-            "é",
-            "9a",
+            "xé",
+            "a9.b",
             "a b",
-            "\"quoted\"\n",
+            "q\"uoted\"\n",
         ] {
             assert!(check_metric_name(ok).is_ok(), "{ok}");
             assert!(check_label_name(&"metric `x`", ok, &[]).is_ok(), "{ok}");
@@ -136,6 +160,19 @@ mod tests {
                 .unwrap_err()
                 .to_string(),
             "invalid label name \"__a\" on metric `x`: names starting with `__` are reserved"
+        );
+        // What a legacy scraper would get escaped must not start with `__` either.
+        assert_eq!(
+            check_metric_name("🚀.launches").unwrap_err().to_string(),
+            "invalid metric name \"🚀.launches\": a scraper without UTF-8 names gets it as \
+             `__launches` (escaped with underscores), and names starting with `__` are reserved"
+        );
+        assert_eq!(
+            check_label_name(&"metric `x`", "9a.b", &[])
+                .unwrap_err()
+                .to_string(),
+            "invalid label name \"9a.b\" on metric `x`: a scraper without UTF-8 names gets it as \
+             `__a_dot_b` (escaped with dots), and names starting with `__` are reserved"
         );
     }
 }

@@ -125,19 +125,32 @@ struct Part {
 }
 
 impl Part {
-    /// Whether a series of `self` could have exactly the labels of a series of `other`. A
-    /// constant label both carry with different values keeps them apart; otherwise only
-    /// different label names do, where a constant label with an empty value counts as none:
-    /// to Prometheus `x{a=""}` is `x`.
+    /// Whether a series of `self` could have exactly the labels of a series of `other`, to
+    /// any scraper: with names as they are, or as a scraper without UTF-8 names gets them
+    /// escaped (`a-b` and `a_b` are one label to it). A constant label both carry with
+    /// different values keeps them apart; otherwise only different label names do, where a
+    /// constant label with an empty value counts as none: to Prometheus `x{a=""}` is `x`.
     fn may_overlap(&self, other: &Part) -> bool {
+        std::iter::once(Escaping::AllowUtf8)
+            .chain(checks::LEGACY_SCHEMES)
+            .any(|scheme| self.overlaps_as(other, scheme))
+    }
+
+    fn overlaps_as(&self, other: &Part, scheme: Escaping) -> bool {
+        let name = |n: &str| scheme.escape(n, true).into_owned();
         let apart = self.const_labels.pairs().iter().any(|(k, v)| {
             other
                 .const_labels
                 .pairs()
                 .iter()
-                .any(|(other_k, other_v)| other_k == k && other_v != v)
+                .any(|(other_k, other_v)| name(other_k) == name(k) && other_v != v)
         });
-        !apart && self.written_names().eq(other.written_names())
+        let written = |p: &Part| {
+            let mut names: Vec<String> = p.written_names().map(name).collect();
+            names.sort_unstable();
+            names
+        };
+        !apart && written(self) == written(other)
     }
 
     /// The label names its series carry, less constant labels whose value is empty.

@@ -112,12 +112,12 @@ fn invalid_names_and_labels_say_what_and_where() {
     );
     // Any other UTF-8 name is taken (and escaped for scrapers that ask for legacy names), but
     // not one that such a scraper would see as a name already taken.
-    r.register("2fast", "x", Counter::new()).unwrap();
+    r.register("fast.2", "x", Counter::new()).unwrap();
     r.register("http.requests", "x", Counter::new()).unwrap();
     assert_eq!(
         err(r.register("http_requests", "x", Counter::new())),
         "cannot register `http_requests` (counter): `http_requests` is a sample name of counter \
-         `http.requests` (as a scraper without UTF-8 names sees them, escaped with underscores or dots)"
+         `http.requests` (as a scraper without UTF-8 names sees them, escaped with underscores, dots or values)"
     );
     assert_eq!(
         err(r.register("__secret", "x", Counter::new())),
@@ -160,7 +160,7 @@ fn sparse_family_rejects_bad_label_names() {
         .to_string(),
         "invalid label name \"http_route\" on metric `b`: the metric's series \
          also carry \"http.route\", which is the same label to a scraper without UTF-8 names \
-         (escaped with underscores or dots)"
+         (escaped with underscores, dots or values)"
     );
 }
 
@@ -190,6 +190,75 @@ fn state_set_label_cannot_shadow_its_name() {
     assert_eq!(
         e.to_string(),
         "invalid label name \"mode\" on metric `mode`: a state set's own name is its state label"
+    );
+    assert_eq!(
+        r.register("my:mode", "m", StateSet::new(One))
+            .unwrap_err()
+            .to_string(),
+        "invalid metric name \"my:mode\" for a state set: its name is also its state label, and \
+         a scraper without UTF-8 names keeps `:` in a metric name but escapes it in a label name \
+         (\"my_mode\"), so it would see two names"
+    );
+}
+
+/// Names that any escaping scheme writes alike are one name to that scraper: refused whether
+/// they are constant labels of one registration, label sets of two parts of one family, two
+/// families, or two labels of one family; and no escaped name may start with `__`.
+#[test]
+fn names_that_escape_alike_are_refused() {
+    let r = Registry::new();
+    let gauge = || Arc::new(Gauge::new());
+    let err = |res: Result<(), vitalsign::Error>| res.unwrap_err().to_string();
+    assert_eq!(
+        err(r.register_shared(
+            Descriptor::new("db", "d")
+                .const_label("a-b", "1")
+                .const_label("a_b", "2"),
+            gauge()
+        )),
+        "invalid constant label \"a_b\" on metric `db`: \"a-b\" is the same label to a scraper \
+         without UTF-8 names (escaped with underscores, dots or values)"
+    );
+    r.register_shared(Descriptor::new("g", "g").const_label("a-b", "x"), gauge())
+        .unwrap();
+    for other in ["a:b", "a b", "a\"b", "a_b"] {
+        assert_eq!(
+            err(r.register_shared(Descriptor::new("g", "g").const_label(other, "x"), gauge())),
+            format!(
+                "cannot register `g` (gauge) with labels {{{other}=\"x\"}}: the metric already \
+                 registered under that name with labels {{a-b=\"x\"}} could write the same \
+                 series (give them a constant label with different values, or different label \
+                 names)"
+            ),
+            "{other}"
+        );
+    }
+    // Different values under labels that escape alike: different series to every scraper.
+    r.register_shared(Descriptor::new("g", "g").const_label("a_b", "y"), gauge())
+        .unwrap();
+    r.register("a.b", "c", Counter::new()).unwrap();
+    assert_eq!(
+        err(r.register("U__a_2e_b", "c", Counter::new()).map(drop)),
+        "cannot register `U__a_2e_b` (counter): `U__a_2e_b` is a sample name of counter `a.b` \
+         (as a scraper without UTF-8 names sees them, escaped with underscores, dots or values)"
+    );
+    assert_eq!(
+        err(r
+            .register(
+                "svc",
+                "s",
+                SparseFamily::<Counter, 2>::new(["service.name", "U__service_2e_name"], 10)
+                    .unwrap()
+            )
+            .map(drop)),
+        "invalid label name \"U__service_2e_name\" on metric `svc`: the metric's series also \
+         carry \"service.name\", which is the same label to a scraper without UTF-8 names \
+         (escaped with underscores, dots or values)"
+    );
+    assert_eq!(
+        err(r.register("🚀.launches", "l", Counter::new()).map(drop)),
+        "invalid metric name \"🚀.launches\": a scraper without UTF-8 names gets it as \
+         `__launches` (escaped with underscores), and names starting with `__` are reserved"
     );
 }
 

@@ -35,6 +35,25 @@ pub(super) fn check_reserved(desc: &Resolved, origin: Origin) -> Result<()> {
 /// Every label name a series of `metric` registered as `desc` carries, sorted, after checking
 /// each and refusing any that appears twice.
 pub(super) fn label_names(desc: &Resolved, metric: &dyn Metric) -> Result<Vec<Box<str>>> {
+    for (i, a) in desc.const_names.iter().enumerate() {
+        if let Some(b) = desc.const_names[..i].iter().find(|b| same_label(a, b)) {
+            return Err(Error::new(
+                ErrorKind::InvalidLabelName,
+                format!(
+                    "invalid constant label {a:?} on metric `{}`: {}",
+                    desc.name,
+                    if a == b {
+                        "it is given twice".to_owned()
+                    } else {
+                        format!(
+                            "{b:?} is the same label to a scraper without UTF-8 names (escaped \
+                             with underscores, dots or values)"
+                        )
+                    }
+                ),
+            ));
+        }
+    }
     let mut names: Vec<Box<str>> = desc.const_names.clone();
     let mut error = None;
     metric.label_names(&mut |label| {
@@ -49,7 +68,7 @@ pub(super) fn label_names(desc: &Resolved, metric: &dyn Metric) -> Result<Vec<Bo
             } else {
                 format!(
                     "the metric's series also carry {other:?}, which is the same label to a \
-                     scraper without UTF-8 names (escaped with underscores or dots)"
+                     scraper without UTF-8 names (escaped with underscores, dots or values)"
                 )
             };
             error = Some(Error::new(
@@ -97,7 +116,7 @@ pub(super) fn clash(new: &Resolved, key: &str, existing: &Taken) -> Error {
     let hint = if is_legacy(&new.name, false) && is_legacy(&existing.name, false) {
         ""
     } else {
-        " (as a scraper without UTF-8 names sees them, escaped with underscores or dots)"
+        " (as a scraper without UTF-8 names sees them, escaped with underscores, dots or values)"
     };
     Error::new(
         ErrorKind::Clash,
@@ -113,10 +132,15 @@ pub(super) fn clash(new: &Resolved, key: &str, existing: &Taken) -> Error {
 /// without UTF-8 names.
 pub(super) fn same_label(a: &str, b: &str) -> bool {
     a == b
-        || [Escaping::Underscores, Escaping::Dots]
+        || LEGACY_SCHEMES
             .iter()
             .any(|e| e.escape(a, true) == e.escape(b, true))
 }
+
+/// The schemes that write names the legacy rules do not allow as legacy names: two names that
+/// any of them writes alike are one name to that scraper.
+pub(super) const LEGACY_SCHEMES: [Escaping; 3] =
+    [Escaping::Underscores, Escaping::Dots, Escaping::Values];
 
 pub(super) fn kind_name(kind: MetricType) -> &'static str {
     kind.type_name(Format::OpenMetrics)

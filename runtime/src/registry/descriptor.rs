@@ -96,8 +96,10 @@ impl Descriptor {
                 ErrorKind::InvalidMetricName,
                 format!(
                     "invalid metric name {:?} for a state set: its name is also its state label, \
-                     and label names cannot hold `:`",
-                    self.name
+                     and a scraper without UTF-8 names keeps `:` in a metric name but escapes it \
+                     in a label name ({:?}), so it would see two names",
+                    self.name,
+                    Escaping::Underscores.escape(&self.name, true)
                 ),
             ));
         }
@@ -167,7 +169,7 @@ impl Descriptor {
         }
         resolved.const_labels = ConstLabels::new(pairs);
         // Every sample name, and what a scraper without UTF-8 names sees of it (escaped with
-        // underscores or dots): two families must not look alike to it either.
+        // underscores, dots or values): two families must not look alike to it either.
         let mut keys: Vec<Box<str>> = Vec::new();
         let samples = std::iter::once(resolved.name.to_string()).chain(
             kind.sample_suffixes()
@@ -176,7 +178,7 @@ impl Descriptor {
                 .map(|s| format!("{}{s}", resolved.name)),
         );
         for sample in samples {
-            for escaping in [Escaping::Underscores, Escaping::Dots] {
+            for escaping in [Escaping::Underscores, Escaping::Dots, Escaping::Values] {
                 let escaped = escaping.escape(&sample, false);
                 if !keys.iter().any(|k| **k == *escaped) {
                     keys.push(escaped.into());
