@@ -69,6 +69,7 @@ mod name;
 pub mod objective;
 mod registry;
 mod sync;
+pub mod testing;
 pub mod trace;
 
 #[cfg(feature = "tokio")]
