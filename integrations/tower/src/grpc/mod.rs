@@ -11,7 +11,9 @@
 //!
 //! gRPC is HTTP/2 with a path `/package.Service/Method` and a `grpc-status`, so the layers
 //! need no gRPC library: [`GrpcServerLayer`] goes on tonic's `Server::builder().layer(..)` (or
-//! any tower HTTP server), [`GrpcClientLayer`] around a tonic `Channel`.
+//! any tower HTTP server), [`GrpcClientLayer`] around a tonic `Channel` — which needs this
+//! crate's `tonic` feature (`features = ["tonic"]`), so the layer can hand tonic's request
+//! body back to the channel ([`ClientBody`]).
 //!
 //! - **Methods** are the ones you declare ([`GrpcMethods`], by hand or from a descriptor set);
 //!   a path that names none is `grpc_service="_OTHER"`, `grpc_method="_OTHER"`,
@@ -39,7 +41,8 @@
 //!     .method("shop.v1.Inventory", "Reserve", GrpcType::Unary);
 //! // Server: tonic::transport::Server::builder().layer(GrpcServerLayer::new(&methods))
 //! let server_layer = GrpcServerLayer::new(&methods);
-//! // Client: tower::ServiceBuilder::new().layer(GrpcClientLayer::new(&methods)).service(channel)
+//! // Client (feature `tonic`):
+//! // tower::ServiceBuilder::new().layer(GrpcClientLayer::new(&methods)).service(channel)
 //! let client_layer = GrpcClientLayer::new(&methods);
 //! # let _ = (server_layer, client_layer);
 //! # Ok(())
@@ -59,4 +62,4 @@ pub use code::Code;
 pub use future::GrpcResponseFuture;
 pub use layer::{GrpcClientLayer, GrpcLayerBuilder, GrpcServerLayer};
 pub use methods::{DescriptorError, GrpcMethods, GrpcType, OTHER};
-pub use service::{GrpcClientService, GrpcServerService};
+pub use service::{ClientBody, GrpcClientService, GrpcServerService};

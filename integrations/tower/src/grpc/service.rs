@@ -50,8 +50,8 @@ where
 /// The service [`GrpcClientLayer`](super::GrpcClientLayer) wraps around a gRPC client's
 /// channel.
 ///
-/// Its request body is the channel's own, wrapped to count messages and converted back with
-/// `From`: implemented for tonic's body (feature `tonic`) and http-body-util's boxed bodies.
+/// Its request body is the channel's own, wrapped to count messages and handed back as a
+/// [`ClientBody`]: tonic's body (feature `tonic`) and http-body-util's boxed bodies.
 #[derive(Clone)]
 pub struct GrpcClientService<S> {
     inner: S,
@@ -60,10 +60,24 @@ pub struct GrpcClientService<S> {
 
 crate::wrapper_accessors!(GrpcClientService, GrpcMetrics);
 
+/// A request body that [`GrpcClientService`] can hand back to the channel it wraps once it has
+/// wrapped it to count messages: tonic's `Body` (feature `tonic`), http-body-util's `BoxBody`
+/// and `UnsyncBoxBody`.
+#[diagnostic::on_unimplemented(
+    message = "`GrpcClientLayer` cannot hand a `{Self}` request body back to the channel it wraps",
+    label = "the channel's request body",
+    note = "around a tonic `Channel`, turn on vitalsign-tower's `tonic` feature: `vitalsign-tower = {{ version = \"0.1\", features = [\"tonic\"] }}`",
+    note = "for another client, box its request body (`http_body_util::combinators::BoxBody`) or implement `vitalsign_tower::grpc::ClientBody` for it"
+)]
+pub trait ClientBody: Body + Sized {
+    /// The channel's body again, around the counting wrapper.
+    fn rewrap(body: GrpcRequestBody<Self>) -> Self;
+}
+
 impl<S, B, ResBody> Service<Request<B>> for GrpcClientService<S>
 where
     S: Service<Request<B>, Response = Response<ResBody>>,
-    B: Body + From<GrpcRequestBody<B>>,
+    B: ClientBody,
     ResBody: Body,
 {
     type Response = Response<GrpcResponseBody<ResBody>>;
@@ -79,36 +93,34 @@ where
         let cells = self.metrics.lookup(request.uri().path()).clone();
         let call = Call::start(cells, self.metrics.side, timeout(request.headers()), trace);
         let counter = call.request_messages();
-        let request = request.map(|body| B::from(GrpcRequestBody::new(body, counter)));
+        let request = request.map(|body| B::rewrap(GrpcRequestBody::new(body, counter)));
         GrpcResponseFuture::new(self.inner.call(request), call, false)
     }
 }
 
 #[cfg(feature = "tonic")]
-impl From<GrpcRequestBody<tonic::body::Body>> for tonic::body::Body {
-    fn from(body: GrpcRequestBody<tonic::body::Body>) -> Self {
+impl ClientBody for tonic::body::Body {
+    fn rewrap(body: GrpcRequestBody<Self>) -> Self {
         tonic::body::Body::new(body)
     }
 }
 
-impl<D, E> From<GrpcRequestBody<http_body_util::combinators::BoxBody<D, E>>>
-    for http_body_util::combinators::BoxBody<D, E>
+impl<D, E> ClientBody for http_body_util::combinators::BoxBody<D, E>
 where
     D: bytes::Buf + 'static,
     E: 'static,
 {
-    fn from(body: GrpcRequestBody<http_body_util::combinators::BoxBody<D, E>>) -> Self {
+    fn rewrap(body: GrpcRequestBody<Self>) -> Self {
         Self::new(body)
     }
 }
 
-impl<D, E> From<GrpcRequestBody<http_body_util::combinators::UnsyncBoxBody<D, E>>>
-    for http_body_util::combinators::UnsyncBoxBody<D, E>
+impl<D, E> ClientBody for http_body_util::combinators::UnsyncBoxBody<D, E>
 where
     D: bytes::Buf + 'static,
     E: 'static,
 {
-    fn from(body: GrpcRequestBody<http_body_util::combinators::UnsyncBoxBody<D, E>>) -> Self {
+    fn rewrap(body: GrpcRequestBody<Self>) -> Self {
         Self::new(body)
     }
 }
