@@ -476,3 +476,77 @@ fn start_timestamps_on_counters_histograms_and_summaries() {
     let text = registry.render(Format::OpenMetrics);
     assert_eq!(text.matches("_created").count(), 0, "{text}");
 }
+
+/// Collectors' counters carry the start they count from: the process's for its CPU time, the
+/// collector's own `counter_since` for others; OpenMetrics writes it as `_created` only when
+/// asked, 0.0.4 never.
+#[test]
+fn collector_counters_carry_their_start() {
+    use vitalsign::{Collect, Collector, MetricType, ProcessCollector};
+    struct Jobs;
+    impl Collector for Jobs {
+        fn describe(&self) -> Vec<(MetricType, vitalsign::Descriptor)> {
+            vec![
+                (
+                    MetricType::Counter,
+                    vitalsign::Descriptor::new("jobs", "Jobs run."),
+                ),
+                (
+                    MetricType::Counter,
+                    vitalsign::Descriptor::new("retries", "Retries."),
+                ),
+            ]
+        }
+        fn collect(
+            &self,
+            out: &mut Collect<'_>,
+        ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+            out.counter_since("jobs", &[("queue", "a")], 7u64, 1_700_000_000.25)?;
+            out.counter("retries", &[], 1u64)?;
+            Ok(())
+        }
+    }
+    let registry = Registry::new();
+    registry.register_collector(Jobs).unwrap();
+    registry
+        .register_collector(ProcessCollector::new())
+        .unwrap();
+    let families = protobuf(&registry);
+    let start = |name: &str| {
+        families
+            .iter()
+            .find(|f| f.name() == name)
+            .and_then(|f| f.metric[0].counter.as_ref())
+            .map(|c| c.created_timestamp.as_ref().map(|t| (t.seconds, t.nanos)))
+    };
+    assert_eq!(
+        start("jobs_total"),
+        Some(Some((1_700_000_000, 250_000_000)))
+    );
+    assert_eq!(start("retries_total"), Some(None));
+    let process_start = families
+        .iter()
+        .find(|f| f.name() == "process_start_time_seconds")
+        .and_then(|f| f.metric[0].gauge.as_ref())
+        .map(|g| g.value())
+        .unwrap();
+    let cpu = start("process_cpu_seconds_total").flatten().unwrap();
+    assert_eq!(cpu.0 as f64 + f64::from(cpu.1) / 1e9, process_start);
+
+    let openmetrics = |created| {
+        let mut out = Vec::new();
+        registry.encode(
+            &mut out,
+            &EncodeOptions::new(Format::OpenMetrics)
+                .created(created)
+                .names(Some(&["jobs_total"])),
+        );
+        String::from_utf8(out).unwrap()
+    };
+    assert_eq!(
+        openmetrics(true),
+        "# HELP jobs Jobs run.\n# TYPE jobs counter\njobs_total{queue=\"a\"} 7\n\
+         jobs_created{queue=\"a\"} 1.70000000025e+09\n# EOF\n"
+    );
+    assert!(!openmetrics(false).contains("_created"));
+}

@@ -97,7 +97,12 @@ impl Collector for ProcessCollector {
             return Ok(());
         }
         let p = read_proc()?;
-        out.counter("process_cpu_seconds_total", &[], p.cpu_seconds)?;
+        out.counter_since(
+            "process_cpu_seconds_total",
+            &[],
+            p.cpu_seconds,
+            p.start_time_seconds,
+        )?;
         out.gauge("process_resident_memory_bytes", &[], p.resident_bytes)?;
         out.gauge("process_virtual_memory_bytes", &[], p.virtual_bytes)?;
         out.gauge("process_open_fds", &[], p.open_fds)?;

@@ -29,12 +29,20 @@ use crate::registry::{Collect, Collector, Descriptor};
 #[derive(Debug, Clone)]
 pub struct TokioRuntimeCollector {
     handle: Handle,
+    /// When the collector was made (seconds since the Unix epoch): the start its counters
+    /// count from, as far as a scraper can know.
+    started: f64,
 }
 
 impl TokioRuntimeCollector {
-    /// A collector for the runtime `handle` belongs to (`Handle::current()` inside it).
+    /// A collector for the runtime `handle` belongs to (`Handle::current()` inside it). Its
+    /// counters carry the time it was made as their start timestamp: make it when the runtime
+    /// starts, as a service does before it serves.
     pub fn new(handle: Handle) -> Self {
-        Self { handle }
+        let started = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        Self { handle, started }
     }
 }
 
@@ -157,10 +165,11 @@ impl Collector for TokioRuntimeCollector {
                 m.blocking_queue_depth() as u64,
             )?;
             #[cfg(target_has_atomic = "64")]
-            out.counter(
+            out.counter_since(
                 "tokio_runtime_spawned_tasks_total",
                 &[],
                 m.spawned_tasks_count(),
+                self.started,
             )?;
         }
         for w in 0..workers {
@@ -168,28 +177,32 @@ impl Collector for TokioRuntimeCollector {
             let labels = [("worker", worker.as_str())];
             #[cfg(target_has_atomic = "64")]
             {
-                out.counter(
+                out.counter_since(
                     "tokio_runtime_worker_busy_seconds_total",
                     &labels,
                     m.worker_total_busy_duration(w).as_secs_f64(),
+                    self.started,
                 )?;
-                out.counter(
+                out.counter_since(
                     "tokio_runtime_worker_parks_total",
                     &labels,
                     m.worker_park_count(w),
+                    self.started,
                 )?;
             }
             #[cfg(all(tokio_unstable, target_has_atomic = "64"))]
             {
-                out.counter(
+                out.counter_since(
                     "tokio_runtime_worker_polls_total",
                     &labels,
                     m.worker_poll_count(w),
+                    self.started,
                 )?;
-                out.counter(
+                out.counter_since(
                     "tokio_runtime_worker_steals_total",
                     &labels,
                     m.worker_steal_count(w),
+                    self.started,
                 )?;
             }
             #[cfg(tokio_unstable)]

@@ -73,6 +73,9 @@ pub struct Collect<'a> {
     written: &'a mut [HashSet<Box<str>>],
     format: super::Format,
     escaping: crate::encoding::Escaping,
+    /// Whether start timestamps are written in this scrape (protobuf always, OpenMetrics's
+    /// `_created` lines when asked).
+    starts: bool,
     labels: String,
     refused: bool,
     /// The collector's declared bound, and the series written so far.
@@ -88,7 +91,31 @@ impl Collect<'_> {
         labels: &[(&str, &str)],
         value: impl Into<Value>,
     ) -> Result<()> {
-        let value = value.into();
+        self.counter_at(name, labels, value.into(), None)
+    }
+
+    /// A counter sample that has counted since `start` (seconds since the Unix epoch: the
+    /// process's start for its CPU time, a runtime's for its workers' counts). The start goes
+    /// out as the series' start timestamp (`created_timestamp` in protobuf, `_created` in
+    /// OpenMetrics when [`EncodeOptions::created`](crate::EncodeOptions::created) asks), so a
+    /// scraper can tell a restart from a counter that stood still.
+    pub fn counter_since(
+        &mut self,
+        name: &str,
+        labels: &[(&str, &str)],
+        value: impl Into<Value>,
+        start: f64,
+    ) -> Result<()> {
+        self.counter_at(name, labels, value.into(), Some(start))
+    }
+
+    fn counter_at(
+        &mut self,
+        name: &str,
+        labels: &[(&str, &str)],
+        value: Value,
+        start: Option<f64>,
+    ) -> Result<()> {
         let valid = match value {
             Value::U64(_) => true,
             Value::I64(v) => v >= 0,
@@ -103,7 +130,8 @@ impl Collect<'_> {
                 ),
             ));
         }
-        self.write(name, MetricType::Counter, labels, |enc, l| {
+        let created = start.filter(|_| self.starts);
+        self.write(name, MetricType::Counter, labels, created, |enc, l| {
             enc.counter(l, value)
         })
     }
@@ -116,14 +144,14 @@ impl Collect<'_> {
         value: impl Into<Value>,
     ) -> Result<()> {
         let value = value.into();
-        self.write(name, MetricType::Gauge, labels, |enc, l| {
+        self.write(name, MetricType::Gauge, labels, None, |enc, l| {
             enc.gauge(l, value)
         })
     }
 
     /// An info sample (value 1).
     pub fn info(&mut self, name: &str, labels: &[(&str, &str)]) -> Result<()> {
-        self.write(name, MetricType::Info, labels, |enc, l| enc.info(l))
+        self.write(name, MetricType::Info, labels, None, |enc, l| enc.info(l))
     }
 
     fn write(
@@ -131,9 +159,10 @@ impl Collect<'_> {
         name: &str,
         kind: MetricType,
         labels: &[(&str, &str)],
+        created: Option<f64>,
         f: impl FnOnce(&mut MetricEncoder<'_>, Labels<'_>),
     ) -> Result<()> {
-        let result = self.try_write(name, kind, labels, f);
+        let result = self.try_write(name, kind, labels, created, f);
         self.refused |= result.is_err();
         result
     }
@@ -143,6 +172,7 @@ impl Collect<'_> {
         name: &str,
         kind: MetricType,
         labels: &[(&str, &str)],
+        created: Option<f64>,
         f: impl FnOnce(&mut MetricEncoder<'_>, Labels<'_>),
     ) -> Result<()> {
         let Some(i) = self
@@ -203,7 +233,7 @@ impl Collect<'_> {
             self.format,
             &desc.name,
             &desc.const_labels,
-            None,
+            created,
         )
         .escaping(self.escaping, plain);
         f(&mut enc, Labels::new(labels).with_text(&self.labels));
@@ -264,6 +294,7 @@ impl CollectorEntry {
             written,
             format: options.format,
             escaping: options.escaping,
+            starts: options.created || !options.format.is_text(),
             labels: String::new(),
             refused: false,
             bound: self.collector.series_bound(),
