@@ -67,12 +67,20 @@ struct Peers {
 }
 
 async fn peers() -> Peers {
+    peers_with(true).await
+}
+
+/// Peers whose server layer keeps the handling-time histogram or not.
+async fn peers_with(server_handling_time: bool) -> Peers {
     let server = Registry::new();
     let client = Registry::new();
-    let layer = GrpcServerLayer::builder(echo::methods())
-        .registry(&server)
-        .build()
-        .unwrap();
+    let builder = GrpcServerLayer::builder(echo::methods()).registry(&server);
+    let builder = if server_handling_time {
+        builder
+    } else {
+        builder.without_handling_time()
+    };
+    let layer = builder.build().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -137,6 +145,50 @@ impl Peers {
         let reply = self.grpc.unary(r, path(method), codec()).await?;
         Ok(reply.into_inner().text)
     }
+}
+
+/// Without the handling-time histogram the server counts calls and messages as before, and
+/// exports no `grpc_server_handling_seconds` (most of a layer's series).
+#[tokio::test]
+async fn a_server_layer_without_handling_time() {
+    let mut p = peers_with(false).await;
+    assert_eq!(
+        p.unary("Unary", request("hi", 0, 0, 0)).await.unwrap(),
+        "hi"
+    );
+    expect(
+        &p.server,
+        &[
+            "started Unary 1",
+            "handled Unary OK 1",
+            "msg_received Unary 1",
+            "msg_sent Unary 1",
+        ],
+    )
+    .await;
+    let names: Vec<String> = p
+        .server
+        .catalog()
+        .families
+        .iter()
+        .filter(|f| f.name.starts_with("grpc_server_"))
+        .map(|f| f.name.clone())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "grpc_server_handled",
+            "grpc_server_msg_received",
+            "grpc_server_msg_sent",
+            "grpc_server_started"
+        ]
+    );
+    assert!(
+        p.client
+            .catalog()
+            .entry("grpc_client_handling_seconds")
+            .is_some()
+    );
 }
 
 #[tokio::test]

@@ -60,7 +60,13 @@ macro_rules! layer {
                 let registry = self
                     .registry
                     .unwrap_or_else(|| vitalsign::default_registry());
-                let families = Families::registered(registry, $side, self.buckets, self.native)?;
+                let families = Families::registered(
+                    registry,
+                    $side,
+                    self.buckets,
+                    self.native,
+                    self.handling_time,
+                )?;
                 let metrics = GrpcMetrics::new($side, &families, &self.methods);
                 Ok($layer {
                     metrics: Arc::new(metrics),
@@ -106,6 +112,7 @@ pub struct GrpcLayerBuilder<'r, L> {
     registry: Option<&'r Registry>,
     buckets: Buckets,
     native: Option<NativeBuckets>,
+    handling_time: bool,
     layer: PhantomData<fn() -> L>,
 }
 
@@ -115,6 +122,7 @@ impl<L> std::fmt::Debug for GrpcLayerBuilder<'_, L> {
             .field("methods", &self.methods)
             .field("buckets", &self.buckets)
             .field("native", &self.native)
+            .field("handling_time", &self.handling_time)
             .finish_non_exhaustive()
     }
 }
@@ -126,6 +134,7 @@ impl<L> GrpcLayerBuilder<'_, L> {
             registry: None,
             buckets: Buckets::latency(),
             native: Some(NativeBuckets::default()),
+            handling_time: true,
             layer: PhantomData,
         }
     }
@@ -137,6 +146,7 @@ impl<L> GrpcLayerBuilder<'_, L> {
             registry: Some(registry),
             buckets: self.buckets,
             native: self.native,
+            handling_time: self.handling_time,
             layer: PhantomData,
         }
     }
@@ -156,6 +166,14 @@ impl<L> GrpcLayerBuilder<'_, L> {
     /// Classic buckets only.
     pub fn classic_only(mut self) -> Self {
         self.native = None;
+        self
+    }
+
+    /// No `*_handling_seconds` histogram: calls and messages are still counted by method and
+    /// code. The histogram is most of a layer's series (each declared method's buckets); Go's
+    /// middleware leaves it off unless asked, this layer keeps it unless told.
+    pub fn without_handling_time(mut self) -> Self {
+        self.handling_time = false;
         self
     }
 }

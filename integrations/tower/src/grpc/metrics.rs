@@ -47,7 +47,8 @@ pub(crate) struct Families {
     handled: Arc<SparseFamily<Counter, 4>>,
     received: Arc<SparseFamily<Counter, 3>>,
     sent: Arc<SparseFamily<Counter, 3>>,
-    handling: Arc<SparseFamily<Histogram, 3>>,
+    /// `None` when the layer was built without the handling-time histogram.
+    handling: Option<Arc<SparseFamily<Histogram, 3>>>,
 }
 
 impl std::fmt::Debug for Families {
@@ -61,7 +62,7 @@ impl std::fmt::Debug for Families {
 const LABELS: [&str; 3] = ["grpc_type", "grpc_service", "grpc_method"];
 
 impl Families {
-    fn new(buckets: Buckets, native: Option<NativeBuckets>) -> Self {
+    fn new(buckets: Buckets, native: Option<NativeBuckets>, handling_time: bool) -> Self {
         let counters = || Arc::new(SparseFamily::new(LABELS, MAX_SERIES).expect(VALID));
         let handling = SparseFamily::new_with(LABELS, MAX_SERIES, move || match native {
             Some(n) => Histogram::with_native(buckets.clone(), n),
@@ -76,7 +77,7 @@ impl Families {
             handled: Arc::new(handled.expect(VALID)),
             received: counters(),
             sent: counters(),
-            handling: Arc::new(handling.expect(VALID)),
+            handling: handling_time.then(|| Arc::new(handling.expect(VALID))),
         }
     }
 
@@ -110,22 +111,25 @@ impl Families {
             describe("msg_sent", format!("gRPC stream messages sent {by}.")),
             Arc::new(Described::existing(self.sent.clone(), MAX_SERIES)),
         )?;
-        registry.register_shared(
-            describe(
-                "handling_seconds",
-                format!(
-                    "Duration of gRPC calls on the {who}, from the request to the end of the response stream."
+        if let Some(handling) = &self.handling {
+            registry.register_shared(
+                describe(
+                    "handling_seconds",
+                    format!(
+                        "Duration of gRPC calls on the {who}, from the request to the end of the response stream."
+                    ),
                 ),
-            ),
-            Arc::new(Described::existing(self.handling.clone(), MAX_SERIES)),
-        )
+                Arc::new(Described::existing(handling.clone(), MAX_SERIES)),
+            )?;
+        }
+        Ok(())
     }
 
     /// The families every layer built for the default registry shares. If a name there is
     /// taken, calls are still tracked, the clash is printed once, and nothing is exported.
     pub(crate) fn shared_default(side: Side) -> Arc<Self> {
         fn make(side: Side) -> Arc<Families> {
-            let families = Families::new(Buckets::latency(), Some(NativeBuckets::default()));
+            let families = Families::new(Buckets::latency(), Some(NativeBuckets::default()), true);
             if let Err(e) = families.register(default_registry(), side) {
                 eprintln!("vitalsign-tower: gRPC {side:?} metrics not exported: {e}");
             }
@@ -145,8 +149,9 @@ impl Families {
         side: Side,
         buckets: Buckets,
         native: Option<NativeBuckets>,
+        handling_time: bool,
     ) -> vitalsign::Result<Arc<Self>> {
-        let families = Self::new(buckets, native);
+        let families = Self::new(buckets, native, handling_time);
         families.register(registry, side)?;
         Ok(Arc::new(families))
     }
@@ -158,7 +163,7 @@ impl Families {
             handled: Code::ALL.map(|c| self.handled.get([kind, service, method, c.name()])),
             received: self.received.get(labels),
             sent: self.sent.get(labels),
-            handling: self.handling.get(labels),
+            handling: self.handling.as_ref().map(|h| h.get(labels)),
         }
     }
 }
@@ -169,7 +174,7 @@ pub(crate) struct MethodCells {
     handled: [Arc<Counter>; 17],
     received: Arc<Counter>,
     sent: Arc<Counter>,
-    handling: Arc<Histogram>,
+    handling: Option<Arc<Histogram>>,
 }
 
 /// A layer's table: its methods' cells by path, and the `_OTHER` row.
@@ -346,8 +351,10 @@ impl Call {
             return;
         }
         self.cells.handled[usize::from(code.number())].inc();
+        let Some(handling) = &self.cells.handling else {
+            return;
+        };
         let ns = self.watch.elapsed_ns();
-        let handling = &self.cells.handling;
         match self.trace {
             Some(cx) => cx.scope(|| handling.observe_ns(ns)),
             None => handling.observe_ns(ns),
