@@ -307,6 +307,30 @@ async fn reqwest_through_the_middleware() {
     assert_eq!(series(&registry), expected);
 }
 
+/// The builder's series cap is each family's bound (plus its overflow series).
+#[test]
+fn max_series_bounds_each_family() {
+    let registry = Registry::new();
+    let _layer = HttpClientLayer::builder()
+        .registry(&registry)
+        .hosts(["payments.example.com"])
+        .max_series(50)
+        .build()
+        .unwrap();
+    let bound = registry.series_bound();
+    let families: Vec<(&str, Option<u64>)> = bound
+        .families()
+        .filter(|(name, _)| name.starts_with("http_client"))
+        .collect();
+    assert_eq!(
+        families,
+        [
+            ("http_client_request_duration_seconds", Some(51)),
+            ("http_client_active_requests", Some(51))
+        ]
+    );
+}
+
 /// The catalogue says what the layer guarantees: declared hosts (and `_OTHER`) are the only
 /// `server_address` values, and the method is one of the standard ones or `_OTHER`.
 #[test]

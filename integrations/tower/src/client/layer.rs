@@ -115,6 +115,15 @@ impl HttpClientLayerBuilder<'_> {
         self
     }
 
+    /// How many label sets each family keeps before new ones share its overflow series
+    /// (default 2,000): what [`Registry::series_bound`](vitalsign::Registry::series_bound)
+    /// counts for each, plus the overflow series. Methods, declared hosts, ports, statuses and
+    /// error types multiply; size it to what the client calls.
+    pub fn max_series(mut self, max: usize) -> Self {
+        self.max_series = max;
+        self
+    }
+
     /// Duration buckets, in seconds (default: Prometheus' latency buckets).
     pub fn buckets(mut self, buckets: Buckets) -> Self {
         self.buckets = buckets;
