@@ -414,6 +414,10 @@ impl Metric for Calls {
         dim_values(self.dims, f);
     }
 
+    fn fallible(&self) -> bool {
+        false
+    }
+
     fn series_bound(&self) -> Option<u64> {
         // Every outcome (the fixed ones and the slots error kinds claim) by every combination.
         let combos = self.label_combos.len() as u64;
@@ -473,6 +477,10 @@ impl Metric for Durations {
 
     fn label_values(&self, f: &mut dyn FnMut(&str, Option<Vec<String>>)) {
         dim_values(self.dims, f);
+    }
+
+    fn fallible(&self) -> bool {
+        false
     }
 
     fn series_bound(&self) -> Option<u64> {

@@ -58,9 +58,19 @@ pub trait Metric: Send + Sync {
     /// Writes every series.
     fn encode(&self, encoder: &mut MetricEncoder<'_>);
 
-    /// Label sets turned away by a series cap so far (only sparse families have one).
-    fn overflowed(&self) -> u64 {
-        0
+    /// For a family with a series cap (a sparse family), the lookups its cap has sent to the
+    /// overflow series so far; `None` for one without a cap. A registry writes it as
+    /// `vitalsign_series_overflow_total`, at zero from the start.
+    fn overflowed(&self) -> Option<u64> {
+        None
+    }
+
+    /// Whether writing the family can fail (a callback that panics), so that a scrape may
+    /// leave it out; a registry then writes `vitalsign_collect_errors_total` for it, at zero
+    /// from the start. Families of vitalsign's own types cannot fail but for callbacks; the
+    /// default, for other implementations, is `true`.
+    fn fallible(&self) -> bool {
+        true
     }
 
     /// Series dropped after an idle timeout so far, for a family that has one (`None`
@@ -114,6 +124,12 @@ pub trait Series: Send + Sync {
     fn label_sets(&self) -> u64 {
         1
     }
+
+    /// Whether writing it can fail (a [`CallbackGauge`]'s callback may panic); see
+    /// [`Metric::fallible`].
+    fn fallible_series(&self) -> bool {
+        false
+    }
 }
 
 impl<S: Series> Metric for S {
@@ -135,5 +151,9 @@ impl<S: Series> Metric for S {
 
     fn series_bound(&self) -> Option<u64> {
         Some(self.label_sets())
+    }
+
+    fn fallible(&self) -> bool {
+        self.fallible_series()
     }
 }

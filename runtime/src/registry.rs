@@ -472,6 +472,7 @@ impl Registry {
         let format = options.format;
         let mut overflow: Vec<(&str, u64)> = Vec::new();
         let mut expired: Vec<(&str, u64)> = Vec::new();
+        let mut fallible: Vec<&str> = Vec::new();
         for family in &inner.families {
             let desc = &family.desc;
             if !desc.selected(options.names) {
@@ -501,14 +502,17 @@ impl Registry {
             } else {
                 desc.finish(out, mark, format, options.escaping);
             }
-            // One series per family, however many of its parts overflowed.
-            let n: u64 = family
+            // One series per family with a cap, however many of its parts overflowed, at zero
+            // from the start.
+            let capped = family
                 .parts
                 .iter()
-                .map(|p| p.metric.get().overflowed())
-                .sum();
-            if n > 0 {
+                .filter_map(|p| p.metric.get().overflowed());
+            if let Some(n) = capped.reduce(|a, b| a + b) {
                 overflow.push((&desc.name, n));
+            }
+            if family.parts.iter().any(|p| p.metric.get().fallible()) {
+                fallible.push(&desc.name);
             }
             let gone = family.parts.iter().filter_map(|p| p.metric.get().expired());
             if let Some(n) = gone.reduce(|a, b| a + b) {
@@ -516,13 +520,25 @@ impl Registry {
             }
         }
         for collector in &inner.collectors {
+            fallible.extend(
+                collector
+                    .families
+                    .iter()
+                    .filter(|d| d.selected(options.names))
+                    .map(|d| &*d.name),
+            );
             if let Err(left_out) = collector.encode(out, options) {
                 left_out
                     .iter()
                     .for_each(|name| self.count_collect_error(name));
             }
         }
-        self.encode_self_metrics(out, format, &overflow, &expired, options.names);
+        let counts = SelfCounts {
+            overflow: &overflow,
+            expired: &expired,
+            fallible: &fallible,
+        };
+        self.encode_self_metrics(out, format, &counts, options.names);
         if format == Format::OpenMetrics {
             out.extend_from_slice(b"# EOF\n");
         }
@@ -540,8 +556,10 @@ impl Registry {
     /// The most series this registry can ever write in one scrape, family by family: a dense
     /// family its label set's combinations, a sparse family its cap plus the overflow series,
     /// an instrumented function every outcome by every label combination, a collector the bound
-    /// it declares ([`Collector::series_bound`]), and vitalsign's own families at most one
-    /// series per family they report on. Series are label sets: a histogram's buckets, `_sum`
+    /// it declares ([`Collector::series_bound`]), and vitalsign's own families one series per
+    /// family they report on (an overflow count for each capped family, an expiry count for
+    /// each with an idle timeout, a collect-error count for each a scrape can leave out:
+    /// callbacks and collectors). Series are label sets: a histogram's buckets, `_sum`
     /// and `_count` count once (multiply by its lines per series for a sample count), a state
     /// set once per state. What cannot say makes the total unbounded, and the answer names it.
     ///
@@ -552,10 +570,9 @@ impl Registry {
     /// registry.register("jobs", "Jobs run.", Counter::new())?;
     /// registry.register("by_tenant", "Requests by tenant.", SparseFamily::<Counter, 1>::new(["tenant"], 100)?)?;
     /// let bound = registry.series_bound();
-    /// // 1 + (100 + 1), and one `vitalsign_series_overflow_total` and one
-    /// // `vitalsign_collect_errors_total` series for each of the two families.
-    /// assert_eq!(bound.total(), Some(106));
-    /// assert_eq!(bound.to_string(), "at most 106 series");
+    /// // 1 + (100 + 1), and the sparse family's `vitalsign_series_overflow_total` series.
+    /// assert_eq!(bound.total(), Some(103));
+    /// assert_eq!(bound.to_string(), "at most 103 series");
     /// # Ok::<(), vitalsign::Error>(())
     /// ```
     pub fn series_bound(&self) -> SeriesBound {
@@ -563,31 +580,33 @@ impl Registry {
         let inner = self.inner.read().unwrap_or_else(PoisonError::into_inner);
         let mut families: Vec<(String, Option<u64>)> = Vec::new();
         let mut expiring = 0u64;
+        let mut capped = 0u64;
         let mut reported = 0u64;
         for family in &inner.families {
             let bound = family.parts.iter().try_fold(0u64, |sum, p| {
                 sum.checked_add(p.metric.get().series_bound()?)
             });
             families.push((family.desc.name.to_string(), bound));
-            expiring += u64::from(
-                family
-                    .parts
-                    .iter()
-                    .any(|p| p.metric.get().expired().is_some()),
-            );
-            reported += 1;
+            let any = |f: fn(&dyn Metric) -> bool| family.parts.iter().any(|p| f(p.metric.get()));
+            expiring += u64::from(any(|m| m.expired().is_some()));
+            capped += u64::from(any(|m| m.overflowed().is_some()));
+            reported += u64::from(any(|m| m.fallible()));
         }
         for collector in &inner.collectors {
             let names: Vec<&str> = collector.families.iter().map(|d| &*d.name).collect();
             families.push((names.join(", "), collector.series_bound()));
             reported += names.len() as u64;
         }
-        let families_count = inner.families.len() as u64;
-        families.push((OVERFLOW.to_owned(), Some(families_count)));
-        if expiring > 0 {
-            families.push((EXPIRED.to_owned(), Some(expiring)));
+        // vitalsign's own series: one per capped, expiring and fallible family.
+        for (name, n) in [
+            (OVERFLOW, capped),
+            (EXPIRED, expiring),
+            (COLLECT_ERRORS, reported),
+        ] {
+            if n > 0 {
+                families.push((name.to_owned(), Some(n)));
+            }
         }
-        families.push((COLLECT_ERRORS.to_owned(), Some(reported)));
         SeriesBound { families }
     }
 
@@ -603,10 +622,14 @@ impl Registry {
         &self,
         out: &mut Vec<u8>,
         format: Format,
-        overflow: &[(&str, u64)],
-        expired: &[(&str, u64)],
+        counts: &SelfCounts<'_>,
         names: Option<&[&str]>,
     ) {
+        let SelfCounts {
+            overflow,
+            expired,
+            fallible,
+        } = *counts;
         let selected = |name: &str| {
             names.is_none_or(|n| n.iter().any(|&n| n == name || n == format!("{name}_total")))
         };
@@ -632,16 +655,36 @@ impl Registry {
             .collect_errors
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        if !errors.is_empty() && selected(COLLECT_ERRORS) {
+        // Every family that can be left out, at zero until it is, then any other that was.
+        let mut rows: Vec<(&str, u64)> = fallible
+            .iter()
+            .map(|&n| (n, errors.get(n).copied().unwrap_or(0)))
+            .collect();
+        rows.extend(
+            errors
+                .iter()
+                .filter(|(n, _)| !fallible.contains(&&***n))
+                .map(|(n, &v)| (&**n, v)),
+        );
+        if !rows.is_empty() && selected(COLLECT_ERRORS) {
             self_family(
                 out,
                 format,
                 COLLECT_ERRORS,
                 catalog::COLLECT_ERRORS_HELP,
-                errors.iter().map(|(n, &v)| (&**n, v)),
+                rows.into_iter(),
             );
         }
     }
+}
+
+/// What one scrape saw of its families, for the self-metrics: each capped family's overflows,
+/// each expiring family's expiries, and the families a scrape may leave out.
+#[derive(Clone, Copy)]
+struct SelfCounts<'a> {
+    overflow: &'a [(&'a str, u64)],
+    expired: &'a [(&'a str, u64)],
+    fallible: &'a [&'a str],
 }
 
 const OVERFLOW: &str = "vitalsign_series_overflow";

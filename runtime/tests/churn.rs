@@ -7,12 +7,13 @@ use vitalsign::{
     Collect, Collector, Counter, Descriptor, Format, MetricType, Registry, SparseFamily,
 };
 
-/// The sample lines of a scrape (no comments).
+/// The sample lines of a scrape (no comments), less the overflow counts every capped family
+/// writes at zero (`overflow_counts_exist_from_registration` is about those).
 fn samples(registry: &Registry) -> Vec<String> {
     registry
         .render(Format::Prometheus)
         .lines()
-        .filter(|l| !l.starts_with('#'))
+        .filter(|l| !l.starts_with('#') && !l.starts_with("vitalsign_series_overflow_total"))
         .map(str::to_owned)
         .collect()
 }
@@ -159,8 +160,14 @@ fn clear_keeps_the_overflow_series() {
     orders.get(["ada"]).inc();
     orders.get(["bob"]).inc_by(4);
     assert_eq!(orders.clear(), 1);
+    let lines: Vec<String> = registry
+        .render(Format::Prometheus)
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect();
     assert_eq!(
-        samples(&registry),
+        lines,
         [
             r#"orders_total{customer="__overflow__"} 4"#,
             r#"vitalsign_series_overflow_total{metric="orders"} 1"#
@@ -260,6 +267,9 @@ fn an_expiring_family_reports_zero_expiries_from_the_start() {
     assert_eq!(
         registry.render(Format::OpenMetrics),
         "# HELP orders Orders by customer.\n# TYPE orders counter\n\
+         # HELP vitalsign_series_overflow Lookups that found a sparse family full and went to its overflow series.\n\
+         # TYPE vitalsign_series_overflow counter\n\
+         vitalsign_series_overflow_total{metric=\"orders\"} 0\n\
          # HELP vitalsign_series_expired Series a sparse family dropped after their idle timeout.\n\
          # TYPE vitalsign_series_expired counter\n\
          vitalsign_series_expired_total{metric=\"orders\"} 0\n# EOF\n"
@@ -415,13 +425,15 @@ mod bound {
                 ("phase", Some(2)),
                 ("tenants", Some(51)),
                 ("pool_connections", Some(2)),
-                ("vitalsign_series_overflow", Some(4)),
+                // One overflow count for the one capped family, one collect-error count for
+                // the one family a scrape can leave out (the collector's).
+                ("vitalsign_series_overflow", Some(1)),
                 ("vitalsign_series_expired", Some(1)),
-                ("vitalsign_collect_errors", Some(5)),
+                ("vitalsign_collect_errors", Some(1)),
             ]
         );
-        assert_eq!(bound.total(), Some(70));
-        assert_eq!(bound.to_string(), "at most 70 series");
+        assert_eq!(bound.total(), Some(63));
+        assert_eq!(bound.to_string(), "at most 63 series");
         registry.register_collector(Unsaid).unwrap();
         let bound = registry.series_bound();
         assert_eq!(bound.total(), None);
@@ -479,4 +491,35 @@ fn scrapes_racing_removals_never_repeat_a_series() {
     }
     churn.join().unwrap();
     assert_eq!(samples(&registry).len(), 2_000);
+}
+
+/// vitalsign's own counters exist from registration, at zero, for every family they can count:
+/// an overflow count for each capped family, a collect-error count for each family a scrape can
+/// leave out (callbacks, collectors), so `increase(...) > 0` sees the first one. Families that
+/// can neither overflow nor fail get neither.
+#[test]
+fn overflow_counts_exist_from_registration() {
+    let (registry, _orders) = customers(10);
+    registry.register("jobs", "Jobs.", Counter::new()).unwrap();
+    registry
+        .register(
+            "pool_idle",
+            "Idle connections.",
+            vitalsign::CallbackGauge::new(|| 3.0),
+        )
+        .unwrap();
+    let own: Vec<String> = registry
+        .render(Format::Prometheus)
+        .lines()
+        .filter(|l| l.starts_with("vitalsign_"))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        own,
+        [
+            r#"vitalsign_series_overflow_total{metric="orders"} 0"#,
+            r#"vitalsign_collect_errors_total{metric="pool_idle"} 0"#
+        ]
+    );
+    assert_eq!(registry.series_bound().total(), Some(11 + 1 + 1 + 1 + 1));
 }

@@ -323,14 +323,18 @@ flaky_works 1
 # HELP vitalsign_collect_errors_total Scrapes that left a family out because its metric or collector failed.
 # TYPE vitalsign_collect_errors_total counter
 vitalsign_collect_errors_total{metric=\"cb\"} 1
-vitalsign_collect_errors_total{metric=\"flaky_bad_label\"} 1
-vitalsign_collect_errors_total{metric=\"flaky_fails\"} 1
 vitalsign_collect_errors_total{metric=\"flaky_panics\"} 1
+vitalsign_collect_errors_total{metric=\"flaky_fails\"} 1
 vitalsign_collect_errors_total{metric=\"flaky_undescribed\"} 1
+vitalsign_collect_errors_total{metric=\"flaky_bad_label\"} 1
+vitalsign_collect_errors_total{metric=\"flaky_works\"} 0
 "
     );
     assert!(
-        second.ends_with("vitalsign_collect_errors_total{metric=\"flaky_undescribed\"} 2\n"),
+        second.ends_with(
+            "vitalsign_collect_errors_total{metric=\"flaky_bad_label\"} 2\n\
+             vitalsign_collect_errors_total{metric=\"flaky_works\"} 0\n"
+        ),
         "{second}"
     );
 }

@@ -361,7 +361,7 @@ fn hostile_registry() -> (Registry, Vec<Fam>) {
         fam(
             "vitalsign_series_overflow",
             "counter",
-            "Label sets that found a sparse family full and went to its overflow series.",
+            "Lookups that found a sparse family full and went to its overflow series.",
             "",
         )
         .s(

@@ -26,6 +26,9 @@
 //! job_seconds_bucket{le=\"+Inf\"} 1
 //! job_seconds_count 1
 //! job_seconds_sum 0.25
+//! ## HELP vitalsign_series_overflow_total Lookups that found a sparse family full and went to its overflow series.
+//! ## TYPE vitalsign_series_overflow_total counter
+//! vitalsign_series_overflow_total{metric=\"jobs_done\"} 0
 //! ");
 //! # Ok::<(), vitalsign::Error>(())
 //! ```

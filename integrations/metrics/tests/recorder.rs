@@ -60,6 +60,9 @@ fetch_seconds_sum 0.3
 # HELP late_total late, recorded through the metrics facade.
 # TYPE late_total counter
 late_total 1
+# HELP vitalsign_series_overflow_total Lookups that found a sparse family full and went to its overflow series.
+# TYPE vitalsign_series_overflow_total counter
+vitalsign_series_overflow_total{metric=\"queue.depth\"} 0
 "
     );
     assert_eq!(recorder.rejected(), Vec::<String>::new());
@@ -144,7 +147,7 @@ fn label_sets_past_the_cap_share_the_overflow_series() {
 logins_total{tenant=\"a\"} 2
 logins_total{tenant=\"b\"} 1
 logins_total{tenant=\"__overflow__\"} 2
-# HELP vitalsign_series_overflow_total Label sets that found a sparse family full and went to its overflow series.
+# HELP vitalsign_series_overflow_total Lookups that found a sparse family full and went to its overflow series.
 # TYPE vitalsign_series_overflow_total counter
 vitalsign_series_overflow_total{metric=\"logins\"} 2
 "
@@ -247,6 +250,9 @@ taken 0
 # HELP jobs_total jobs, recorded through the metrics facade.
 # TYPE jobs_total counter
 jobs_total{queue=\"a\"} 1
+# HELP vitalsign_series_overflow_total Lookups that found a sparse family full and went to its overflow series.
+# TYPE vitalsign_series_overflow_total counter
+vitalsign_series_overflow_total{metric=\"jobs\"} 0
 "
     );
 }

@@ -105,8 +105,12 @@ impl<M: Series, const N: usize> Metric for Described<M, N> {
         self.family.encode(encoder);
     }
 
-    fn overflowed(&self) -> u64 {
+    fn overflowed(&self) -> Option<u64> {
         self.family.overflowed()
+    }
+
+    fn fallible(&self) -> bool {
+        self.family.fallible()
     }
 
     fn expired(&self) -> Option<u64> {

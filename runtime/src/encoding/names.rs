@@ -24,9 +24,11 @@ use super::escape::Out;
 ///     requests.clone(),
 /// )?;
 /// requests.get(["/cart"]).inc();
+/// // The family alone (not the registry's own counts beside it).
 /// let render = |format, escaping| {
 ///     let mut out = Vec::new();
-///     registry.encode(&mut out, &EncodeOptions::new(format).escaping(escaping));
+///     let options = EncodeOptions::new(format).escaping(escaping);
+///     registry.encode(&mut out, &options.names(Some(&["http.server.requests"])));
 ///     String::from_utf8(out).unwrap()
 /// };
 /// // Prometheus 3 (`escaping=allow-utf-8`): names as they are, quoted.

@@ -20,6 +20,9 @@ use crate::metrics::Series;
 /// ## HELP pool_idle Idle connections.
 /// ## TYPE pool_idle gauge
 /// pool_idle 7
+/// ## HELP vitalsign_collect_errors_total Scrapes that left a family out because its metric or collector failed.
+/// ## TYPE vitalsign_collect_errors_total counter
+/// vitalsign_collect_errors_total{metric=\"pool_idle\"} 0
 /// ");
 /// # Ok::<(), vitalsign::Error>(())
 /// ```
@@ -52,5 +55,9 @@ impl Series for CallbackGauge {
 
     fn encode_series(&self, labels: Labels<'_>, encoder: &mut MetricEncoder<'_>) {
         encoder.gauge(labels, Value::F64(self.get()));
+    }
+
+    fn fallible_series(&self) -> bool {
+        true
     }
 }

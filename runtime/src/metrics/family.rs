@@ -154,6 +154,10 @@ impl<L: LabelSet, M: Series> Metric for Family<L, M> {
         Some(self.series.iter().map(Series::label_sets).sum())
     }
 
+    fn fallible(&self) -> bool {
+        self.series.first().is_some_and(Series::fallible_series)
+    }
+
     fn validate(&self) -> Result<()> {
         if let Some(problem) = &self.problem {
             return Err(Error::new(ErrorKind::InvalidLabelName, problem.to_string()));

@@ -58,19 +58,34 @@ impl Registry {
                 entries.push(entry);
             }
         }
-        let families: Vec<String> = inner
-            .families
-            .iter()
-            .map(|f| f.desc.name.to_string())
-            .collect();
-        for (name, help) in [
-            (OVERFLOW, OVERFLOW_HELP),
-            (EXPIRED, EXPIRED_HELP),
-            (COLLECT_ERRORS, COLLECT_ERRORS_HELP),
+        // vitalsign's own: a series for each family with a cap, with an idle timeout, or that
+        // a scrape may leave out (the collectors' among them).
+        let which = |f: fn(&dyn crate::Metric) -> bool| -> Vec<String> {
+            inner
+                .families
+                .iter()
+                .filter(|family| family.parts.iter().any(|p| f(p.metric.get())))
+                .map(|family| family.desc.name.to_string())
+                .collect()
+        };
+        let mut fallible = which(|m| m.fallible());
+        fallible.extend(
+            inner
+                .collectors
+                .iter()
+                .flat_map(|c| c.families.iter().map(|d| d.name.to_string())),
+        );
+        for (name, help, families) in [
+            (OVERFLOW, OVERFLOW_HELP, which(|m| m.overflowed().is_some())),
+            (EXPIRED, EXPIRED_HELP, which(|m| m.expired().is_some())),
+            (COLLECT_ERRORS, COLLECT_ERRORS_HELP, fallible),
         ] {
+            if families.is_empty() {
+                continue;
+            }
             let mut entry = Entry::new(name, MetricType::Counter, None, help, Source::Vitalsign);
-            entry.add_label("metric", Some(families.clone()));
             entry.series_bound = Some(families.len() as u64);
+            entry.add_label("metric", Some(families));
             entries.push(entry);
         }
         Catalog::new(entries)
@@ -78,7 +93,7 @@ impl Registry {
 }
 
 pub(super) const OVERFLOW_HELP: &str =
-    "Label sets that found a sparse family full and went to its overflow series.";
+    "Lookups that found a sparse family full and went to its overflow series.";
 pub(super) const EXPIRED_HELP: &str = "Series a sparse family dropped after their idle timeout.";
 pub(super) const COLLECT_ERRORS_HELP: &str =
     "Scrapes that left a family out because its metric or collector failed.";

@@ -41,6 +41,9 @@ use crate::error::Result;
 /// ## TYPE pool_connections gauge
 /// pool_connections{state="idle"} 3
 /// pool_connections{state="busy"} 5
+/// ## HELP vitalsign_collect_errors_total Scrapes that left a family out because its metric or collector failed.
+/// ## TYPE vitalsign_collect_errors_total counter
+/// vitalsign_collect_errors_total{metric="pool_connections"} 0
 /// "#);
 /// # Ok::<(), vitalsign::Error>(())
 /// ```

@@ -68,6 +68,10 @@ impl<S> Layer<S> for HttpClientLayer {
 /// ## TYPE http_client_request_duration_seconds histogram
 /// ## HELP http_client_active_requests Number of active HTTP client requests.
 /// ## TYPE http_client_active_requests gauge
+/// ## HELP vitalsign_series_overflow_total Lookups that found a sparse family full and went to its overflow series.
+/// ## TYPE vitalsign_series_overflow_total counter
+/// vitalsign_series_overflow_total{metric=\"http_client_request_duration_seconds\"} 0
+/// vitalsign_series_overflow_total{metric=\"http_client_active_requests\"} 0
 /// ");
 /// # let _ = layer;
 /// # Ok::<(), vitalsign::Error>(())

@@ -94,4 +94,8 @@ impl<M: Metric> Metric for FieldOf<M> {
     fn series_bound(&self) -> Option<u64> {
         (self.1)(&self.0).series_bound()
     }
+
+    fn fallible(&self) -> bool {
+        (self.1)(&self.0).fallible()
+    }
 }

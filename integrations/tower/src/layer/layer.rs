@@ -103,6 +103,12 @@ impl<C, X> std::fmt::Debug for MetricsLayer<C, X> {
 /// ## TYPE shop_http_server_request_body_size_bytes histogram
 /// ## HELP shop_http_server_response_body_size_bytes Size of HTTP server response bodies.
 /// ## TYPE shop_http_server_response_body_size_bytes histogram
+/// ## HELP vitalsign_series_overflow_total Lookups that found a sparse family full and went to its overflow series.
+/// ## TYPE vitalsign_series_overflow_total counter
+/// vitalsign_series_overflow_total{metric=\"shop_http_server_request_duration_seconds\"} 0
+/// vitalsign_series_overflow_total{metric=\"shop_http_server_active_requests\"} 0
+/// vitalsign_series_overflow_total{metric=\"shop_http_server_request_body_size_bytes\"} 0
+/// vitalsign_series_overflow_total{metric=\"shop_http_server_response_body_size_bytes\"} 0
 /// ");
 /// # let _ = layer;
 /// # Ok::<(), vitalsign::Error>(())
