@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use vitalsign_tower::{MetricsLayer, metrics_handler};
+use vitalsign_tower::{MetricsHandler, MetricsLayer};
 
 use crate::inventory::{InventoryClient, InventoryError, Line, reserve_inventory};
 use crate::payment::{PaymentClient, PaymentError, charge_payment};
@@ -119,7 +119,12 @@ pub(crate) fn router(shop: Arc<Shop>) -> Router {
         .route("/checkout", axum::routing::post(checkout))
         .route("/orders/{id}", get(order))
         .route("/healthz", get(|| async { "ok\n" }))
-        .route("/metrics", get(metrics_handler))
+        // Made here rather than at the first scrape (as `metrics_handler` does), so the
+        // scrape's own families are registered, and in the series bound, from the start.
+        .route_service(
+            "/metrics",
+            MetricsHandler::for_default_registry().timeout(std::time::Duration::from_secs(10)),
+        )
         .route(
             "/admin/payment-provider",
             get(provider_settings).put(set_provider_settings),

@@ -279,6 +279,11 @@ impl<B> tower::Service<Request<B>> for MetricsHandler {
 
 /// An axum handler answering scrapes of the default registry:
 /// `.route("/metrics", get(metrics_handler))`.
+///
+/// Its self-metrics join the registry at the first request. To have them registered (and in
+/// [`Registry::series_bound`](vitalsign::Registry::series_bound) and the
+/// [catalogue](vitalsign::catalog)) from the start, mount a handler made up front instead:
+/// `.route_service("/metrics", MetricsHandler::for_default_registry())`.
 #[cfg(feature = "axum")]
 pub async fn metrics_handler(request: axum::extract::Request) -> axum::response::Response {
     static HANDLER: LazyLock<MetricsHandler> =
