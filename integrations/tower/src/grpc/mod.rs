@@ -33,6 +33,16 @@
 //! - For objectives, [`Code::is_server_error`] is the split between a server's failures and a
 //!   caller's mistakes.
 //!
+//! **Declaring methods.** With `tonic-build` (or `tonic-prost-build`), have it write a
+//! descriptor set next to the generated code (`.file_descriptor_set_path(out_dir.join("shop.bin"))`)
+//! and declare every method of it at once:
+//! `GrpcMethods::new().file_descriptor_set(include_bytes!(concat!(env!("OUT_DIR"), "/shop.bin")))?`
+//! ([`GrpcMethods::file_descriptor_set`]);
+//! `tonic-health` ships its own descriptor set for `grpc.health.v1.Health`. Without a build
+//! step (no `protoc`), declare methods by hand with [`GrpcMethods::method`], as the checkout
+//! example's inventory service does: it is written as `tonic-build` would generate it, with
+//! `prost`'s derive for the messages.
+//!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use vitalsign_tower::grpc::{GrpcClientLayer, GrpcMethods, GrpcServerLayer, GrpcType};
