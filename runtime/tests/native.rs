@@ -232,3 +232,38 @@ fn infinities_are_never_in_the_zero_bucket() {
     h.observe(1.0);
     assert_eq!(buckets_of(&h), (2, (0, 1.0, 1, vec![(1025, 1)], vec![])));
 }
+
+/// Values over the whole range of f64, both signs, with no zero bucket to take the smallest and
+/// a small maximum: once nothing can be reduced (schema -4), every observation still has a
+/// bucket, as in Go. The table holds every bucket schema -4 has above the zero threshold.
+#[test]
+fn every_observation_keeps_a_bucket_at_any_spread() {
+    for max in [1, 20, 160] {
+        let h = Histogram::native(
+            NativeBuckets::new(2.0)
+                .unwrap()
+                .zero_threshold(0.0)
+                .unwrap()
+                .max_buckets(max),
+        );
+        let mut observed = 0u64;
+        for exp in (-1074..1024).step_by(8) {
+            for sign in [1.0, -1.0] {
+                h.observe(sign * 2f64.powi(exp));
+                observed += 1;
+            }
+        }
+        for v in [f64::MAX, -f64::MAX, f64::INFINITY, f64::NEG_INFINITY] {
+            h.observe(v);
+            observed += 1;
+        }
+        let (count, (schema, _, zero, positive, negative)) = buckets_of(&h);
+        let in_buckets: u64 = zero
+            + positive.iter().map(|(_, n)| n).sum::<u64>()
+            + negative.iter().map(|(_, n)| n).sum::<u64>();
+        assert_eq!((count, in_buckets, schema), (530, 530, -4), "max {max}");
+        assert_eq!(observed, 530);
+        // Symmetric values, symmetric buckets.
+        assert_eq!(positive.len(), negative.len(), "max {max}");
+    }
+}

@@ -19,8 +19,9 @@
 //! An observation takes its bucket first; then, if the table holds more buckets than the
 //! maximum, it calls for one reduction, as every observation in Go does (so the buckets may stay
 //! past the maximum for a few observations, and for good once nothing can be reduced: the
-//! maximum is best effort). A table has room for twice the maximum (at least 64), so observers
-//! racing a reduction still find a slot. `tests/tests/native_diff.rs` compares every snapshot
+//! maximum is best effort). A table has room for twice the maximum, so observers racing a
+//! reduction still find a slot, and for every bucket schema -4 has above the zero threshold, so
+//! no observation is without a bucket once nothing can be reduced. `tests/tests/native_diff.rs` compares every snapshot
 //! with client_golang's.
 //!
 //! A reduction is, in Go's order:

@@ -132,15 +132,31 @@ impl NativeBuckets {
         Ok(self)
     }
 
-    /// Slots per table: twice the maximum (room for what arrives while a reduction is under
-    /// way, and for buckets past the maximum once nothing can be reduced), at least 64, 12
-    /// bytes each; 256 (3 KiB) for the default maximum. (Loom models use tables of twice the
-    /// maximum, so that they stay small enough to explore.)
+    /// Slots per table, 12 bytes each: twice the maximum (room for what arrives while a
+    /// reduction is under way), and at least every bucket the lowest schema has above the zero
+    /// threshold, both signs, so that once nothing can be reduced every observation still
+    /// finds a bucket, at any spread. 256 (3 KiB) for the default maximum and zero threshold;
+    /// 512 with no zero bucket (subnormals too). (Loom models use tables of twice the maximum,
+    /// so that they stay small enough to explore.)
     pub(super) fn capacity(&self) -> usize {
-        let least = if cfg!(loom) { 2 } else { 64 };
+        let least = if cfg!(loom) {
+            2
+        } else {
+            self.buckets_at_min_schema()
+        };
         (self.max_buckets as usize * 2)
-            .next_power_of_two()
             .max(least)
+            .next_power_of_two()
+    }
+
+    /// How many buckets schema -4 has for values past the zero threshold (infinities
+    /// included), both signs: the most a table can ever need once nothing can be reduced. The
+    /// zero bucket only widens, so the first threshold gives the most.
+    fn buckets_at_min_schema(&self) -> usize {
+        let smallest = f64::from_bits(self.zero_threshold.to_bits() + 1);
+        let below = super::keys::key(smallest, MIN_SCHEMA);
+        let above = super::keys::key(f64::INFINITY, MIN_SCHEMA);
+        2 * usize::try_from(above - below + 1).unwrap_or(0)
     }
 }
 
