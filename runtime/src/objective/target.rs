@@ -36,6 +36,9 @@ pub enum Target {
         method: String,
         /// The `server_address` label.
         server_address: String,
+        /// The `server_port` label, when the objective is about one port of the host (two
+        /// services on one host, everything on `127.0.0.1`); every port when `None`.
+        server_port: Option<u16>,
     },
     /// Requests a server answers through `vitalsign_tower::MetricsLayer`: counted and timed by
     /// `http_server_request_duration_seconds`; failures are 5xx responses.
@@ -79,11 +82,29 @@ impl Target {
         }
     }
 
-    /// Outbound HTTP calls with `method` to `server_address`.
+    /// Outbound HTTP calls with `method` to `server_address`, whatever the port.
     pub fn http_client(method: &str, server_address: &str) -> Self {
         Target::HttpClient {
             method: method.into(),
             server_address: server_address.into(),
+            server_port: None,
+        }
+    }
+
+    /// Outbound HTTP calls with `method` to `server_address` on `port` only: one of several
+    /// services one host serves.
+    ///
+    /// ```
+    /// use vitalsign::objective::Target;
+    ///
+    /// let payments = Target::http_client_port("POST", "127.0.0.1", 8443);
+    /// assert_eq!(payments.to_string(), "POST to 127.0.0.1:8443");
+    /// ```
+    pub fn http_client_port(method: &str, server_address: &str, port: u16) -> Self {
+        Target::HttpClient {
+            method: method.into(),
+            server_address: server_address.into(),
+            server_port: Some(port),
         }
     }
 
@@ -121,12 +142,19 @@ impl Target {
             Target::HttpClient {
                 method,
                 server_address,
-            } => pair(
-                "http_request_method",
-                method,
-                "server_address",
-                server_address,
-            ),
+                server_port,
+            } => {
+                let pair = pair(
+                    "http_request_method",
+                    method,
+                    "server_address",
+                    server_address,
+                );
+                match server_port {
+                    Some(port) => format!("{pair},server_port=\"{port}\""),
+                    None => pair,
+                }
+            }
             Target::HttpServer { method, route } => {
                 pair("http_request_method", method, "http_route", route)
             }
@@ -182,7 +210,13 @@ impl std::fmt::Display for Target {
             Target::HttpClient {
                 method,
                 server_address,
+                server_port: None,
             } => write!(f, "{method} to {server_address}"),
+            Target::HttpClient {
+                method,
+                server_address,
+                server_port: Some(port),
+            } => write!(f, "{method} to {server_address}:{port}"),
             Target::HttpServer { method, route } => write!(f, "{method} {route}"),
             Target::GrpcServer { service, method } | Target::GrpcClient { service, method } => {
                 write!(f, "{service}/{method}")
