@@ -379,3 +379,85 @@ fn the_catalogue_lists_declared_hosts_and_methods() {
         .build();
     assert!(layer.is_ok());
 }
+
+/// With declared URL templates, each call carries the template its path matched (`_OTHER` for
+/// none), on both families; the catalogue lists the templates; and an invalid template fails
+/// the build with an error naming it.
+#[tokio::test]
+async fn url_templates_tell_apis_apart() {
+    let addr = server().await;
+    let registry = Registry::new();
+    let hyper = Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
+    let layer = HttpClientLayer::builder()
+        .registry(&registry)
+        .hosts(["127.0.0.1"])
+        .url_templates(["/ok", "/charge/{id}"])
+        .build()
+        .unwrap();
+    let mut client: HttpClientService<Hyper> = ServiceBuilder::new().layer(layer).service(hyper);
+    let send = |client: &mut HttpClientService<Hyper>, method: &str, path: &str| {
+        let request = http::Request::builder()
+            .method(method)
+            .uri(format!("http://{addr}{path}"))
+            .body(Full::default())
+            .unwrap();
+        let call = client.call(request);
+        async move {
+            let response = call.await.unwrap();
+            let status = response.status().as_u16();
+            let _ = response.into_body().collect().await;
+            status
+        }
+    };
+    client.ready().await.unwrap();
+    assert_eq!(send(&mut client, "GET", "/ok").await, 200);
+    client.ready().await.unwrap();
+    assert_eq!(send(&mut client, "POST", "/charge/ch_1").await, 404);
+    client.ready().await.unwrap();
+    assert_eq!(send(&mut client, "GET", "/trace").await, 200);
+    let port = addr.port();
+    let counts: Vec<String> = registry
+        .render(Format::Prometheus)
+        .lines()
+        .filter(|l| l.starts_with("http_client_request_duration_seconds_count{"))
+        .map(str::to_owned)
+        .collect();
+    let line = |method: &str, template: &str, status: &str, error: &str| {
+        format!(
+            "http_client_request_duration_seconds_count{{http_request_method=\"{method}\",\
+             server_address=\"127.0.0.1\",server_port=\"{port}\",url_template=\"{template}\",\
+             http_response_status_code=\"{status}\",error_type=\"{error}\"}} 1"
+        )
+    };
+    let mut expected = vec![
+        line("GET", "/ok", "200", ""),
+        line("POST", "/charge/{id}", "404", "404"),
+        line("GET", "_OTHER", "200", ""),
+    ];
+    let mut counts = counts;
+    counts.sort();
+    expected.sort();
+    assert_eq!(counts, expected);
+    let catalog = registry.catalog();
+    let template = catalog
+        .entry("http_client_active_requests")
+        .and_then(|f| f.label("url_template"))
+        .and_then(|l| l.values.clone());
+    assert_eq!(
+        template,
+        Some(vec![
+            "/ok".to_owned(),
+            "/charge/{id}".to_owned(),
+            "_OTHER".to_owned()
+        ])
+    );
+    let err = HttpClientLayer::builder()
+        .registry(&Registry::new())
+        .url_templates(["charge"])
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid URL template \"charge\": it does not start with `/`"
+    );
+}

@@ -490,17 +490,20 @@ mod tests {
             ),
             "rate(grpc_server_handling_seconds_bucket{grpc_service=\"s.S\",grpc_method=\"M\",le=\"0.25\"}[1m])"
         );
-        // One port of a host: two services on one host are two objectives.
+        // One API on one port of a host: two services on one host are two objectives.
         assert_eq!(
             rates(
-                &[Target::http_client_port("POST", "127.0.0.1", 8443)],
+                &[Target::http_client("POST", "127.0.0.1")
+                    .port(8443)
+                    .url_template("/v1/charges")],
                 Series::Calls,
                 "5m"
             ),
             "(rate(http_client_request_duration_seconds_count{http_request_method=\"POST\",\
-             server_address=\"127.0.0.1\",server_port=\"8443\"}[5m]) or histogram_count(rate(\
-             http_client_request_duration_seconds{http_request_method=\"POST\",\
-             server_address=\"127.0.0.1\",server_port=\"8443\"}[5m])))"
+             server_address=\"127.0.0.1\",server_port=\"8443\",url_template=\"/v1/charges\"}[5m]) \
+             or histogram_count(rate(http_client_request_duration_seconds{http_request_method=\
+             \"POST\",server_address=\"127.0.0.1\",server_port=\"8443\",url_template=\
+             \"/v1/charges\"}[5m])))"
         );
         assert_eq!(round12(1.0 - 0.99), 0.01);
     }

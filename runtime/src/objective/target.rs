@@ -39,6 +39,9 @@ pub enum Target {
         /// The `server_port` label, when the objective is about one port of the host (two
         /// services on one host, everything on `127.0.0.1`); every port when `None`.
         server_port: Option<u16>,
+        /// The `url_template` label (a layer built with `url_templates`), when the objective is
+        /// about one API of the host; every path when `None`.
+        url_template: Option<String>,
     },
     /// Requests a server answers through `vitalsign_tower::MetricsLayer`: counted and timed by
     /// `http_server_request_duration_seconds`; failures are 5xx responses.
@@ -82,30 +85,45 @@ impl Target {
         }
     }
 
-    /// Outbound HTTP calls with `method` to `server_address`, whatever the port.
+    /// Outbound HTTP calls with `method` to `server_address`, whatever the port and path
+    /// (narrow it with [`port`](Self::port) and [`url_template`](Self::url_template)).
     pub fn http_client(method: &str, server_address: &str) -> Self {
         Target::HttpClient {
             method: method.into(),
             server_address: server_address.into(),
             server_port: None,
+            url_template: None,
         }
     }
 
-    /// Outbound HTTP calls with `method` to `server_address` on `port` only: one of several
-    /// services one host serves.
+    /// An outbound HTTP target on `port` only: one of several services one host serves. Other
+    /// targets are returned as they are.
     ///
     /// ```
     /// use vitalsign::objective::Target;
     ///
-    /// let payments = Target::http_client_port("POST", "127.0.0.1", 8443);
-    /// assert_eq!(payments.to_string(), "POST to 127.0.0.1:8443");
+    /// let charges = Target::http_client("POST", "127.0.0.1")
+    ///     .port(8443)
+    ///     .url_template("/v1/charges");
+    /// assert_eq!(charges.to_string(), "POST to 127.0.0.1:8443/v1/charges");
     /// ```
-    pub fn http_client_port(method: &str, server_address: &str, port: u16) -> Self {
-        Target::HttpClient {
-            method: method.into(),
-            server_address: server_address.into(),
-            server_port: Some(port),
+    #[must_use]
+    pub fn port(mut self, port: u16) -> Self {
+        if let Target::HttpClient { server_port, .. } = &mut self {
+            *server_port = Some(port);
         }
+        self
+    }
+
+    /// An outbound HTTP target on the calls whose path matched `template` (the
+    /// `url_template` label of a client layer built with `url_templates`): one API of a host.
+    /// Other targets are returned as they are.
+    #[must_use]
+    pub fn url_template(mut self, template: &str) -> Self {
+        if let Target::HttpClient { url_template, .. } = &mut self {
+            *url_template = Some(template.to_owned());
+        }
+        self
     }
 
     /// Requests to an HTTP server's `route` (its template) with `method`.
@@ -143,17 +161,21 @@ impl Target {
                 method,
                 server_address,
                 server_port,
+                url_template,
             } => {
-                let pair = pair(
+                let mut sel = pair(
                     "http_request_method",
                     method,
                     "server_address",
                     server_address,
                 );
-                match server_port {
-                    Some(port) => format!("{pair},server_port=\"{port}\""),
-                    None => pair,
+                if let Some(port) = server_port {
+                    sel.push_str(&format!(",server_port=\"{port}\""));
                 }
+                if let Some(template) = url_template {
+                    sel.push_str(&format!(",url_template=\"{}\"", quote(template)));
+                }
+                sel
             }
             Target::HttpServer { method, route } => {
                 pair("http_request_method", method, "http_route", route)
@@ -210,13 +232,15 @@ impl std::fmt::Display for Target {
             Target::HttpClient {
                 method,
                 server_address,
-                server_port: None,
-            } => write!(f, "{method} to {server_address}"),
-            Target::HttpClient {
-                method,
-                server_address,
-                server_port: Some(port),
-            } => write!(f, "{method} to {server_address}:{port}"),
+                server_port,
+                url_template,
+            } => {
+                write!(f, "{method} to {server_address}")?;
+                if let Some(port) = server_port {
+                    write!(f, ":{port}")?;
+                }
+                f.write_str(url_template.as_deref().unwrap_or(""))
+            }
             Target::HttpServer { method, route } => write!(f, "{method} {route}"),
             Target::GrpcServer { service, method } | Target::GrpcClient { service, method } => {
                 write!(f, "{service}/{method}")

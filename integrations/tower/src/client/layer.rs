@@ -6,6 +6,7 @@ use vitalsign::{Buckets, NativeBuckets, Registry, default_registry};
 
 use super::HttpClientService;
 use super::metrics::{ClientMetrics, Config, DEFAULT_MAX_HOSTS, Hosts};
+use super::template::UrlTemplates;
 
 /// Instruments every request an HTTP client sends. See the [module docs](super).
 ///
@@ -34,6 +35,7 @@ impl HttpClientLayer {
             hosts: None,
             max_hosts: DEFAULT_MAX_HOSTS,
             max_series: crate::metrics::DEFAULT_MAX_SERIES,
+            templates: None,
         }
     }
 }
@@ -85,6 +87,8 @@ pub struct HttpClientLayerBuilder<'r> {
     hosts: Option<HashSet<Arc<str>>>,
     max_hosts: usize,
     max_series: usize,
+    /// Declared URL templates, parsed by `build`.
+    templates: Option<Vec<String>>,
 }
 
 impl HttpClientLayerBuilder<'_> {
@@ -97,6 +101,7 @@ impl HttpClientLayerBuilder<'_> {
             hosts: self.hosts,
             max_hosts: self.max_hosts,
             max_series: self.max_series,
+            templates: self.templates,
         }
     }
 
@@ -116,6 +121,24 @@ impl HttpClientLayerBuilder<'_> {
     /// the rest share `_OTHER` (default 100).
     pub fn max_hosts(mut self, max: usize) -> Self {
         self.max_hosts = max;
+        self
+    }
+
+    /// Adds `url_template` to both families (OpenTelemetry's `url.template`): the first of
+    /// `templates` the request path matches, or `_OTHER`. A template is a path whose `{name}`
+    /// segments match any one segment (`/v1/charges/{id}`), so two APIs on one host are told
+    /// apart (and an objective can name one, [`Target::url_template`]) while the label stays
+    /// bounded. An invalid template (not starting with `/`, a placeholder that is not a whole
+    /// segment) fails [`build`](Self::build).
+    ///
+    /// [`Target::url_template`]: vitalsign::objective::Target::url_template
+    pub fn url_templates<I, T>(mut self, templates: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<str>,
+    {
+        let given = templates.into_iter().map(|t| t.as_ref().to_owned());
+        self.templates.get_or_insert_with(Vec::new).extend(given);
         self
     }
 
@@ -161,6 +184,7 @@ impl HttpClientLayerBuilder<'_> {
             native: self.native,
             hosts,
             max_series: self.max_series,
+            templates: self.templates.map(UrlTemplates::new).transpose()?,
         })?;
         Ok(HttpClientLayer { metrics })
     }

@@ -11,6 +11,7 @@ use vitalsign::{
 };
 
 use super::error::ErrorType;
+use super::template::UrlTemplates;
 use crate::described::{Described, Values};
 use crate::route::method_label;
 
@@ -23,6 +24,9 @@ const LABELS: [&str; 5] = [
     "http_response_status_code",
     "error_type",
 ];
+/// The client-side route label, with declared URL templates (OpenTelemetry's `url.template`).
+const TEMPLATE: &str = "url_template";
+
 /// The `server_address` of hosts past the cap or outside the declared ones.
 pub const OTHER_HOST: &str = "_OTHER";
 
@@ -74,15 +78,31 @@ impl Hosts {
 
 /// One client's families and host policy.
 pub(crate) struct ClientMetrics {
-    duration: Arc<SparseFamily<Histogram, 5>>,
-    active: Arc<SparseFamily<Gauge, 3>>,
+    families: Families,
     hosts: Hosts,
+}
+
+/// The families: without `url_template`, or with it (and the templates it matches).
+enum Families {
+    Plain {
+        duration: Arc<SparseFamily<Histogram, 5>>,
+        active: Arc<SparseFamily<Gauge, 3>>,
+    },
+    Templated {
+        duration: Arc<SparseFamily<Histogram, 6>>,
+        active: Arc<SparseFamily<Gauge, 4>>,
+        templates: UrlTemplates,
+    },
 }
 
 impl std::fmt::Debug for ClientMetrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let series = match &self.families {
+            Families::Plain { duration, .. } => duration.len(),
+            Families::Templated { duration, .. } => duration.len(),
+        };
         f.debug_struct("ClientMetrics")
-            .field("series", &self.duration.len())
+            .field("series", &series)
             .field("hosts", &self.hosts)
             .finish()
     }
@@ -94,23 +114,43 @@ pub(crate) struct Config<'a> {
     pub(crate) native: Option<NativeBuckets>,
     pub(crate) hosts: Hosts,
     pub(crate) max_series: usize,
+    pub(crate) templates: Option<UrlTemplates>,
 }
 
 impl ClientMetrics {
-    fn new(buckets: Buckets, native: Option<NativeBuckets>, hosts: Hosts, max: usize) -> Self {
-        let duration = SparseFamily::new_with(LABELS, max, move || match native {
+    fn new(
+        buckets: Buckets,
+        native: Option<NativeBuckets>,
+        hosts: Hosts,
+        max: usize,
+        templates: Option<UrlTemplates>,
+    ) -> Self {
+        let histogram = move || match native {
             Some(n) => Histogram::with_native(buckets.clone(), n),
             None => Histogram::new(buckets.clone()),
-        });
-        let active = SparseFamily::new(
-            ["http_request_method", "server_address", "server_port"],
-            max,
-        );
-        Self {
-            duration: Arc::new(duration.expect(VALID)),
-            active: Arc::new(active.expect(VALID)),
-            hosts,
-        }
+        };
+        let [method, address, port, status, error] = LABELS;
+        let families = match templates {
+            None => Families::Plain {
+                duration: Arc::new(SparseFamily::new_with(LABELS, max, histogram).expect(VALID)),
+                active: Arc::new(SparseFamily::new([method, address, port], max).expect(VALID)),
+            },
+            Some(templates) => Families::Templated {
+                duration: Arc::new(
+                    SparseFamily::new_with(
+                        [method, address, port, TEMPLATE, status, error],
+                        max,
+                        histogram,
+                    )
+                    .expect(VALID),
+                ),
+                active: Arc::new(
+                    SparseFamily::new([method, address, port, TEMPLATE], max).expect(VALID),
+                ),
+                templates,
+            },
+        };
+        Self { families, hosts }
     }
 
     fn register_into(&self, registry: &Registry) -> vitalsign::Result<()> {
@@ -124,15 +164,34 @@ impl ClientMetrics {
             }
             Hosts::FirstSeen { .. } => Vec::new(),
         };
+        let (duration, active): (Arc<dyn vitalsign::Metric>, Arc<dyn vitalsign::Metric>) =
+            match &self.families {
+                Families::Plain { duration, active } => (
+                    Arc::new(Described::http(duration.clone(), &hosts)),
+                    Arc::new(Described::http(active.clone(), &hosts)),
+                ),
+                Families::Templated {
+                    duration,
+                    active,
+                    templates,
+                } => {
+                    let mut known = hosts.clone();
+                    known.push((3, Values::Declared(templates.values())));
+                    (
+                        Arc::new(Described::http(duration.clone(), &known)),
+                        Arc::new(Described::http(active.clone(), &known)),
+                    )
+                }
+            };
         registry.register_shared(
             Descriptor::new(DURATION, "Duration of HTTP client requests.")
                 .source(vitalsign::catalog::Source::HttpClient),
-            Arc::new(Described::http(self.duration.clone(), &hosts)),
+            duration,
         )?;
         registry.register_shared(
             Descriptor::new(ACTIVE, "Number of active HTTP client requests.")
                 .source(vitalsign::catalog::Source::HttpClient),
-            Arc::new(Described::http(self.active.clone(), &hosts)),
+            active,
         )
     }
 
@@ -142,6 +201,7 @@ impl ClientMetrics {
             config.native,
             config.hosts,
             config.max_series,
+            config.templates,
         );
         metrics.register_into(config.registry)?;
         Ok(Arc::new(metrics))
@@ -160,6 +220,7 @@ impl ClientMetrics {
                 Some(NativeBuckets::default()),
                 hosts,
                 crate::metrics::DEFAULT_MAX_SERIES,
+                None,
             );
             if let Err(e) = metrics.register_into(default_registry()) {
                 eprintln!("vitalsign-tower: HTTP client metrics not exported: {e}");
@@ -205,6 +266,8 @@ pub(crate) struct Tracker {
     method: &'static str,
     host: Arc<str>,
     port: Port,
+    /// The index of the request path's URL template (unused without templates).
+    template: usize,
     active: Arc<Gauge>,
     watch: Stopwatch,
     trace: Option<TraceContext>,
@@ -220,27 +283,39 @@ impl Tracker {
         trace: Option<TraceContext>,
     ) -> Self {
         let (host, port) = address(request);
-        Self::start_at(metrics, request.method(), host, port, trace)
+        let path = request.uri().path();
+        Self::start_at(metrics, request.method(), host, port, path, trace)
     }
 
-    /// A request with `method` to `host:port`.
+    /// A request with `method` to `host:port` and `path`.
     pub(crate) fn start_at(
         metrics: Arc<ClientMetrics>,
         method: &http::Method,
         host: &str,
         port: u16,
+        path: &str,
         trace: Option<TraceContext>,
     ) -> Self {
         let method = method_label(method);
         let host = metrics.hosts.label(host);
         let port = Port::new(port);
-        let active = metrics.active.get([method, &host, port.as_str()]);
+        let (active, template) = match &metrics.families {
+            Families::Plain { active, .. } => (active.get([method, &host, port.as_str()]), 0),
+            Families::Templated {
+                active, templates, ..
+            } => {
+                let template = templates.index(path);
+                let name = templates.name(template);
+                (active.get([method, &host, port.as_str(), name]), template)
+            }
+        };
         active.inc();
         Self {
             metrics,
             method,
             host,
             port,
+            template,
             active,
             watch: Stopwatch::start(),
             trace,
@@ -263,9 +338,19 @@ impl Tracker {
             (None, Some(s)) if s.as_u16() >= 400 => status,
             (None, _) => "",
         };
-        let labels = [self.method, &*self.host, self.port.as_str(), status, error];
+        let (method, host, port) = (self.method, &*self.host, self.port.as_str());
         let ns = self.watch.elapsed_ns();
-        let duration = self.metrics.duration.get(labels);
+        let duration = match &self.metrics.families {
+            Families::Plain { duration, .. } => duration.get([method, host, port, status, error]),
+            Families::Templated {
+                duration,
+                templates,
+                ..
+            } => {
+                let template = templates.name(self.template);
+                duration.get([method, host, port, template, status, error])
+            }
+        };
         match self.trace {
             Some(cx) => cx.scope(|| duration.observe_ns(ns)),
             None => duration.observe_ns(ns),

@@ -12,6 +12,9 @@
 //!   [`ErrorType`] (`timeout`, `connect`, `closed`, `canceled` or `_OTHER`) from the client's
 //!   error. A response with a 4xx or 5xx status has its status code as `error_type`; any other
 //!   has `error_type=""`.
+//! - `url_template` (OpenTelemetry's `url.template`), with
+//!   [`HttpClientLayerBuilder::url_templates`] only: the first declared template the request
+//!   path matches (`/v1/charges/{id}`), else `_OTHER`, so two APIs on one host are told apart.
 //! - `server_address` is the request URI's host: one of the hosts you declare
 //!   ([`HttpClientLayerBuilder::hosts`]) or, without a list, one of the first 100 hosts seen;
 //!   any other is `_OTHER`, so a client that follows redirects anywhere adds no series.
@@ -49,6 +52,7 @@ mod metrics;
 #[cfg(feature = "reqwest")]
 mod reqwest;
 mod service;
+mod template;
 
 pub use body::HttpClientBody;
 pub use error::ErrorType;

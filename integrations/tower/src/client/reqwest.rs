@@ -78,8 +78,14 @@ impl Middleware for ReqwestMetrics {
             url.host_str().unwrap_or_default(),
             url.port_or_known_default().unwrap_or(0),
         );
-        let mut tracker =
-            Tracker::start_at(self.metrics.clone(), request.method(), host, port, trace);
+        let mut tracker = Tracker::start_at(
+            self.metrics.clone(),
+            request.method(),
+            host,
+            port,
+            url.path(),
+            trace,
+        );
         let result = next.run(request, extensions).await;
         match &result {
             Ok(response) => tracker.status = Some(response.status()),
