@@ -65,6 +65,14 @@ pub trait Metric: Send + Sync {
         None
     }
 
+    /// For a family whose series can be removed (a sparse family with labels), how many were
+    /// removed so far (`remove`, `retain`, `clear`; a held one once its last holder let go);
+    /// `None` otherwise. A registry writes it as `vitalsign_series_removed_total`, at zero from
+    /// the start.
+    fn removed(&self) -> Option<u64> {
+        None
+    }
+
     /// Whether writing the family can fail (a callback that panics), so that a scrape may
     /// leave it out; a registry then writes `vitalsign_collect_errors_total` for it, at zero
     /// from the start. Families of vitalsign's own types cannot fail but for callbacks; the

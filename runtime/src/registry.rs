@@ -471,62 +471,34 @@ impl Registry {
         let inner = self.inner.read().unwrap_or_else(PoisonError::into_inner);
         let format = options.format;
         let mut overflow: Vec<(&str, u64)> = Vec::new();
+        let mut removed: Vec<(&str, u64)> = Vec::new();
         let mut expired: Vec<(&str, u64)> = Vec::new();
         let mut fallible: Vec<&str> = Vec::new();
         for family in &inner.families {
             let desc = &family.desc;
-            if !desc.selected(options.names) {
-                continue;
+            if desc.selected(options.names) {
+                self.encode_family(out, options, family);
             }
-            let mark = out.len();
-            desc.write_header(out, format, options.escaping);
-            let ok = catch_unwind(AssertUnwindSafe(|| {
-                for part in &family.parts {
-                    // Protobuf always carries start timestamps (Prometheus 3 uses them in
-                    // `rate()`); OpenMetrics writes `_created` lines only when asked.
-                    let created = (options.created || !format.is_text()).then_some(part.created);
-                    let mut enc = MetricEncoder::new(
-                        &mut *out,
-                        format,
-                        &desc.name,
-                        &part.const_labels,
-                        created,
-                    )
-                    .escaping(options.escaping, part.plain);
-                    part.metric.get().encode(&mut enc);
-                }
-            }));
-            if ok.is_err() {
-                out.truncate(mark);
-                self.count_collect_error(&desc.name);
-            } else {
-                desc.finish(out, mark, format, options.escaping);
-            }
-            // One series per family with a cap, however many of its parts overflowed, at zero
-            // from the start.
-            let capped = family
-                .parts
-                .iter()
-                .filter_map(|p| p.metric.get().overflowed());
-            if let Some(n) = capped.reduce(|a, b| a + b) {
-                overflow.push((&desc.name, n));
-            }
+            // vitalsign's own counts of every family, selected or not (a scrape may select only
+            // them), read after the family's scrape (which may expire series): one series each,
+            // at zero from the start, however many parts the family has.
+            let sum = |f: fn(&dyn Metric) -> Option<u64>| {
+                family
+                    .parts
+                    .iter()
+                    .filter_map(|p| f(p.metric.get()))
+                    .reduce(|a, b| a + b)
+            };
+            let name = &*desc.name;
+            overflow.extend(sum(|m| m.overflowed()).map(|n| (name, n)));
+            removed.extend(sum(|m| m.removed()).map(|n| (name, n)));
+            expired.extend(sum(|m| m.expired()).map(|n| (name, n)));
             if family.parts.iter().any(|p| p.metric.get().fallible()) {
-                fallible.push(&desc.name);
-            }
-            let gone = family.parts.iter().filter_map(|p| p.metric.get().expired());
-            if let Some(n) = gone.reduce(|a, b| a + b) {
-                expired.push((&desc.name, n));
+                fallible.push(name);
             }
         }
         for collector in &inner.collectors {
-            fallible.extend(
-                collector
-                    .families
-                    .iter()
-                    .filter(|d| d.selected(options.names))
-                    .map(|d| &*d.name),
-            );
+            fallible.extend(collector.families.iter().map(|d| &*d.name));
             if let Err(left_out) = collector.encode(out, options) {
                 left_out
                     .iter()
@@ -535,12 +507,38 @@ impl Registry {
         }
         let counts = SelfCounts {
             overflow: &overflow,
+            removed: &removed,
             expired: &expired,
             fallible: &fallible,
         };
         self.encode_self_metrics(out, format, &counts, options.names);
         if format == Format::OpenMetrics {
             out.extend_from_slice(b"# EOF\n");
+        }
+    }
+
+    /// Writes one family; a part that panics leaves the whole family out, counted.
+    fn encode_family(&self, out: &mut Vec<u8>, options: &EncodeOptions<'_>, family: &FamilyEntry) {
+        let desc = &family.desc;
+        let format = options.format;
+        let mark = out.len();
+        desc.write_header(out, format, options.escaping);
+        let ok = catch_unwind(AssertUnwindSafe(|| {
+            for part in &family.parts {
+                // Protobuf always carries start timestamps (Prometheus 3 uses them in
+                // `rate()`); OpenMetrics writes `_created` lines only when asked.
+                let created = (options.created || !format.is_text()).then_some(part.created);
+                let mut enc =
+                    MetricEncoder::new(&mut *out, format, &desc.name, &part.const_labels, created)
+                        .escaping(options.escaping, part.plain);
+                part.metric.get().encode(&mut enc);
+            }
+        }));
+        if ok.is_err() {
+            out.truncate(mark);
+            self.count_collect_error(&desc.name);
+        } else {
+            desc.finish(out, mark, format, options.escaping);
         }
     }
 
@@ -557,8 +555,8 @@ impl Registry {
     /// family its label set's combinations, a sparse family its cap plus the overflow series,
     /// an instrumented function every outcome by every label combination, a collector the bound
     /// it declares ([`Collector::series_bound`]), and vitalsign's own families one series per
-    /// family they report on (an overflow count for each capped family, an expiry count for
-    /// each with an idle timeout, a collect-error count for each a scrape can leave out:
+    /// family they report on (an overflow and a removal count for each sparse family, an expiry
+    /// count for each with an idle timeout, a collect-error count for each a scrape can leave out:
     /// callbacks and collectors). Series are label sets: a histogram's buckets, `_sum`
     /// and `_count` count once (multiply by its lines per series for a sample count), a state
     /// set once per state. What cannot say makes the total unbounded, and the answer names it.
@@ -570,9 +568,10 @@ impl Registry {
     /// registry.register("jobs", "Jobs run.", Counter::new())?;
     /// registry.register("by_tenant", "Requests by tenant.", SparseFamily::<Counter, 1>::new(["tenant"], 100)?)?;
     /// let bound = registry.series_bound();
-    /// // 1 + (100 + 1), and the sparse family's `vitalsign_series_overflow_total` series.
-    /// assert_eq!(bound.total(), Some(103));
-    /// assert_eq!(bound.to_string(), "at most 103 series");
+    /// // 1 + (100 + 1), and the sparse family's `vitalsign_series_overflow_total` and
+    /// // `vitalsign_series_removed_total` series.
+    /// assert_eq!(bound.total(), Some(104));
+    /// assert_eq!(bound.to_string(), "at most 104 series");
     /// # Ok::<(), vitalsign::Error>(())
     /// ```
     pub fn series_bound(&self) -> SeriesBound {
@@ -581,6 +580,7 @@ impl Registry {
         let mut families: Vec<(String, Option<u64>)> = Vec::new();
         let mut expiring = 0u64;
         let mut capped = 0u64;
+        let mut removable = 0u64;
         let mut reported = 0u64;
         for family in &inner.families {
             let bound = family.parts.iter().try_fold(0u64, |sum, p| {
@@ -590,6 +590,7 @@ impl Registry {
             let any = |f: fn(&dyn Metric) -> bool| family.parts.iter().any(|p| f(p.metric.get()));
             expiring += u64::from(any(|m| m.expired().is_some()));
             capped += u64::from(any(|m| m.overflowed().is_some()));
+            removable += u64::from(any(|m| m.removed().is_some()));
             reported += u64::from(any(|m| m.fallible()));
         }
         for collector in &inner.collectors {
@@ -600,6 +601,7 @@ impl Registry {
         // vitalsign's own series: one per capped, expiring and fallible family.
         for (name, n) in [
             (OVERFLOW, capped),
+            (REMOVED, removable),
             (EXPIRED, expiring),
             (COLLECT_ERRORS, reported),
         ] {
@@ -627,6 +629,7 @@ impl Registry {
     ) {
         let SelfCounts {
             overflow,
+            removed,
             expired,
             fallible,
         } = *counts;
@@ -640,6 +643,15 @@ impl Registry {
                 OVERFLOW,
                 catalog::OVERFLOW_HELP,
                 overflow.iter().map(|&(n, v)| (n, v)),
+            );
+        }
+        if !removed.is_empty() && selected(REMOVED) {
+            self_family(
+                out,
+                format,
+                REMOVED,
+                catalog::REMOVED_HELP,
+                removed.iter().map(|&(n, v)| (n, v)),
             );
         }
         if !expired.is_empty() && selected(EXPIRED) {
@@ -678,17 +690,19 @@ impl Registry {
     }
 }
 
-/// What one scrape saw of its families, for the self-metrics: each capped family's overflows,
-/// each expiring family's expiries, and the families a scrape may leave out.
+/// What one scrape saw of its families, for the self-metrics: each capped family's overflows
+/// and removals, each expiring family's expiries, and the families a scrape may leave out.
 #[derive(Clone, Copy)]
 struct SelfCounts<'a> {
     overflow: &'a [(&'a str, u64)],
+    removed: &'a [(&'a str, u64)],
     expired: &'a [(&'a str, u64)],
     fallible: &'a [&'a str],
 }
 
 const OVERFLOW: &str = "vitalsign_series_overflow";
 const EXPIRED: &str = "vitalsign_series_expired";
+const REMOVED: &str = "vitalsign_series_removed";
 const COLLECT_ERRORS: &str = "vitalsign_collect_errors";
 
 fn self_family<'a>(

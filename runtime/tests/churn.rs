@@ -7,15 +7,58 @@ use vitalsign::{
     Collect, Collector, Counter, Descriptor, Format, MetricType, Registry, SparseFamily,
 };
 
-/// The sample lines of a scrape (no comments), less the overflow counts every capped family
-/// writes at zero (`overflow_counts_exist_from_registration` is about those).
+/// The sample lines of a scrape (no comments), less the overflow and removal counts every
+/// sparse family writes (`overflow_counts_exist_from_registration` and
+/// `removals_are_counted` are about those).
 fn samples(registry: &Registry) -> Vec<String> {
     registry
         .render(Format::Prometheus)
         .lines()
-        .filter(|l| !l.starts_with('#') && !l.starts_with("vitalsign_series_overflow_total"))
+        .filter(|l| {
+            !l.starts_with('#')
+                && !l.starts_with("vitalsign_series_overflow_total")
+                && !l.starts_with("vitalsign_series_removed_total")
+        })
         .map(str::to_owned)
         .collect()
+}
+
+/// `vitalsign_series_removed_total` of `registry`'s `orders`.
+fn removed(registry: &Registry) -> Option<f64> {
+    vitalsign::testing::value(
+        registry,
+        "vitalsign_series_removed_total",
+        &[("metric", "orders")],
+    )
+}
+
+/// Removals are counted when a series leaves: at once when nobody holds it, when its last
+/// holder lets go otherwise, never for a removal a lookup cancelled.
+#[test]
+fn removals_are_counted() {
+    let (registry, orders) = customers(10);
+    assert_eq!(removed(&registry), Some(0.0));
+    for c in ["a", "b", "c", "d"] {
+        orders.get([c]).inc();
+    }
+    assert!(orders.remove(["a"]));
+    assert_eq!(orders.retain(|[c]| c != "b"), 1);
+    assert_eq!(removed(&registry), Some(2.0));
+    let held = orders.get(["c"]);
+    assert!(orders.remove(["c"]));
+    // Held: it stays, and is not counted yet.
+    assert_eq!(removed(&registry), Some(2.0));
+    drop(held);
+    let _ = orders.expire_idle();
+    assert_eq!(removed(&registry), Some(3.0));
+    let held = orders.get(["d"]);
+    assert!(orders.remove(["d"]));
+    let _ = orders.get(["d"]);
+    drop(held);
+    let _ = orders.expire_idle();
+    // A lookup cancelled that removal.
+    assert_eq!(removed(&registry), Some(3.0));
+    assert_eq!(samples(&registry), [r#"orders_total{customer="d"} 1"#]);
 }
 
 fn customers(cap: usize) -> (Registry, Arc<SparseFamily<Counter, 1>>) {
@@ -170,7 +213,8 @@ fn clear_keeps_the_overflow_series() {
         lines,
         [
             r#"orders_total{customer="__overflow__"} 4"#,
-            r#"vitalsign_series_overflow_total{metric="orders"} 1"#
+            r#"vitalsign_series_overflow_total{metric="orders"} 1"#,
+            r#"vitalsign_series_removed_total{metric="orders"} 1"#
         ]
     );
     // Room again under the cap.
@@ -270,6 +314,9 @@ fn an_expiring_family_reports_zero_expiries_from_the_start() {
          # HELP vitalsign_series_overflow Lookups that found a sparse family full and went to its overflow series.\n\
          # TYPE vitalsign_series_overflow counter\n\
          vitalsign_series_overflow_total{metric=\"orders\"} 0\n\
+         # HELP vitalsign_series_removed Series removed from a sparse family (remove, retain or clear).\n\
+         # TYPE vitalsign_series_removed counter\n\
+         vitalsign_series_removed_total{metric=\"orders\"} 0\n\
          # HELP vitalsign_series_expired Series a sparse family dropped after their idle timeout.\n\
          # TYPE vitalsign_series_expired counter\n\
          vitalsign_series_expired_total{metric=\"orders\"} 0\n# EOF\n"
@@ -428,12 +475,13 @@ mod bound {
                 // One overflow count for the one capped family, one collect-error count for
                 // the one family a scrape can leave out (the collector's).
                 ("vitalsign_series_overflow", Some(1)),
+                ("vitalsign_series_removed", Some(1)),
                 ("vitalsign_series_expired", Some(1)),
                 ("vitalsign_collect_errors", Some(1)),
             ]
         );
-        assert_eq!(bound.total(), Some(63));
-        assert_eq!(bound.to_string(), "at most 63 series");
+        assert_eq!(bound.total(), Some(64));
+        assert_eq!(bound.to_string(), "at most 64 series");
         registry.register_collector(Unsaid).unwrap();
         let bound = registry.series_bound();
         assert_eq!(bound.total(), None);
@@ -494,7 +542,7 @@ fn scrapes_racing_removals_never_repeat_a_series() {
 }
 
 /// vitalsign's own counters exist from registration, at zero, for every family they can count:
-/// an overflow count for each capped family, a collect-error count for each family a scrape can
+/// an overflow and a removal count for each sparse family, a collect-error count for each family a scrape can
 /// leave out (callbacks, collectors), so `increase(...) > 0` sees the first one. Families that
 /// can neither overflow nor fail get neither.
 #[test]
@@ -518,8 +566,12 @@ fn overflow_counts_exist_from_registration() {
         own,
         [
             r#"vitalsign_series_overflow_total{metric="orders"} 0"#,
+            r#"vitalsign_series_removed_total{metric="orders"} 0"#,
             r#"vitalsign_collect_errors_total{metric="pool_idle"} 0"#
         ]
     );
-    assert_eq!(registry.series_bound().total(), Some(11 + 1 + 1 + 1 + 1));
+    assert_eq!(
+        registry.series_bound().total(),
+        Some(11 + 1 + 1 + 1 + 1 + 1)
+    );
 }

@@ -253,10 +253,11 @@ fn the_wire_bytes_are_what_prost_writes() {
     let mut bytes = Vec::new();
     registry.encode(&mut bytes, &EncodeOptions::new(Format::Protobuf));
     let families = protobuf::decode(&bytes).unwrap();
-    // Every type, the tenants, and the tenants' overflow count (at zero).
-    assert_eq!(families.len(), 10);
+    // Every type, the tenants, and the tenants' overflow and removal counts (at zero).
+    assert_eq!(families.len(), 11);
     assert_eq!(families[8].metric.len(), 301);
     assert_eq!(families[9].name(), "vitalsign_series_overflow_total");
+    assert_eq!(families[10].name(), "vitalsign_series_removed_total");
     let mut again = Vec::new();
     for family in &families {
         family.encode_length_delimited(&mut again).unwrap();

@@ -357,8 +357,9 @@ fn the_shop_states_its_series_bound() {
     let (_shop, addr, _peers) = support::start_checkout_with(BIN, 0, &[]);
     // Everything is registered before the first scrape (the endpoint's own families too), so
     // the bound a scrape finds is the one stated at start. vitalsign's own counts: an overflow
-    // count for each of the 15 capped families, a collect-error count for each of the 12
-    // collector families (nothing else can be left out of a scrape).
+    // count for each of the 15 capped families, a removal count for the one whose series the
+    // shop's code could remove (the facade's stock levels), a collect-error count for each of
+    // the 12 collector families (nothing else can be left out of a scrape).
     let (status, body) = http_request(addr, "GET", "/admin/series-bound", "");
     assert_eq!(status, 200);
     assert_eq!(http_request(addr, "GET", "/metrics", "").0, 200);
@@ -393,10 +394,11 @@ vitalsign_scrape_encode_duration_seconds 1
 process_cpu_seconds, process_resident_memory_bytes, process_virtual_memory_bytes, process_open_fds, process_max_fds, process_start_time_seconds, process_threads 7
 tokio_runtime_workers, tokio_runtime_alive_tasks, tokio_runtime_global_queue_depth, tokio_runtime_worker_busy_seconds, tokio_runtime_worker_parks {tokio}
 vitalsign_series_overflow 15
+vitalsign_series_removed 1
 vitalsign_collect_errors 12
 at most {} series
 ",
-        10269 + tokio
+        10270 + tokio
     );
     // The shop's parts start concurrently: families register in no fixed order.
     let sorted = |text: &str| {

@@ -43,7 +43,7 @@ fn the_catalogue_names_every_family_and_what_made_it() {
             .map(|f| f["samples"][0].as_str().unwrap())
             .collect::<Vec<_>>()
     };
-    assert_eq!(families.len(), 34);
+    assert_eq!(families.len(), 35);
     assert_eq!(
         made_by("function"),
         [

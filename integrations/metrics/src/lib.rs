@@ -29,6 +29,9 @@
 //! ## HELP vitalsign_series_overflow_total Lookups that found a sparse family full and went to its overflow series.
 //! ## TYPE vitalsign_series_overflow_total counter
 //! vitalsign_series_overflow_total{metric=\"jobs_done\"} 0
+//! ## HELP vitalsign_series_removed_total Series removed from a sparse family (remove, retain or clear).
+//! ## TYPE vitalsign_series_removed_total counter
+//! vitalsign_series_removed_total{metric=\"jobs_done\"} 0
 //! ");
 //! # Ok::<(), vitalsign::Error>(())
 //! ```

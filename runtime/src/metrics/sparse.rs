@@ -17,7 +17,8 @@ pub const OVERFLOW_VALUE: &str = "__overflow__";
 ///
 /// Past `cap` series, new label sets all share one overflow series whose every label is
 /// `"__overflow__"`, and `vitalsign_series_overflow_total{metric="..."}` counts how often that
-/// happened. Nothing a caller passes can grow memory without bound. Lookups hash the label values;
+/// happened (and `vitalsign_series_removed_total` the series [removed](Self::remove)), both at
+/// zero from the start. Nothing a caller passes can grow memory without bound. Lookups hash the label values;
 /// keep the returned `Arc` where a series is hot.
 ///
 /// ```
@@ -40,6 +41,9 @@ pub const OVERFLOW_VALUE: &str = "__overflow__";
 /// ## HELP vitalsign_series_overflow_total Lookups that found a sparse family full and went to its overflow series.
 /// ## TYPE vitalsign_series_overflow_total counter
 /// vitalsign_series_overflow_total{metric="logins"} 2
+/// ## HELP vitalsign_series_removed_total Series removed from a sparse family (remove, retain or clear).
+/// ## TYPE vitalsign_series_removed_total counter
+/// vitalsign_series_removed_total{metric="logins"} 0
 /// "#);
 /// # Ok::<(), vitalsign::Error>(())
 /// ```
@@ -90,6 +94,9 @@ pub const OVERFLOW_VALUE: &str = "__overflow__";
 /// ## HELP vitalsign_series_overflow_total Lookups that found a sparse family full and went to its overflow series.
 /// ## TYPE vitalsign_series_overflow_total counter
 /// vitalsign_series_overflow_total{metric="orders"} 0
+/// ## HELP vitalsign_series_removed_total Series removed from a sparse family (remove, retain or clear).
+/// ## TYPE vitalsign_series_removed_total counter
+/// vitalsign_series_removed_total{metric="orders"} 0
 /// ## HELP vitalsign_series_expired_total Series a sparse family dropped after their idle timeout.
 /// ## TYPE vitalsign_series_expired_total counter
 /// vitalsign_series_expired_total{metric="orders"} 1
@@ -111,6 +118,9 @@ pub struct SparseFamily<M, const N: usize> {
     overflow_used: AtomicBool,
     overflowed: AtomicU64,
     expired: AtomicU64,
+    /// Series that left by `remove`, `retain` or `clear` (a held one when its last holder let
+    /// go): `vitalsign_series_removed_total`.
+    removed: AtomicU64,
     /// Whether a removed series waits for its holders to let go.
     leaving: AtomicBool,
     /// The family name and constant labels that series' line prefixes are rendered for (the
@@ -317,6 +327,7 @@ impl<M, const N: usize> SparseFamily<M, N> {
             overflow_used: AtomicBool::new(false),
             overflowed: AtomicU64::new(0),
             expired: AtomicU64::new(0),
+            removed: AtomicU64::new(0),
             leaving: AtomicBool::new(false),
             prefixed_for: OnceLock::new(),
         })
@@ -533,10 +544,15 @@ impl<M, const N: usize> SparseFamily<M, N> {
             removed += 1;
             // A lookup from now on cancels the removal.
             slot.activity.used.store(false, Ordering::Relaxed);
-            if let Err(series) = claim(slot.series) {
-                slot.activity.leaving.store(true, Ordering::Relaxed);
-                self.leaving.store(true, Ordering::Relaxed);
-                put_back(&mut state, i, Slot { series, ..slot });
+            match claim(slot.series) {
+                Ok(()) => {
+                    self.removed.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(series) => {
+                    slot.activity.leaving.store(true, Ordering::Relaxed);
+                    self.leaving.store(true, Ordering::Relaxed);
+                    put_back(&mut state, i, Slot { series, ..slot });
+                }
             }
         }
         removed
@@ -592,6 +608,7 @@ impl<M, const N: usize> SparseFamily<M, N> {
         }
         // Under the write lock, a few at a time: drop the candidates still unused and unheld.
         let mut expired = 0;
+        let mut removed = 0;
         for some in candidates.chunks(32) {
             let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
             for &i in some {
@@ -611,7 +628,9 @@ impl<M, const N: usize> SparseFamily<M, N> {
                     continue;
                 };
                 match claim(slot.series) {
-                    Ok(()) => expired += u64::from(!leaving),
+                    // A removed series that waited for its last holder leaves now.
+                    Ok(()) if leaving => removed += 1,
+                    Ok(()) => expired += 1,
                     Err(series) => {
                         still_leaving |= leaving;
                         put_back(&mut state, i, Slot { series, ..slot });
@@ -623,6 +642,7 @@ impl<M, const N: usize> SparseFamily<M, N> {
             self.leaving.store(true, Ordering::Relaxed);
         }
         self.expired.fetch_add(expired, Ordering::Relaxed);
+        self.removed.fetch_add(removed, Ordering::Relaxed);
         usize::try_from(expired).unwrap_or(usize::MAX)
     }
 
@@ -868,6 +888,7 @@ impl<M, const N: usize> std::fmt::Debug for SparseFamily<M, N> {
             .field("len", &self.len())
             .field("overflowed", &self.overflowed.load(Ordering::Relaxed))
             .field("expired", &self.expired.load(Ordering::Relaxed))
+            .field("removed", &self.removed.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
 }
@@ -904,6 +925,10 @@ impl<M: Series, const N: usize> Metric for SparseFamily<M, N> {
 
     fn expired(&self) -> Option<u64> {
         self.idle.map(|_| self.expired.load(Ordering::Relaxed))
+    }
+
+    fn removed(&self) -> Option<u64> {
+        (N > 0).then(|| self.removed.load(Ordering::Relaxed))
     }
 
     fn series_bound(&self) -> Option<u64> {

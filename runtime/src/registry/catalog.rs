@@ -3,7 +3,7 @@
 
 use std::sync::PoisonError;
 
-use super::{COLLECT_ERRORS, EXPIRED, OVERFLOW, Registry};
+use super::{COLLECT_ERRORS, EXPIRED, OVERFLOW, REMOVED, Registry};
 use crate::catalog::{Catalog, Entry, Source};
 use crate::encoding::MetricType;
 
@@ -58,8 +58,8 @@ impl Registry {
                 entries.push(entry);
             }
         }
-        // vitalsign's own: a series for each family with a cap, with an idle timeout, or that
-        // a scrape may leave out (the collectors' among them).
+        // vitalsign's own: a series for each family with a cap, whose series can be removed,
+        // with an idle timeout, or that a scrape may leave out (the collectors' among them).
         let which = |f: fn(&dyn crate::Metric) -> bool| -> Vec<String> {
             inner
                 .families
@@ -77,6 +77,7 @@ impl Registry {
         );
         for (name, help, families) in [
             (OVERFLOW, OVERFLOW_HELP, which(|m| m.overflowed().is_some())),
+            (REMOVED, REMOVED_HELP, which(|m| m.removed().is_some())),
             (EXPIRED, EXPIRED_HELP, which(|m| m.expired().is_some())),
             (COLLECT_ERRORS, COLLECT_ERRORS_HELP, fallible),
         ] {
@@ -94,6 +95,8 @@ impl Registry {
 
 pub(super) const OVERFLOW_HELP: &str =
     "Lookups that found a sparse family full and went to its overflow series.";
+pub(super) const REMOVED_HELP: &str =
+    "Series removed from a sparse family (remove, retain or clear).";
 pub(super) const EXPIRED_HELP: &str = "Series a sparse family dropped after their idle timeout.";
 pub(super) const COLLECT_ERRORS_HELP: &str =
     "Scrapes that left a family out because its metric or collector failed.";
