@@ -357,6 +357,8 @@ fn hostile_registry() -> (Registry, Vec<Fam>) {
     }
     want.push(f);
 
+    // vitalsign's own counts, at zero where nothing happened: overflows and removals of the two
+    // sparse families, collect errors of the two families a scrape can leave out.
     want.push(
         fam(
             "vitalsign_series_overflow",
@@ -366,8 +368,49 @@ fn hostile_registry() -> (Registry, Vec<Fam>) {
         )
         .s(
             "vitalsign_series_overflow_total",
+            &[("metric", "conf_values")],
+            0.0,
+        )
+        .s(
+            "vitalsign_series_overflow_total",
             &[("metric", "conf_hostile")],
             2.0,
+        ),
+    );
+    want.push(
+        fam(
+            "vitalsign_series_removed",
+            "counter",
+            "Series removed from a sparse family (remove, retain or clear).",
+            "",
+        )
+        .s(
+            "vitalsign_series_removed_total",
+            &[("metric", "conf_values")],
+            0.0,
+        )
+        .s(
+            "vitalsign_series_removed_total",
+            &[("metric", "conf_hostile")],
+            0.0,
+        ),
+    );
+    want.push(
+        fam(
+            "vitalsign_collect_errors",
+            "counter",
+            "Scrapes that left a family out because its metric or collector failed.",
+            "",
+        )
+        .s(
+            "vitalsign_collect_errors_total",
+            &[("metric", "conf_callback")],
+            0.0,
+        )
+        .s(
+            "vitalsign_collect_errors_total",
+            &[("metric", "conf_collected")],
+            0.0,
         ),
     );
     (r, want)

@@ -84,6 +84,9 @@ fn read_back(v: f64) -> f64 {
 fn build(families: &[FamilyCase]) -> (Registry, Vec<Fam>) {
     let registry = Registry::new();
     let mut want = Vec::new();
+    // The counters and gauges are sparse families: vitalsign counts their overflows and
+    // removals, at zero here.
+    let mut sparse: Vec<String> = Vec::new();
     for (i, f) in families.iter().enumerate() {
         let name = format!("fz{i}_m");
         let help = f.help.trim_matches([' ', '\t']);
@@ -129,6 +132,7 @@ fn build(families: &[FamilyCase]) -> (Registry, Vec<Fam>) {
                     fm = fm.s(&sample, &[("l", v)], read_back(*x));
                 }
                 want.push(fm);
+                sparse.push(name.clone());
             }
             Kind::Histogram(bounds, observations) => {
                 let chosen: Vec<(f64, &str)> = bounds.iter().map(|&b| BOUNDS[b]).collect();
@@ -175,6 +179,26 @@ fn build(families: &[FamilyCase]) -> (Registry, Vec<Fam>) {
                 want.push(fam(&name, "info", help, "").s(&format!("{name}_info"), &labels, 1.0));
             }
         }
+    }
+    for (own, help) in [
+        (
+            "vitalsign_series_overflow",
+            "Lookups that found a sparse family full and went to its overflow series.",
+        ),
+        (
+            "vitalsign_series_removed",
+            "Series removed from a sparse family (remove, retain or clear).",
+        ),
+    ] {
+        if sparse.is_empty() {
+            continue;
+        }
+        let sample = format!("{own}_total");
+        let mut fm = fam(own, "counter", help, "");
+        for name in &sparse {
+            fm = fm.s(&sample, &[("metric", name)], 0.0);
+        }
+        want.push(fm);
     }
     (registry, want)
 }
