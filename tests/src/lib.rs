@@ -440,6 +440,21 @@ pub fn prometheus_query(addr: std::net::SocketAddr, query: &str) -> String {
     .1
 }
 
+/// What the checkout `binary` prints when run with `args` (a subcommand: `alert-rules`,
+/// `dashboard`, `catalog`), failing the test if it fails.
+pub fn checkout_output(binary: &str, args: &[&str]) -> String {
+    let out = Command::new(binary)
+        .args(args)
+        .output()
+        .expect("run checkout");
+    assert!(
+        out.status.success(),
+        "checkout {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("checkout prints UTF-8")
+}
+
 /// The checkout `binary`'s alert rules with windows scaled `time_scale` times, written to a
 /// file in a new temporary folder: the folder (removed when dropped) and the file's path.
 pub fn checkout_rules(binary: &str, time_scale: &str) -> (TempDir, PathBuf) {

@@ -9,17 +9,9 @@ const BIN: &str = env!("CARGO_BIN_EXE_checkout");
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/prometheus");
 
 fn generated(args: &[&str]) -> String {
-    let out = Command::new(BIN)
-        .arg("alert-rules")
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    let mut all = vec!["alert-rules"];
+    all.extend_from_slice(args);
+    support::checkout_output(BIN, &all)
 }
 
 #[test]

@@ -2,21 +2,13 @@
 //! generate (`cargo run -p checkout -- dashboard`, `-- catalog`), and the dashboard holds what
 //! Grafana needs to import it.
 
-use std::process::Command;
-
 use vitalsign::catalog::assert_committed;
 
 const BIN: &str = env!("CARGO_BIN_EXE_checkout");
 const DIR: &str = env!("CARGO_MANIFEST_DIR");
 
 fn generated(args: &[&str]) -> String {
-    let out = Command::new(BIN).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    vitalsign_tests::checkout_output(BIN, args)
 }
 
 #[test]

@@ -12,7 +12,6 @@
 use vitalsign_tests as support;
 
 use std::net::SocketAddr;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use support::{http_get, http_request, prometheus_query, wait_for};
@@ -83,12 +82,8 @@ fn start(native: bool) -> Stack {
 /// Every query of the dashboard generated for rules scaled 60x, with Grafana's variables
 /// filled in as a dashboard opened on the shop would: (panel title, legend, query).
 fn dashboard_queries() -> Vec<(String, String, String)> {
-    let out = Command::new(BIN)
-        .args(["dashboard", "--time-scale", "60"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let d: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = support::checkout_output(BIN, &["dashboard", "--time-scale", "60"]);
+    let d: serde_json::Value = serde_json::from_str(&out).unwrap();
     let mut queries = Vec::new();
     for p in d["panels"].as_array().unwrap() {
         for t in p["targets"].as_array().into_iter().flatten() {
@@ -110,12 +105,7 @@ fn dashboard_queries() -> Vec<(String, String, String)> {
 
 /// Every recorded series of the rules scaled 60x.
 fn recorded_series() -> Vec<String> {
-    let out = Command::new(BIN)
-        .args(["alert-rules", "--time-scale", "60"])
-        .output()
-        .unwrap();
-    String::from_utf8(out.stdout)
-        .unwrap()
+    support::checkout_output(BIN, &["alert-rules", "--time-scale", "60"])
         .lines()
         .filter_map(|l| l.trim().strip_prefix("- record: "))
         .map(str::to_owned)
