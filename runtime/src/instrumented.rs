@@ -10,13 +10,18 @@
 //! Everything here is `#[doc(hidden)]` API for generated code, reachable only through
 //! `vitalsign::__private`.
 
-use std::marker::PhantomData;
 use std::sync::{Arc, OnceLock};
+
+mod error_label;
+
+pub use error_label::{
+    ErrRef, ErrType, ErrorLabel, KindsFromName, KindsFromValues, LabelFromName, LabelFromValue,
+    Outcome, short_type_name,
+};
 
 use crate::clock;
 use crate::encoding::{Labels, MetricEncoder, MetricType, Value, escape};
 use crate::error::Result;
-use crate::labels::LabelValue;
 use crate::metrics::NativeBuckets;
 use crate::metrics::{Buckets, Gauge, Histogram, Metric, Series};
 use crate::registry::{Descriptor, Registry};
@@ -42,7 +47,7 @@ const KINDS: usize = 3;
 const DYNAMIC_SLOTS: usize = 8;
 const UNSET: usize = usize::MAX;
 
-/// One declared label of a function: a parameter whose type is a [`LabelValue`].
+/// One declared label of a function: a parameter whose type is a [`LabelValue`](crate::LabelValue).
 #[derive(Debug, Clone, Copy)]
 pub struct LabelDim {
     /// The label name (the parameter's name, or as declared).
@@ -60,9 +65,9 @@ pub enum ErrorKinds {
     None,
     /// `ok_if`/`error_if` decide; errors have an empty `error` label.
     Classified,
-    /// The error type is not a [`LabelValue`]: its short name is the one kind.
+    /// The error type is not a [`LabelValue`](crate::LabelValue): its short name is the one kind.
     TypeName(&'static str),
-    /// The error type is a [`LabelValue`]: its values are the kinds.
+    /// The error type is a [`LabelValue`](crate::LabelValue): its values are the kinds.
     Values(Vec<&'static str>),
     /// The error type depends on generic parameters, so its name is known only per call: up to
     /// eight names get a series each, on first use, further ones share `error="other"`.
@@ -497,138 +502,5 @@ impl Metric for Durations {
             let visit = |f: &mut dyn FnMut(&str, &str)| visit_combo(self.dims, l, f);
             h.encode_series(Labels::from_fn(&visit).with_text(text), encoder);
         }
-    }
-}
-
-/// The `error` label of one error value.
-#[derive(Debug, Clone, Copy)]
-pub enum ErrorLabel {
-    /// A [`LabelValue`]'s index, and how to name it.
-    Index(usize, fn(usize) -> &'static str),
-    /// Any other type: how to name it.
-    TypeName(fn() -> &'static str),
-}
-
-impl ErrorLabel {
-    fn name(self) -> &'static str {
-        match self {
-            ErrorLabel::Index(i, value_at) => value_at(i),
-            ErrorLabel::TypeName(name) => name(),
-        }
-    }
-}
-
-/// `E`'s name as an `error` label: without the module path (`ParseIntError`), but whole where
-/// that would mislead: a type called just `Error` keeps its path (`anyhow::Error`,
-/// `std::io::error::Error`), and a generic type keeps its arguments
-/// (`Box<dyn core::error::Error + core::marker::Send>`), so a boxed error is not `Box`.
-pub fn short_type_name<E: ?Sized>() -> &'static str {
-    let full = std::any::type_name::<E>();
-    let base_end = full.find('<').unwrap_or(full.len());
-    let start = full[..base_end].rfind("::").map_or(0, |i| i + 2);
-    let short = &full[start..];
-    if short == "Error" { full } else { short }
-}
-
-/// An error value being labelled; method resolution picks [`LabelFromValue`] when `E` is a
-/// [`LabelValue`] (called as `(&&ErrRef(e)).error_label()`), [`LabelFromName`] otherwise.
-#[derive(Debug)]
-pub struct ErrRef<'a, E>(pub &'a E);
-
-/// `error` label from a [`LabelValue`] error.
-pub trait LabelFromValue {
-    /// The label.
-    fn error_label(&self) -> ErrorLabel;
-}
-
-impl<E: LabelValue> LabelFromValue for &ErrRef<'_, E> {
-    #[inline]
-    fn error_label(&self) -> ErrorLabel {
-        ErrorLabel::Index(self.0.index(), E::value_at)
-    }
-}
-
-/// `error` label from any other error type: its name.
-pub trait LabelFromName {
-    /// The label.
-    fn error_label(&self) -> ErrorLabel;
-}
-
-impl<E> LabelFromName for ErrRef<'_, E> {
-    #[inline]
-    fn error_label(&self) -> ErrorLabel {
-        ErrorLabel::TypeName(short_type_name::<E>)
-    }
-}
-
-/// An error type whose kinds are wanted; method resolution picks [`KindsFromValues`] when `E`
-/// is a [`LabelValue`] (called as `(&&ErrType::<E>::new()).error_kinds(name)`).
-#[derive(Debug)]
-pub struct ErrType<E>(PhantomData<fn() -> E>);
-
-impl<E> ErrType<E> {
-    /// The probe.
-    #[allow(clippy::new_without_default)] // a probe, only ever built by generated code
-    pub const fn new() -> Self {
-        Self(PhantomData)
-    }
-}
-
-/// Kinds of a [`LabelValue`] error type: its values.
-pub trait KindsFromValues {
-    /// The kinds.
-    fn error_kinds(&self, type_name: &'static str) -> ErrorKinds;
-}
-
-impl<E: LabelValue> KindsFromValues for &ErrType<E> {
-    fn error_kinds(&self, _: &'static str) -> ErrorKinds {
-        ErrorKinds::Values((0..E::CARDINALITY).map(E::value_at).collect())
-    }
-}
-
-/// Kinds of any other error type: its name.
-pub trait KindsFromName {
-    /// The kinds.
-    fn error_kinds(&self, type_name: &'static str) -> ErrorKinds;
-}
-
-impl<E> KindsFromName for ErrType<E> {
-    fn error_kinds(&self, type_name: &'static str) -> ErrorKinds {
-        ErrorKinds::TypeName(type_name)
-    }
-}
-
-/// Return types that carry success or failure: `Result`.
-pub trait Outcome {
-    /// The error type.
-    type Error;
-    /// The error, if this is one.
-    fn error(&self) -> Option<&Self::Error>;
-}
-
-impl<T, E> Outcome for core::result::Result<T, E> {
-    type Error = E;
-    #[inline]
-    fn error(&self) -> Option<&E> {
-        self.as_ref().err()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn short_names() {
-        assert_eq!(short_type_name::<std::io::Error>(), "std::io::error::Error");
-        assert_eq!(
-            short_type_name::<Box<dyn std::error::Error>>(),
-            "Box<dyn core::error::Error>"
-        );
-        assert_eq!(short_type_name::<String>(), "String");
-        assert_eq!(
-            short_type_name::<std::num::ParseIntError>(),
-            "ParseIntError"
-        );
     }
 }

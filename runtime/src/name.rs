@@ -44,7 +44,7 @@ pub const fn is_valid_label_name(name: &str) -> bool {
 
 /// Checks a metric name by the rules of UTF-8 names: any UTF-8, not empty, not starting with
 /// `__`. One the legacy rules do not allow is escaped for scrapers that do not take it
-/// (see [`Escaping`](crate::encoding::Escaping)).
+/// (see [`Escaping`]).
 pub(crate) fn check_metric_name(name: &str) -> Result<()> {
     let why = if name.is_empty() {
         "it is empty".to_owned()
