@@ -7,9 +7,6 @@ pub use linkme;
 pub use std::borrow::Cow;
 pub use std::sync::LazyLock;
 
-/// For `vitalsign-tower`'s route table, which compares label values as the sparse families do.
-pub use crate::metrics::sparse::same_bytes;
-
 /// Calls `f`. Generated code runs a sync function's body through this so the closure is
 /// `FnOnce` and may return what it captured (a method returning `&mut self`).
 #[inline(always)]

@@ -64,6 +64,7 @@ pub mod encoding;
 mod error;
 mod instrumented;
 mod labels;
+pub mod lookup;
 mod metrics;
 mod name;
 pub mod objective;

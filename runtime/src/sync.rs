@@ -1,16 +1,22 @@
-//! The synchronisation primitives of the histogram core and of sparse families: std's normally,
-//! loom's when built with `--cfg loom`, so the loom models beside the histogram core, its cells
-//! and native tables, the exemplar cells and sparse families can explore every interleaving of
-//! their threads.
+//! The synchronisation primitives of the histogram core, sparse families and the lookup table:
+//! std's normally, loom's when built with `--cfg loom`, so the loom models beside the histogram
+//! core, its cells and native tables, the exemplar cells, sparse families and the lookup table
+//! can explore every interleaving of their threads.
 
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, fence};
+pub(crate) use loom::sync::atomic::{
+    AtomicBool, AtomicI32, AtomicU32, AtomicU64, AtomicUsize, fence,
+};
 #[cfg(loom)]
-pub(crate) use loom::sync::{Mutex, RwLock};
+pub(crate) use loom::sync::{Mutex, MutexGuard, RwLock};
+#[cfg(loom)]
+pub(crate) use stand_in::OnceLock;
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, fence};
+pub(crate) use std::sync::atomic::{
+    AtomicBool, AtomicI32, AtomicU32, AtomicU64, AtomicUsize, fence,
+};
 #[cfg(not(loom))]
-pub(crate) use std::sync::{Mutex, RwLock};
+pub(crate) use std::sync::{Mutex, MutexGuard, OnceLock, RwLock};
 
 /// Waits a moment for an observer that is a few instructions from finishing.
 #[inline]
@@ -82,8 +88,53 @@ pub(crate) use stand_in::{Arc, Weak, claim};
 
 #[cfg(loom)]
 mod stand_in {
-    use loom::sync::atomic::AtomicUsize;
+    use loom::sync::atomic::{AtomicBool, AtomicUsize};
     use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+
+    /// std's `OnceLock` as far as the lookup table uses it: the value is published by a loom
+    /// flag (so a model sees a reader race the publication), and made under a loom mutex (so a
+    /// second initialiser waits in loom's scheduler, not in std's, which would stall the one OS
+    /// thread loom runs on).
+    pub struct OnceLock<T> {
+        ready: AtomicBool,
+        making: loom::sync::Mutex<()>,
+        cell: std::sync::OnceLock<T>,
+    }
+
+    impl<T> OnceLock<T> {
+        pub(crate) fn new() -> Self {
+            Self {
+                ready: AtomicBool::new(false),
+                making: loom::sync::Mutex::new(()),
+                cell: std::sync::OnceLock::new(),
+            }
+        }
+
+        pub(crate) fn get(&self) -> Option<&T> {
+            if self.ready.load(Acquire) {
+                self.cell.get()
+            } else {
+                None
+            }
+        }
+
+        pub(crate) fn get_or_init(&self, f: impl FnOnce() -> T) -> &T {
+            if let Some(v) = self.get() {
+                return v;
+            }
+            let _making = self.making.lock().expect("not poisoned");
+            let v = self.cell.get_or_init(f);
+            self.ready.store(true, Release);
+            v
+        }
+
+        pub(crate) fn set(&self, value: T) -> Result<(), T> {
+            let _making = self.making.lock().expect("not poisoned");
+            self.cell.set(value)?;
+            self.ready.store(true, Release);
+            Ok(())
+        }
+    }
 
     struct Inner<T> {
         strong: AtomicUsize,

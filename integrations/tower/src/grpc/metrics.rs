@@ -5,11 +5,10 @@
 //! (and the one `_OTHER` row) its started, message and duration series and one handled series
 //! per code. A call finds its row with one lookup of its path and touches only atomics after.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, LazyLock};
 
 use vitalsign::catalog::Source;
+use vitalsign::lookup::{self, Table, same_bytes};
 use vitalsign::trace::TraceContext;
 use vitalsign::{
     Buckets, Counter, Descriptor, Histogram, NativeBuckets, Registry, SparseFamily, Stopwatch,
@@ -180,10 +179,10 @@ pub(crate) struct MethodCells {
 /// A layer's table: its methods' cells by path, and the `_OTHER` row.
 pub(crate) struct GrpcMetrics {
     pub(crate) side: Side,
-    /// Each declared method's place in `paths` and `cells`, by the hash of its path.
-    by_hash: HashMap<u64, Vec<usize>, BuildHasherDefault<PathHasher>>,
-    paths: Vec<Box<str>>,
-    cells: Vec<Arc<MethodCells>>,
+    /// Each declared method's path and cells. Paths come from peers, but the table is fixed when
+    /// the layer is built (a peer adds nothing to it), so a crafted collision can only slow a
+    /// lookup by the number of declared methods.
+    methods: Table<(Box<str>, Arc<MethodCells>)>,
     other: Arc<MethodCells>,
 }
 
@@ -191,7 +190,7 @@ impl std::fmt::Debug for GrpcMetrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GrpcMetrics")
             .field("side", &self.side)
-            .field("methods", &self.cells.len())
+            .field("methods", &self.methods.len())
             .finish()
     }
 }
@@ -199,73 +198,28 @@ impl std::fmt::Debug for GrpcMetrics {
 impl GrpcMetrics {
     /// The table of `methods` over `families`; every series exists (at zero) once this returns.
     pub(crate) fn new(side: Side, families: &Families, methods: &GrpcMethods) -> Self {
-        let cells = methods
-            .methods
-            .iter()
-            .map(|m| Arc::new(families.cells(m.kind.as_str(), &m.service, &m.method)))
-            .collect();
-        let paths = methods.paths();
-        let mut by_hash: HashMap<u64, Vec<usize>, _> = HashMap::default();
-        for (i, path) in paths.iter().enumerate() {
-            by_hash.entry(path_hash(path)).or_default().push(i);
+        let table = Table::new(methods.methods.len());
+        for (m, path) in methods.methods.iter().zip(methods.paths()) {
+            let cells = || {
+                let cells = families.cells(m.kind.as_str(), &m.service, &m.method);
+                (path.clone(), Arc::new(cells))
+            };
+            table.find_or_insert(lookup::hash(0, &[&path]), |(p, _)| **p == *path, cells);
         }
         Self {
             side,
-            by_hash,
-            paths,
-            cells,
+            methods: table,
             other: Arc::new(families.cells(UNKNOWN_TYPE, OTHER, OTHER)),
         }
     }
 
     /// The cells of the method at `path`, or the `_OTHER` row.
     pub(crate) fn lookup(&self, path: &str) -> &Arc<MethodCells> {
-        // Paths are compared in line, not by glibc's `memcmp` (about 25 ns a call on short
-        // strings on the benchmark machine, measured in the HTTP layer).
-        let same = |i: &usize| {
-            let declared = self.paths.get(*i).map_or(&[][..], |p| p.as_bytes());
-            vitalsign::__private::same_bytes(declared, path.as_bytes())
-        };
-        self.by_hash
-            .get(&path_hash(path))
-            .and_then(|candidates| candidates.iter().find(|i| same(i)))
-            .and_then(|&i| self.cells.get(i))
-            .unwrap_or(&self.other)
-    }
-}
-
-/// The hash of a path for the table (every hashed key is a path or a hash of one).
-fn path_hash(path: &str) -> u64 {
-    let mut h = PathHasher::default();
-    h.write(path.as_bytes());
-    h.finish()
-}
-
-/// A fast hash for the path table (of the paths, then of their hashes as the map's keys). Paths come from peers, but the table is fixed when the layer
-/// is built (a peer adds nothing to it), so a crafted collision can only slow a lookup by the
-/// number of declared methods: the DoS resistance of SipHash buys nothing here.
-#[derive(Default)]
-pub(crate) struct PathHasher(u64);
-
-impl Hasher for PathHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        // FNV-1a, eight bytes a step.
-        let mut h = self.0 ^ 0xcbf2_9ce4_8422_2325;
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut word = [0; 8];
-            word.copy_from_slice(c);
-            h = (h ^ u64::from_le_bytes(word)).wrapping_mul(0x0100_0000_01b3);
-        }
-        for &b in chunks.remainder() {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
-
-    fn finish(&self) -> u64 {
-        // Mix the high bits down: hashbrown takes its bucket from the low bits.
-        self.0 ^ (self.0 >> 29)
+        let same = |(declared, _): &(Box<str>, _)| same_bytes(declared.as_bytes(), path.as_bytes());
+        self.methods
+            .find(lookup::hash(0, &[path]), same)
+            .and_then(|i| self.methods.get(i))
+            .map_or(&self.other, |(_, cells)| cells)
     }
 }
 
