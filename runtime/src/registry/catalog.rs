@@ -3,7 +3,8 @@
 
 use std::sync::PoisonError;
 
-use super::{COLLECT_ERRORS, EXPIRED, OVERFLOW, REMOVED, Registry};
+use super::Registry;
+use super::scrape::{COLLECT_ERRORS, EXPIRED, OVERFLOW, REMOVED};
 use crate::catalog::{Catalog, Entry, Source};
 use crate::encoding::MetricType;
 

@@ -1,8 +1,8 @@
 //! The checks a registration passes before it touches the registry: reserved names, label names
 //! (valid, and each once per series), and the errors that name both sides of a clash.
 
-use super::Taken;
 use super::descriptor::Resolved;
+use super::families::Taken;
 use crate::encoding::names::is_legacy;
 use crate::encoding::{Escaping, Format, MetricType};
 use crate::error::{Error, ErrorKind, Result};

@@ -297,7 +297,7 @@ impl CollectorEntry {
             written,
             format: options.format,
             escaping: options.escaping,
-            starts: options.created || !options.format.is_text(),
+            starts: options.format.carries_start_times(options.created),
             labels: String::new(),
             refused: false,
             bound: self.collector.series_bound(),
@@ -309,10 +309,11 @@ impl CollectorEntry {
         }
         for (desc, buf) in self.families.iter().zip(buffers.iter()) {
             if !buf.is_empty() && desc.selected(options.names) {
-                let mark = out.len();
-                desc.write_header(out, options.format, options.escaping);
-                out.extend_from_slice(buf);
-                desc.finish(out, mark, options.format, options.escaping);
+                desc.header()
+                    .encode(out, options.format, options.escaping, |out| {
+                        out.extend_from_slice(buf);
+                        true
+                    });
             }
         }
         Ok(())

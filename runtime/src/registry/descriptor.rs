@@ -4,8 +4,8 @@
 use std::borrow::Cow;
 
 use crate::catalog::Source;
-use crate::encoding::names::{self, Escaping};
-use crate::encoding::{ConstLabels, Format, MetricType, escape};
+use crate::encoding::names::Escaping;
+use crate::encoding::{ConstLabels, FamilyHeader, Format, MetricType};
 use crate::error::{Error, ErrorKind, Result};
 use crate::name;
 
@@ -282,53 +282,14 @@ impl Resolved {
         })
     }
 
-    /// Writes the family's header in the text formats; in protobuf the family is framed at the
-    /// end, by [`finish`](Self::finish), around the metrics written after `mark`.
-    pub(crate) fn write_header(&self, out: &mut Vec<u8>, format: Format, escaping: Escaping) {
-        let suffix = match format {
-            Format::OpenMetrics => "",
-            Format::Prometheus | Format::PrometheusV1 => self.kind.text_family_suffix(),
-            #[cfg(feature = "protobuf")]
-            Format::Protobuf => return,
-        };
-        if !self.help.is_empty() {
-            out.extend_from_slice(b"# HELP ");
-            names::write_text_name(out, &[&self.name, suffix], escaping, false);
-            out.push(b' ');
-            escape::write_help(out, &self.help, format == Format::OpenMetrics);
-            out.push(b'\n');
+    /// What the family's header says, for the encoder.
+    pub(crate) fn header(&self) -> FamilyHeader<'_> {
+        FamilyHeader {
+            name: &self.name,
+            help: &self.help,
+            unit: self.unit.as_deref(),
+            kind: self.kind,
         }
-        out.extend_from_slice(b"# TYPE ");
-        names::write_text_name(out, &[&self.name, suffix], escaping, false);
-        out.push(b' ');
-        out.extend_from_slice(self.kind.type_name(format).as_bytes());
-        out.push(b'\n');
-        if let (Format::OpenMetrics, Some(unit)) = (format, &self.unit) {
-            out.extend_from_slice(b"# UNIT ");
-            names::write_text_name(out, &[&self.name], escaping, false);
-            out.push(b' ');
-            out.extend_from_slice(unit.as_bytes());
-            out.push(b'\n');
-        }
-    }
-}
-
-impl Resolved {
-    /// Ends a family begun at `mark` (where its header was, or would be, written).
-    pub(crate) fn finish(
-        &self,
-        out: &mut Vec<u8>,
-        mark: usize,
-        format: Format,
-        escaping: Escaping,
-    ) {
-        #[cfg(feature = "protobuf")]
-        if format == Format::Protobuf {
-            crate::encoding::protobuf::frame_family(
-                out, mark, &self.name, &self.help, self.kind, escaping,
-            );
-        }
-        let _ = (out, mark, format, escaping);
     }
 }
 
