@@ -2,7 +2,10 @@
 //! 0..256 as Prometheus writes them (`nativeHistogramBounds`), which are not always the f64
 //! nearest the exact value: 178 of them differ from it by -4 to +1 ulps.
 
-#![allow(clippy::approx_constant)] // entry 128 is 1/sqrt(2), as Prometheus writes it
+#![allow(
+    clippy::approx_constant,
+    reason = "entry 128 is 1/sqrt(2), written as Prometheus writes it"
+)]
 pub(super) const BOUNDS: [f64; 256] = [
     0.5,
     0.5013556375251013,
