@@ -2,6 +2,13 @@
 //! the values each label can take, for the registry's catalogue (and the dashboards and docs
 //! built from it), and, for families whose every series is made up front, a series bound of what
 //! exists rather than the cap.
+#![cfg_attr(
+    not(any(feature = "server", feature = "client")),
+    allow(
+        dead_code,
+        reason = "gRPC alone describes its families without the HTTP shapes"
+    )
+)]
 
 use std::sync::Arc;
 
@@ -41,9 +48,10 @@ impl<M, const N: usize> Described<M, N> {
 
     /// A family whose first label is an HTTP method (`method_label`'s values), the others
     /// open but for those `rest` names.
+    #[cfg(any(feature = "server", feature = "client"))]
     pub(crate) fn http(family: Arc<SparseFamily<M, N>>, rest: &[(usize, Values)]) -> Self {
         let values = std::array::from_fn(|i| match i {
-            0 => Values::Fixed(crate::route::METHOD_LABELS),
+            0 => Values::Fixed(crate::method::METHOD_LABELS),
             _ => rest
                 .iter()
                 .find(|(at, _)| *at == i)

@@ -1,7 +1,7 @@
 //! vitalsign for HTTP servers built on tower: hyper, axum, and anything else speaking
 //! `http::Request`/`http::Response`.
 //!
-//! - [`MetricsLayer`] instruments every request with the OpenTelemetry HTTP server metrics as
+//! - [`MetricsLayer`] (feature `server`, on by default) instruments every request with the OpenTelemetry HTTP server metrics as
 //!   Prometheus renders them: `http_server_request_duration_seconds{http_request_method,
 //!   http_route, http_response_status_code}` and `http_server_active_requests{http_request_method,
 //!   http_route}`, plus opt-in body size histograms. Latency ends when the response body ends or
@@ -76,24 +76,33 @@ macro_rules! wrapper_accessors {
 #[cfg(any(feature = "grpc", feature = "client"))]
 pub(crate) use wrapper_accessors;
 
+#[cfg(any(feature = "server", feature = "client", feature = "grpc"))]
+mod body;
 #[cfg(feature = "client")]
 pub mod client;
+#[cfg(any(feature = "server", feature = "client", feature = "grpc"))]
 mod described;
 mod endpoint;
 #[cfg(feature = "grpc")]
 pub mod grpc;
-mod layer;
-mod metrics;
-mod route;
-mod routes;
+#[cfg(any(feature = "server", feature = "client"))]
+mod method;
+#[cfg(any(feature = "server", feature = "client", feature = "grpc"))]
+mod options;
 mod serve;
+#[cfg(feature = "server")]
+mod server;
+#[cfg(any(feature = "server", feature = "client", feature = "grpc"))]
 mod traceparent;
 
 pub use endpoint::MetricsHandler;
 #[cfg(feature = "axum")]
 pub use endpoint::metrics_handler;
-pub use layer::{MetricsBody, MetricsLayer, MetricsLayerBuilder, MetricsService, ResponseFuture};
-pub use route::{ClassifyExtra, ClassifyRoute, DefaultRoute, ExtraLabel, Route, UNMATCHED};
 pub use serve::{
     Exporter, ServeError, ServeLimits, serve, serve_handler, serve_service, serve_with_shutdown,
+};
+#[cfg(feature = "server")]
+pub use server::{
+    ClassifyExtra, ClassifyRoute, DefaultRoute, ExtraLabel, MetricsBody, MetricsLayer,
+    MetricsLayerBuilder, MetricsService, ResponseFuture, Route, UNMATCHED,
 };

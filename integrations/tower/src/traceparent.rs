@@ -7,6 +7,7 @@ use vitalsign::trace::TraceContext;
 static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 
 /// The trace context a request carries, if its `traceparent` is valid.
+#[cfg(any(feature = "server", feature = "grpc"))]
 pub(crate) fn extract(headers: &HeaderMap) -> Option<TraceContext> {
     headers
         .get(&TRACEPARENT)

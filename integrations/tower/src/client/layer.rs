@@ -2,11 +2,12 @@ use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
 
 use tower::Layer;
-use vitalsign::{Buckets, NativeBuckets, Registry, default_registry};
+use vitalsign::{Registry, default_registry};
 
 use super::HttpClientService;
 use super::metrics::{ClientMetrics, Config, DEFAULT_MAX_HOSTS, Hosts};
 use super::template::UrlTemplates;
+use crate::options::{DEFAULT_MAX_SERIES, DurationBuckets, duration_bucket_options};
 
 /// Instruments every request an HTTP client sends. See the [module docs](super).
 ///
@@ -30,11 +31,10 @@ impl HttpClientLayer {
     pub fn builder() -> HttpClientLayerBuilder<'static> {
         HttpClientLayerBuilder {
             registry: default_registry(),
-            buckets: Buckets::latency(),
-            native: Some(NativeBuckets::default()),
+            durations: DurationBuckets::default(),
             hosts: None,
             max_hosts: DEFAULT_MAX_HOSTS,
-            max_series: crate::metrics::DEFAULT_MAX_SERIES,
+            max_series: DEFAULT_MAX_SERIES,
             templates: None,
         }
     }
@@ -82,8 +82,7 @@ impl<S> Layer<S> for HttpClientLayer {
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct HttpClientLayerBuilder<'r> {
     registry: &'r Registry,
-    buckets: Buckets,
-    native: Option<NativeBuckets>,
+    durations: DurationBuckets,
     hosts: Option<HashSet<Arc<str>>>,
     max_hosts: usize,
     max_series: usize,
@@ -96,8 +95,7 @@ impl HttpClientLayerBuilder<'_> {
     pub fn registry(self, registry: &Registry) -> HttpClientLayerBuilder<'_> {
         HttpClientLayerBuilder {
             registry,
-            buckets: self.buckets,
-            native: self.native,
+            durations: self.durations,
             hosts: self.hosts,
             max_hosts: self.max_hosts,
             max_series: self.max_series,
@@ -151,23 +149,7 @@ impl HttpClientLayerBuilder<'_> {
         self
     }
 
-    /// Duration buckets, in seconds (default: Prometheus' latency buckets).
-    pub fn buckets(mut self, buckets: Buckets) -> Self {
-        self.buckets = buckets;
-        self
-    }
-
-    /// Native buckets beside the classic ones (default: `NativeBuckets::default()`).
-    pub fn native(mut self, native: NativeBuckets) -> Self {
-        self.native = Some(native);
-        self
-    }
-
-    /// Classic buckets only.
-    pub fn classic_only(mut self) -> Self {
-        self.native = None;
-        self
-    }
+    duration_bucket_options!();
 
     /// Registers the families; fails if a name is taken.
     pub fn build(self) -> vitalsign::Result<HttpClientLayer> {
@@ -180,8 +162,7 @@ impl HttpClientLayerBuilder<'_> {
         };
         let metrics = ClientMetrics::register(Config {
             registry: self.registry,
-            buckets: self.buckets,
-            native: self.native,
+            durations: self.durations,
             hosts,
             max_series: self.max_series,
             templates: self.templates.map(UrlTemplates::new).transpose()?,

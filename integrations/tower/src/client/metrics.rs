@@ -6,14 +6,15 @@ use std::sync::{Arc, LazyLock, PoisonError, RwLock};
 use http::{Request, StatusCode, Uri};
 use vitalsign::trace::TraceContext;
 use vitalsign::{
-    Buckets, Descriptor, Gauge, Histogram, NativeBuckets, Registry, SparseFamily, Stopwatch,
-    default_registry,
+    Descriptor, Gauge, Histogram, Registry, SparseFamily, Stopwatch, default_registry,
 };
 
 use super::error::ErrorType;
 use super::template::UrlTemplates;
+use crate::body::Watch;
 use crate::described::{Described, Values};
-use crate::route::method_label;
+use crate::method::method_label;
+use crate::options::{DEFAULT_MAX_SERIES, DurationBuckets};
 
 pub(crate) const DURATION: &str = "http_client_request_duration_seconds";
 pub(crate) const ACTIVE: &str = "http_client_active_requests";
@@ -110,8 +111,7 @@ impl std::fmt::Debug for ClientMetrics {
 
 pub(crate) struct Config<'a> {
     pub(crate) registry: &'a Registry,
-    pub(crate) buckets: Buckets,
-    pub(crate) native: Option<NativeBuckets>,
+    pub(crate) durations: DurationBuckets,
     pub(crate) hosts: Hosts,
     pub(crate) max_series: usize,
     pub(crate) templates: Option<UrlTemplates>,
@@ -119,16 +119,12 @@ pub(crate) struct Config<'a> {
 
 impl ClientMetrics {
     fn new(
-        buckets: Buckets,
-        native: Option<NativeBuckets>,
+        durations: DurationBuckets,
         hosts: Hosts,
         max: usize,
         templates: Option<UrlTemplates>,
     ) -> Self {
-        let histogram = move || match native {
-            Some(n) => Histogram::with_native(buckets.clone(), n),
-            None => Histogram::new(buckets.clone()),
-        };
+        let histogram = durations.maker();
         let [method, address, port, status, error] = LABELS;
         let families = match templates {
             None => Families::Plain {
@@ -197,8 +193,7 @@ impl ClientMetrics {
 
     pub(crate) fn register(config: Config<'_>) -> vitalsign::Result<Arc<Self>> {
         let metrics = Self::new(
-            config.buckets,
-            config.native,
+            config.durations,
             config.hosts,
             config.max_series,
             config.templates,
@@ -215,13 +210,8 @@ impl ClientMetrics {
                 seen: RwLock::default(),
                 max: DEFAULT_MAX_HOSTS,
             };
-            let metrics = ClientMetrics::new(
-                Buckets::latency(),
-                Some(NativeBuckets::default()),
-                hosts,
-                crate::metrics::DEFAULT_MAX_SERIES,
-                None,
-            );
+            let metrics =
+                ClientMetrics::new(DurationBuckets::default(), hosts, DEFAULT_MAX_SERIES, None);
             if let Err(e) = metrics.register_into(default_registry()) {
                 eprintln!("vitalsign-tower: HTTP client metrics not exported: {e}");
             }
@@ -261,7 +251,11 @@ fn split_port(h: &str) -> (&str, Option<u16>) {
 
 /// One request in flight: holds the active gauge up, and records its duration once, when the
 /// response body ends, fails or is dropped, or when the request fails without a response.
-pub(crate) struct Tracker {
+#[allow(
+    unreachable_pub,
+    reason = "named by the public `HttpClientBody` alias as its watch, and nameable nowhere else"
+)]
+pub struct Tracker {
     metrics: Arc<ClientMetrics>,
     method: &'static str,
     host: Arc<str>,
@@ -355,6 +349,27 @@ impl Tracker {
             Some(cx) => cx.scope(|| duration.observe_ns(ns)),
             None => duration.observe_ns(ns),
         }
+    }
+}
+
+impl std::fmt::Debug for Tracker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tracker").finish_non_exhaustive()
+    }
+}
+
+impl Watch for Tracker {
+    fn frame<D: bytes::Buf>(&mut self, _: &http_body::Frame<D>, end_stream: bool) -> bool {
+        end_stream
+    }
+
+    fn failed(&mut self) -> bool {
+        self.error.get_or_insert(ErrorType::Closed);
+        true
+    }
+
+    fn ended(&mut self) -> bool {
+        true
     }
 }
 

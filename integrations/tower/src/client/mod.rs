@@ -44,7 +44,6 @@
 //! # }
 //! ```
 
-mod body;
 mod error;
 mod future;
 mod layer;
@@ -54,7 +53,9 @@ mod reqwest;
 mod service;
 mod template;
 
-pub use body::HttpClientBody;
+/// The response body of [`HttpClientService`]: it records the request when it ends, fails or is
+/// dropped.
+pub type HttpClientBody<B> = crate::body::WatchedBody<B, metrics::Tracker>;
 pub use error::ErrorType;
 pub use future::HttpClientFuture;
 pub use layer::{HttpClientLayer, HttpClientLayerBuilder};

@@ -1,6 +1,6 @@
 //! The bodies a gRPC layer wraps: the request body counts the messages it carries; the response
-//! body counts its messages, reads the status from the trailers, and ends the call when the
-//! stream ends, fails or is dropped.
+//! body (the layers' shared [`WatchedBody`]) counts its messages, reads the status from the
+//! trailers, and ends the call when the stream ends, fails or is dropped.
 
 use std::io::IoSlice;
 use std::pin::Pin;
@@ -14,6 +14,7 @@ use vitalsign::Counter;
 
 use super::code::Code;
 use super::metrics::Call;
+use crate::body::{Watch, WatchedBody};
 
 /// Finds message boundaries in a gRPC stream: each message is a 1-byte flag, a 4-byte
 /// big-endian length, then that many bytes, and frames split them anywhere.
@@ -126,24 +127,23 @@ impl<B: Body> Body for GrpcRequestBody<B> {
     }
 }
 
-pin_project! {
-    /// A response body that counts its messages and ends its call: with the status of its
-    /// trailers, `Unknown` if it ends without one, or `Canceled` (`DeadlineExceeded` past the
-    /// caller's deadline) if it is dropped before its end.
-    pub struct GrpcResponseBody<B> {
-        #[pin]
-        inner: B,
-        frames: Frames,
-        call: Option<Call>,
-        // The status of a Trailers-Only response, or from its HTTP status.
-        code: Option<Code>,
-    }
+/// What a gRPC response body keeps for its call: it counts the messages, and ends the call with
+/// the status of its trailers, `Unknown` if it ends without one, or `Canceled`
+/// (`DeadlineExceeded` past the caller's deadline) if it is dropped before its end.
+#[allow(
+    unreachable_pub,
+    reason = "named by the public `GrpcResponseBody` alias as its watch, and nameable nowhere else"
+)]
+pub struct ResponseWatch {
+    frames: Frames,
+    call: Call,
+    // The status of a Trailers-Only response, or from its HTTP status.
+    code: Option<Code>,
 }
 
-impl<B> GrpcResponseBody<B> {
-    pub(crate) fn new(inner: B, call: Option<Call>, code: Option<Code>) -> Self {
+impl ResponseWatch {
+    pub(crate) fn new(call: Call, code: Option<Code>) -> Self {
         Self {
-            inner,
             frames: Frames::default(),
             call,
             code,
@@ -151,56 +151,41 @@ impl<B> GrpcResponseBody<B> {
     }
 }
 
-impl<B> std::fmt::Debug for GrpcResponseBody<B> {
+impl std::fmt::Debug for ResponseWatch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GrpcResponseBody").finish_non_exhaustive()
+        f.debug_struct("ResponseWatch").finish_non_exhaustive()
     }
 }
 
-impl<B: Body> Body for GrpcResponseBody<B> {
-    type Data = B::Data;
-    type Error = B::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        let this = self.project();
-        let mut inner = this.inner;
-        let frame = ready!(inner.as_mut().poll_frame(cx));
-        let Some(call) = this.call.as_mut() else {
-            return Poll::Ready(frame);
-        };
-        match &frame {
-            Some(Ok(f)) => {
-                if let Some(data) = f.data_ref() {
-                    call.response_messages(this.frames.feed_buf(data));
-                    // A body that says it has ended may never be polled again.
-                    if inner.is_end_stream() {
-                        call.finish(this.code.unwrap_or(Code::Unknown));
-                    }
-                } else if let Some(trailers) = f.trailers_ref() {
-                    let code = this.code.or(Code::from_headers(trailers));
-                    call.finish(code.unwrap_or(Code::Unknown));
-                }
+impl Watch for ResponseWatch {
+    fn frame<D: Buf>(&mut self, frame: &Frame<D>, end_stream: bool) -> bool {
+        if let Some(data) = frame.data_ref() {
+            self.call.response_messages(self.frames.feed_buf(data));
+            if end_stream {
+                self.call.finish(self.code.unwrap_or(Code::Unknown));
             }
-            Some(Err(_)) => call.failed(),
-            None => call.finish(this.code.unwrap_or(Code::Unknown)),
+        } else if let Some(trailers) = frame.trailers_ref() {
+            let code = self.code.or(Code::from_headers(trailers));
+            self.call.finish(code.unwrap_or(Code::Unknown));
         }
-        if call.is_done() {
-            *this.call = None;
-        }
-        Poll::Ready(frame)
+        self.call.is_done()
     }
 
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+    fn failed(&mut self) -> bool {
+        self.call.failed();
+        self.call.is_done()
     }
 
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+    fn ended(&mut self) -> bool {
+        self.call.finish(self.code.unwrap_or(Code::Unknown));
+        self.call.is_done()
     }
 }
+
+/// A response body that counts its messages and ends its call: with the status of its
+/// trailers, `Unknown` if it ends without one, or `Canceled` (`DeadlineExceeded` past the
+/// caller's deadline) if it is dropped before its end.
+pub type GrpcResponseBody<B> = WatchedBody<B, ResponseWatch>;
 
 #[cfg(test)]
 mod tests {

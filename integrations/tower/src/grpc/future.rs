@@ -8,7 +8,7 @@ use std::task::{Context, Poll, ready};
 use http::{Response, StatusCode};
 use pin_project_lite::pin_project;
 
-use super::body::GrpcResponseBody;
+use super::body::{GrpcResponseBody, ResponseWatch};
 use super::code::Code;
 use super::metrics::Call;
 
@@ -72,7 +72,9 @@ where
                     c.finish(code);
                     call = None;
                 }
-                Ok(response.map(|body| GrpcResponseBody::new(body, call, code)))
+                Ok(response.map(|body| {
+                    GrpcResponseBody::new(body, call.map(|c| ResponseWatch::new(c, code)))
+                }))
             }
             Err(e) => {
                 if let Some(c) = call.as_mut() {

@@ -4,7 +4,9 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use tower::Layer;
-use vitalsign::{Buckets, NativeBuckets, Registry};
+use vitalsign::Registry;
+
+use crate::options::{DurationBuckets, duration_bucket_options};
 
 use super::methods::GrpcMethods;
 use super::metrics::{Families, GrpcMetrics, Side};
@@ -60,13 +62,8 @@ macro_rules! layer {
                 let registry = self
                     .registry
                     .unwrap_or_else(|| vitalsign::default_registry());
-                let families = Families::registered(
-                    registry,
-                    $side,
-                    self.buckets,
-                    self.native,
-                    self.handling_time,
-                )?;
+                let families =
+                    Families::registered(registry, $side, self.durations, self.handling_time)?;
                 let metrics = GrpcMetrics::new($side, &families, &self.methods);
                 Ok($layer {
                     metrics: Arc::new(metrics),
@@ -110,8 +107,7 @@ layer!(GrpcClientLayer, GrpcClientService, Side::Client);
 pub struct GrpcLayerBuilder<'r, L> {
     methods: GrpcMethods,
     registry: Option<&'r Registry>,
-    buckets: Buckets,
-    native: Option<NativeBuckets>,
+    durations: DurationBuckets,
     handling_time: bool,
     layer: PhantomData<fn() -> L>,
 }
@@ -120,8 +116,7 @@ impl<L> std::fmt::Debug for GrpcLayerBuilder<'_, L> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GrpcLayerBuilder")
             .field("methods", &self.methods)
-            .field("buckets", &self.buckets)
-            .field("native", &self.native)
+            .field("durations", &self.durations)
             .field("handling_time", &self.handling_time)
             .finish_non_exhaustive()
     }
@@ -132,8 +127,7 @@ impl<L> GrpcLayerBuilder<'_, L> {
         Self {
             methods,
             registry: None,
-            buckets: Buckets::latency(),
-            native: Some(NativeBuckets::default()),
+            durations: DurationBuckets::default(),
             handling_time: true,
             layer: PhantomData,
         }
@@ -144,30 +138,14 @@ impl<L> GrpcLayerBuilder<'_, L> {
         GrpcLayerBuilder {
             methods: self.methods,
             registry: Some(registry),
-            buckets: self.buckets,
-            native: self.native,
+            durations: self.durations,
             handling_time: self.handling_time,
             layer: PhantomData,
         }
     }
 
-    /// Buckets of `*_handling_seconds` (default: Prometheus' latency buckets, as Go's).
-    pub fn buckets(mut self, buckets: Buckets) -> Self {
-        self.buckets = buckets;
-        self
-    }
-
-    /// Native buckets beside the classic ones (default: `NativeBuckets::default()`).
-    pub fn native(mut self, native: NativeBuckets) -> Self {
-        self.native = Some(native);
-        self
-    }
-
-    /// Classic buckets only.
-    pub fn classic_only(mut self) -> Self {
-        self.native = None;
-        self
-    }
+    // The buckets of `*_handling_seconds` (Prometheus' latency buckets by default, as Go's).
+    duration_bucket_options!();
 
     /// No `*_handling_seconds` histogram: calls and messages are still counted by method and
     /// code. The histogram is most of a layer's series (each declared method's buckets); Go's

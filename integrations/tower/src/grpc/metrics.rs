@@ -11,13 +11,13 @@ use vitalsign::catalog::Source;
 use vitalsign::lookup::{self, Table, same_bytes};
 use vitalsign::trace::TraceContext;
 use vitalsign::{
-    Buckets, Counter, Descriptor, Histogram, NativeBuckets, Registry, SparseFamily, Stopwatch,
-    default_registry,
+    Counter, Descriptor, Histogram, Registry, SparseFamily, Stopwatch, default_registry,
 };
 
 use super::code::Code;
 use super::methods::{GrpcMethods, OTHER, UNKNOWN_TYPE};
 use crate::described::Described;
+use crate::options::DurationBuckets;
 
 /// Which end of a call a layer sits on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,12 +61,9 @@ impl std::fmt::Debug for Families {
 const LABELS: [&str; 3] = ["grpc_type", "grpc_service", "grpc_method"];
 
 impl Families {
-    fn new(buckets: Buckets, native: Option<NativeBuckets>, handling_time: bool) -> Self {
+    fn new(durations: DurationBuckets, handling_time: bool) -> Self {
         let counters = || Arc::new(SparseFamily::new(LABELS, MAX_SERIES).expect(VALID));
-        let handling = SparseFamily::new_with(LABELS, MAX_SERIES, move || match native {
-            Some(n) => Histogram::with_native(buckets.clone(), n),
-            None => Histogram::new(buckets.clone()),
-        });
+        let handling = SparseFamily::new_with(LABELS, MAX_SERIES, durations.maker());
         let handled = SparseFamily::new(
             ["grpc_type", "grpc_service", "grpc_method", "grpc_code"],
             MAX_SERIES,
@@ -128,7 +125,7 @@ impl Families {
     /// taken, calls are still tracked, the clash is printed once, and nothing is exported.
     pub(crate) fn shared_default(side: Side) -> Arc<Self> {
         fn make(side: Side) -> Arc<Families> {
-            let families = Families::new(Buckets::latency(), Some(NativeBuckets::default()), true);
+            let families = Families::new(DurationBuckets::default(), true);
             if let Err(e) = families.register(default_registry(), side) {
                 eprintln!("vitalsign-tower: gRPC {side:?} metrics not exported: {e}");
             }
@@ -146,11 +143,10 @@ impl Families {
     pub(crate) fn registered(
         registry: &Registry,
         side: Side,
-        buckets: Buckets,
-        native: Option<NativeBuckets>,
+        durations: DurationBuckets,
         handling_time: bool,
     ) -> vitalsign::Result<Arc<Self>> {
-        let families = Self::new(buckets, native, handling_time);
+        let families = Self::new(durations, handling_time);
         families.register(registry, side)?;
         Ok(Arc::new(families))
     }

@@ -6,17 +6,21 @@
 
 use std::sync::{Arc, LazyLock};
 
+use bytes::Buf;
 use http::StatusCode;
+use http_body::Frame;
 use vitalsign::catalog::Source;
 use vitalsign::trace::TraceContext;
 use vitalsign::{
-    Buckets, Descriptor, Gauge, Histogram, NativeBuckets, OVERFLOW_VALUE, Registry, SparseFamily,
-    Stopwatch, default_registry,
+    Buckets, Descriptor, Gauge, Histogram, OVERFLOW_VALUE, Registry, SparseFamily, Stopwatch,
+    default_registry,
 };
 
+use super::route::ExtraLabel;
+use super::route_table::{RouteEntry, RouteTable, StatusSeries};
+use crate::body::Watch;
 use crate::described::Described;
-use crate::route::ExtraLabel;
-use crate::routes::{RouteEntry, RouteTable, StatusSeries};
+use crate::options::{DEFAULT_MAX_SERIES, DurationBuckets};
 
 pub(crate) const DURATION: &str = "http_server_request_duration_seconds";
 pub(crate) const ACTIVE: &str = "http_server_active_requests";
@@ -25,9 +29,6 @@ pub(crate) const RESPONSE_SIZE: &str = "http_server_response_body_size_bytes";
 const METHOD: &str = "http_request_method";
 const ROUTE: &str = "http_route";
 const STATUS: &str = "http_response_status_code";
-
-/// How many label sets each family keeps before new ones share its overflow series.
-pub(crate) const DEFAULT_MAX_SERIES: usize = 2_000;
 
 /// The label names are constants or checked by the builder; a sparse family only refuses
 /// invalid names.
@@ -45,29 +46,26 @@ impl<const D: usize, const A: usize> Families<D, A> {
     fn new(
         names: [&str; D],
         active_names: [&str; A],
-        buckets: &Buckets,
+        durations: &DurationBuckets,
         body_sizes: bool,
         max_series: usize,
     ) -> Self {
-        let histograms = |buckets: &Buckets, native: Option<NativeBuckets>| {
-            let buckets = buckets.clone();
-            let family = SparseFamily::new_with(names, max_series, move || match native {
-                Some(n) => Histogram::with_native(buckets.clone(), n),
-                None => Histogram::new(buckets.clone()),
-            });
+        let histograms = |buckets: DurationBuckets| {
+            let family = SparseFamily::new_with(names, max_series, buckets.maker());
             Arc::new(family.expect(VALID))
         };
-        let sizes = Buckets::exponential(64.0, 4.0, 10).unwrap_or_else(|_| Buckets::latency());
-        let histograms_native =
-            |buckets: &Buckets| histograms(buckets, Some(NativeBuckets::default()));
-        let histograms = |buckets: &Buckets| histograms(buckets, None);
+        // Body sizes are classic only.
+        let sizes = DurationBuckets {
+            classic: Buckets::exponential(64.0, 4.0, 10).unwrap_or_else(|_| Buckets::latency()),
+            native: None,
+        };
         Self {
-            // Durations are classic and native: a Prometheus with native histograms turned on
-            // gets them with no code.
-            duration: histograms_native(buckets),
+            // Durations are classic and native by default: a Prometheus with native histograms
+            // turned on gets them with no code.
+            duration: histograms(durations.clone()),
             active: Arc::new(SparseFamily::new(active_names, max_series).expect(VALID)),
-            request_size: body_sizes.then(|| histograms(&sizes)),
-            response_size: body_sizes.then(|| histograms(&sizes)),
+            request_size: body_sizes.then(|| histograms(sizes.clone())),
+            response_size: body_sizes.then(|| histograms(sizes)),
         }
     }
 
@@ -167,7 +165,7 @@ impl std::fmt::Debug for HttpMetrics {
 
 pub(crate) struct Config<'a> {
     pub(crate) registry: &'a Registry,
-    pub(crate) buckets: Buckets,
+    pub(crate) durations: DurationBuckets,
     pub(crate) prefix: Option<String>,
     pub(crate) body_sizes: bool,
     pub(crate) max_series: usize,
@@ -175,19 +173,24 @@ pub(crate) struct Config<'a> {
 }
 
 impl HttpMetrics {
-    fn new(buckets: &Buckets, body_sizes: bool, max_series: usize, extra: Option<&str>) -> Self {
+    fn new(
+        durations: &DurationBuckets,
+        body_sizes: bool,
+        max_series: usize,
+        extra: Option<&str>,
+    ) -> Self {
         let shape = match extra {
             None => Shape::Plain(Families::new(
                 [METHOD, ROUTE, STATUS],
                 [METHOD, ROUTE],
-                buckets,
+                durations,
                 body_sizes,
                 max_series,
             )),
             Some(extra) => Shape::Extra(Families::new(
                 [METHOD, ROUTE, STATUS, extra],
                 [METHOD, ROUTE, extra],
-                buckets,
+                durations,
                 body_sizes,
                 max_series,
             )),
@@ -207,7 +210,7 @@ impl HttpMetrics {
             }
         }
         let metrics = Self::new(
-            &config.buckets,
+            &config.durations,
             config.body_sizes,
             config.max_series,
             config.extra_label,
@@ -228,7 +231,8 @@ impl HttpMetrics {
     /// printed once, and the families are not exported.
     pub(crate) fn shared_default() -> Shared {
         static DEFAULT: LazyLock<HttpMetrics> = LazyLock::new(|| {
-            let metrics = HttpMetrics::new(&Buckets::latency(), false, DEFAULT_MAX_SERIES, None);
+            let metrics =
+                HttpMetrics::new(&DurationBuckets::default(), false, DEFAULT_MAX_SERIES, None);
             if let Err(e) = metrics.register_into(default_registry(), None) {
                 eprintln!("vitalsign-tower: HTTP metrics not exported: {e}");
             }
@@ -283,7 +287,11 @@ fn invalid_extra(name: &str) -> vitalsign::Error {
 
 /// One request in flight: holds the active gauge up, records duration and sizes once, when
 /// the response body ends, fails or is dropped, or when the request is abandoned.
-pub(crate) struct Tracker {
+#[allow(
+    unreachable_pub,
+    reason = "named by the public `MetricsBody` alias as its watch, and nameable nowhere else"
+)]
+pub struct Tracker {
     metrics: Shared,
     /// The request's entry in `metrics`' route table.
     entry: u32,
@@ -319,6 +327,29 @@ impl Tracker {
             response_bytes: 0,
             trace,
         }
+    }
+}
+
+impl std::fmt::Debug for Tracker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tracker").finish_non_exhaustive()
+    }
+}
+
+impl Watch for Tracker {
+    fn frame<D: Buf>(&mut self, frame: &Frame<D>, end_stream: bool) -> bool {
+        if let Some(data) = frame.data_ref() {
+            self.response_bytes += data.remaining() as u64;
+        }
+        end_stream
+    }
+
+    fn failed(&mut self) -> bool {
+        true
+    }
+
+    fn ended(&mut self) -> bool {
+        true
     }
 }
 

@@ -6,7 +6,7 @@ use http::Response;
 use pin_project_lite::pin_project;
 
 use super::MetricsBody;
-use crate::metrics::Tracker;
+use super::families::Tracker;
 
 pin_project! {
     /// The response future of [`MetricsService`](crate::MetricsService): hands the tracker to the

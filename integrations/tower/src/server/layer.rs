@@ -1,9 +1,10 @@
 use tower::Layer;
-use vitalsign::{Buckets, Registry, default_registry};
+use vitalsign::{Registry, default_registry};
 
 use super::MetricsService;
-use crate::metrics::{Config, DEFAULT_MAX_SERIES, HttpMetrics, Shared};
-use crate::route::DefaultRoute;
+use super::families::{Config, HttpMetrics, Shared};
+use super::route::DefaultRoute;
+use crate::options::{DEFAULT_MAX_SERIES, DurationBuckets, duration_bucket_options};
 
 /// Instruments every request of the service it wraps. See the [crate docs](crate).
 ///
@@ -31,7 +32,7 @@ impl MetricsLayer {
     pub fn builder() -> MetricsLayerBuilder<'static> {
         MetricsLayerBuilder {
             registry: default_registry(),
-            buckets: Buckets::latency(),
+            durations: DurationBuckets::default(),
             prefix: None,
             body_sizes: false,
             max_series: DEFAULT_MAX_SERIES,
@@ -115,7 +116,7 @@ impl<C, X> std::fmt::Debug for MetricsLayer<C, X> {
 /// ```
 pub struct MetricsLayerBuilder<'r, C = DefaultRoute, X = ()> {
     registry: &'r Registry,
-    buckets: Buckets,
+    durations: DurationBuckets,
     prefix: Option<String>,
     body_sizes: bool,
     max_series: usize,
@@ -127,7 +128,7 @@ pub struct MetricsLayerBuilder<'r, C = DefaultRoute, X = ()> {
 impl<C, X> std::fmt::Debug for MetricsLayerBuilder<'_, C, X> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MetricsLayerBuilder")
-            .field("buckets", &self.buckets)
+            .field("durations", &self.durations)
             .field("prefix", &self.prefix)
             .field("body_sizes", &self.body_sizes)
             .field("max_series", &self.max_series)
@@ -141,7 +142,7 @@ impl<'r, C, X> MetricsLayerBuilder<'r, C, X> {
     pub fn registry<'s>(self, registry: &'s Registry) -> MetricsLayerBuilder<'s, C, X> {
         MetricsLayerBuilder {
             registry,
-            buckets: self.buckets,
+            durations: self.durations,
             prefix: self.prefix,
             body_sizes: self.body_sizes,
             max_series: self.max_series,
@@ -155,7 +156,7 @@ impl<'r, C, X> MetricsLayerBuilder<'r, C, X> {
     pub fn classify_route<C2>(self, classifier: C2) -> MetricsLayerBuilder<'r, C2, X> {
         MetricsLayerBuilder {
             registry: self.registry,
-            buckets: self.buckets,
+            durations: self.durations,
             prefix: self.prefix,
             body_sizes: self.body_sizes,
             max_series: self.max_series,
@@ -165,12 +166,7 @@ impl<'r, C, X> MetricsLayerBuilder<'r, C, X> {
         }
     }
 
-    /// Duration buckets, in seconds (default: Prometheus' latency buckets).
-    #[must_use]
-    pub fn buckets(mut self, buckets: Buckets) -> Self {
-        self.buckets = buckets;
-        self
-    }
+    duration_bucket_options!();
 
     /// Prefixes every family name with `prefix_`.
     #[must_use]
@@ -208,7 +204,7 @@ impl<'r, C, X> MetricsLayerBuilder<'r, C, X> {
     ) -> MetricsLayerBuilder<'r, C, X2> {
         MetricsLayerBuilder {
             registry: self.registry,
-            buckets: self.buckets,
+            durations: self.durations,
             prefix: self.prefix,
             body_sizes: self.body_sizes,
             max_series: self.max_series,
@@ -222,7 +218,7 @@ impl<'r, C, X> MetricsLayerBuilder<'r, C, X> {
     pub fn build(self) -> vitalsign::Result<MetricsLayer<C, X>> {
         let metrics = HttpMetrics::register(Config {
             registry: self.registry,
-            buckets: self.buckets,
+            durations: self.durations,
             prefix: self.prefix,
             body_sizes: self.body_sizes,
             max_series: self.max_series,

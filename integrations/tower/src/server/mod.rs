@@ -1,4 +1,6 @@
-//! [`MetricsLayer`] and the service, future and body it wraps requests in.
+//! The HTTP server layer: [`MetricsLayer`], the service, future and body it wraps requests in,
+//! the route label (`route.rs`), the families (`families.rs`) and the table that finds a
+//! request's series in them (`route_table.rs`).
 //!
 //! A request starts a tracker (active gauge up, clock started); the response future gives it the
 //! status; the response body carries it until the last frame is sent or the body is dropped,
@@ -12,13 +14,17 @@
 //! outside it; wrap them with `TraceContext::instrument` (`vitalsign::trace::current()` gives
 //! the context to pass on).
 
-mod body;
+mod families;
 mod future;
-#[allow(clippy::module_inception)] // tower-http's layout: `layer/layer.rs` holds the `Layer`
 mod layer;
+pub(crate) mod route;
+mod route_table;
 mod service;
 
-pub use body::MetricsBody;
+/// The response body of [`MetricsService`]: it records the request when its last frame is sent,
+/// when it fails, or when it is dropped half-way.
+pub type MetricsBody<B> = crate::body::WatchedBody<B, families::Tracker>;
 pub use future::ResponseFuture;
 pub use layer::{MetricsLayer, MetricsLayerBuilder};
+pub use route::{ClassifyExtra, ClassifyRoute, DefaultRoute, ExtraLabel, Route, UNMATCHED};
 pub use service::MetricsService;

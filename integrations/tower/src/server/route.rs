@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use http::{Method, Request};
+use http::Request;
 
 /// The `http_route` value of requests that matched no route.
 pub const UNMATCHED: &str = "unmatched";
@@ -236,26 +236,5 @@ where
 {
     fn classify(&self, request: &Request<B>) -> Option<ExtraLabel> {
         self(request)
-    }
-}
-
-/// Every value [`method_label`] gives.
-pub(crate) const METHOD_LABELS: &[&str] = &[
-    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "_OTHER",
-];
-
-/// The `http_request_method` label: the standard methods by name, anything else `_OTHER`.
-pub(crate) fn method_label(method: &Method) -> &'static str {
-    match *method {
-        Method::GET => "GET",
-        Method::HEAD => "HEAD",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::DELETE => "DELETE",
-        Method::CONNECT => "CONNECT",
-        Method::OPTIONS => "OPTIONS",
-        Method::TRACE => "TRACE",
-        Method::PATCH => "PATCH",
-        _ => "_OTHER",
     }
 }

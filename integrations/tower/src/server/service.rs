@@ -4,9 +4,10 @@ use http::{Request, Response};
 use http_body::Body;
 use tower::Service;
 
+use super::families::{Shared, Tracker};
+use super::route::{ClassifyExtra, ClassifyRoute, UNMATCHED};
 use super::{MetricsBody, ResponseFuture};
-use crate::metrics::{Shared, Tracker};
-use crate::route::{ClassifyExtra, ClassifyRoute, UNMATCHED, method_label};
+use crate::method::method_label;
 
 /// The service [`MetricsLayer`](crate::MetricsLayer) wraps around yours.
 #[derive(Clone)]
