@@ -1,27 +1,21 @@
-//! How a recorder is configured: its registry, the buckets of histograms by name, native
-//! buckets, and the cap on label sets per name.
+//! How a recorder is configured and installed: the builder fills in a [`Config`] and hands it to
+//! the recorder, and installs the recorder as the process' global one.
 
 use vitalsign::{Buckets, NativeBuckets, Registry};
 
+use crate::config::{Config, Matcher};
 use crate::recorder::VitalsignRecorder;
 
-/// Which histogram names a bucket layout applies to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Matcher {
-    /// Exactly this name (as recorded, before `_`-sanitising).
-    Full(String),
-    /// Names starting with this.
-    Prefix(String),
-    /// Names ending with this.
-    Suffix(String),
+/// Installs a recorder into the default registry with the default settings.
+pub fn install() -> Result<VitalsignRecorder, InstallError> {
+    VitalsignRecorder::builder().install()
 }
 
-impl Matcher {
-    pub(crate) fn matches(&self, name: &str) -> bool {
-        match self {
-            Matcher::Full(n) => name == n,
-            Matcher::Prefix(p) => name.starts_with(p.as_str()),
-            Matcher::Suffix(s) => name.ends_with(s.as_str()),
+impl VitalsignRecorder {
+    /// A builder with the default settings.
+    pub fn builder() -> Builder {
+        Builder {
+            config: Config::default(),
         }
     }
 }
@@ -29,37 +23,21 @@ impl Matcher {
 /// Configures a [`VitalsignRecorder`].
 #[derive(Debug)]
 pub struct Builder {
-    pub(crate) registry: &'static Registry,
-    pub(crate) buckets: Vec<(Matcher, Buckets)>,
-    pub(crate) native: Option<NativeBuckets>,
-    pub(crate) max_series: usize,
-    pub(crate) idle_timeout: Option<std::time::Duration>,
+    config: Config,
 }
 
 impl Builder {
-    /// The default settings: the default registry, latency buckets, native buckets, 2,000
-    /// label sets per name.
-    pub(crate) fn new() -> Self {
-        Self {
-            registry: vitalsign::default_registry(),
-            buckets: Vec::new(),
-            native: Some(NativeBuckets::default()),
-            max_series: 2000,
-            idle_timeout: None,
-        }
-    }
-
     /// Records into `registry` instead of the [`default_registry`](vitalsign::default_registry).
     #[must_use]
     pub fn registry(mut self, registry: &'static Registry) -> Self {
-        self.registry = registry;
+        self.config.registry = registry;
         self
     }
 
     /// Histograms whose name `matcher` matches get `buckets` (the first match wins).
     #[must_use]
     pub fn buckets_for(mut self, matcher: Matcher, buckets: Buckets) -> Self {
-        self.buckets.push((matcher, buckets));
+        self.config.buckets.push((matcher, buckets));
         self
     }
 
@@ -67,7 +45,7 @@ impl Builder {
     /// classic buckets only.
     #[must_use]
     pub fn native(mut self, native: Option<NativeBuckets>) -> Self {
-        self.native = native;
+        self.config.native = native;
         self
     }
 
@@ -75,7 +53,7 @@ impl Builder {
     /// 2,000).
     #[must_use]
     pub fn max_series(mut self, max: usize) -> Self {
-        self.max_series = max;
+        self.config.max_series = max;
         self
     }
 
@@ -86,13 +64,13 @@ impl Builder {
     /// held in a struct) keeps its label set; one made by the macros at each call does not.
     #[must_use]
     pub fn idle_timeout(mut self, idle: std::time::Duration) -> Self {
-        self.idle_timeout = Some(idle);
+        self.config.idle_timeout = Some(idle);
         self
     }
 
     /// The recorder.
     pub fn build(self) -> VitalsignRecorder {
-        VitalsignRecorder::with(self)
+        VitalsignRecorder::with(self.config)
     }
 
     /// Builds the recorder and installs it as the process' global one.

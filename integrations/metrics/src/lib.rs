@@ -64,8 +64,10 @@
 //! at every call (a read lock and a hash of the key); keep the handle where that matters.
 
 mod builder;
+mod config;
 mod handles;
 mod recorder;
 
-pub use builder::{Builder, InstallError, Matcher};
-pub use recorder::{VitalsignRecorder, install};
+pub use builder::{Builder, InstallError, install};
+pub use config::Matcher;
+pub use recorder::VitalsignRecorder;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use metrics::{Key, KeyName, Metadata, SharedString, Unit};
 use vitalsign::{Buckets, Descriptor, Histogram, Metric, SparseFamily};
 
-use crate::builder::{Builder, InstallError};
+use crate::config::Config;
 use crate::handles::{FacadeCounter, FacadeGauge, FacadeHistogram};
 
 /// The recorder: see the [crate documentation](crate).
@@ -23,19 +23,9 @@ impl std::fmt::Debug for VitalsignRecorder {
     }
 }
 
-/// Installs a recorder into the default registry with the default settings.
-pub fn install() -> Result<VitalsignRecorder, InstallError> {
-    VitalsignRecorder::builder().install()
-}
-
 impl VitalsignRecorder {
-    /// A builder with the default settings.
-    pub fn builder() -> Builder {
-        Builder::new()
-    }
-
     /// A recorder with `config`'s settings.
-    pub(crate) fn with(config: Builder) -> Self {
+    pub(crate) fn with(config: Config) -> Self {
         Self {
             inner: Arc::new(Inner {
                 config,
@@ -65,7 +55,7 @@ enum Kind {
 }
 
 struct Inner {
-    config: Builder,
+    config: Config,
     /// Per name: its kind and family (or why it was refused).
     families: RwLock<HashMap<String, Result<Family, ()>>>,
     /// Handles already made, per kind (counter, gauge, histogram) and key: what the macros look
