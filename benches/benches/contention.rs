@@ -13,8 +13,10 @@
 //! `bytes SERIES UNCONTENDED CONTENDED` (heap and inline bytes of one series, counted by the
 //! allocator below) and `valid yes|no`. `benches/run.sh` feeds it to `report`.
 
-// A counting allocator must implement the unsafe `GlobalAlloc`; it only forwards to `System`.
-#![allow(unsafe_code)]
+#![allow(
+    unsafe_code,
+    reason = "a counting allocator must implement the unsafe `GlobalAlloc`; it only forwards to `System`"
+)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 

@@ -2,8 +2,10 @@
 //! holds the workload they share: the bucket bounds, the observed values, and the 6 x 3 label set
 //! derived once for each crate measured.
 
-// Derived for four crates at once; the variants and fields are read through those derives.
-#![allow(missing_docs)]
+#![allow(
+    missing_docs,
+    reason = "derived for four crates at once; the variants and fields are read through those derives"
+)]
 
 pub const LATENCY: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,

@@ -5,8 +5,10 @@
 //! client that can set headers, starting Prometheus and the shop, `block_on`, and resident
 //! memory.
 
-// Test support: each item is documented where it is not obvious from its name.
-#![allow(missing_docs)]
+#![allow(
+    missing_docs,
+    reason = "test support: each item is documented where its name does not say it"
+)]
 
 pub mod echo;
 pub mod model;

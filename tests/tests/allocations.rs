@@ -3,8 +3,10 @@
 //! series allocates once, on its first observation: its native bucket table, its exemplar
 //! cells in a trace.)
 
-// A counting allocator must implement the unsafe `GlobalAlloc`; it only forwards to `System`.
-#![allow(unsafe_code)]
+#![allow(
+    unsafe_code,
+    reason = "a counting allocator must implement the unsafe `GlobalAlloc`; it only forwards to `System`"
+)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;

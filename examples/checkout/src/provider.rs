@@ -83,7 +83,7 @@ impl Provider {
 #[derive(Debug, Deserialize)]
 struct Charge {
     customer: String,
-    #[allow(dead_code)] // a real provider would charge it
+    #[allow(dead_code, reason = "a real provider would charge it")]
     amount_cents: u64,
 }
 

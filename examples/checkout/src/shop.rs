@@ -153,7 +153,10 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, axum::Json(json!({ "error": message.into() }))).into_response()
 }
 
-#[allow(clippy::result_large_err)] // the error is the finished response, returned as it is
+#[allow(
+    clippy::result_large_err,
+    reason = "the error is the finished response, returned as it is"
+)]
 fn parse<T: serde::de::DeserializeOwned>(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<T, Response> {

@@ -155,7 +155,7 @@ fn statics(a: &Analysis, options: &Options, krate: &TokenStream) -> TokenStream 
             };
             quote! {
                 {
-                    #[allow(unused_imports)]
+                    #[allow(unused_imports, reason = "one of the two traits answers, by autoref")]
                     use #p::{KindsFromName as _, KindsFromValues as _};
                     (&&#p::ErrType::<#ty>::new()).error_kinds(#p::short_type_name::<#ty>())
                 }
@@ -249,7 +249,7 @@ fn label_index(a: &Analysis, krate: &TokenStream) -> TokenStream {
         }
     });
     quote!({
-        #[allow(unused_mut)]
+        #[allow(unused_mut, reason = "a function without labels adds nothing to it")]
         let mut __vitalsign_index: ::core::primitive::usize = 0;
         #( #steps )*
         __vitalsign_index
@@ -262,7 +262,7 @@ fn outcome(a: &Analysis, krate: &TokenStream) -> TokenStream {
     let kind = match &a.errors {
         Errors::None => None,
         Errors::Typed(_) | Errors::Dynamic => Some(quote! {{
-            #[allow(unused_imports)]
+            #[allow(unused_imports, reason = "one of the two traits answers, by autoref")]
             use #p::{LabelFromName as _, LabelFromValue as _};
             __VITALSIGN_FN.error_outcome((&&#p::ErrRef(__vitalsign_error)).error_label())
         }}),

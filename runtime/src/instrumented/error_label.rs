@@ -76,7 +76,10 @@ pub struct ErrType<E>(PhantomData<fn() -> E>);
 
 impl<E> ErrType<E> {
     /// The probe.
-    #[allow(clippy::new_without_default)] // a probe, only ever built by generated code
+    #[allow(
+        clippy::new_without_default,
+        reason = "a probe, only ever built by generated code"
+    )]
     pub const fn new() -> Self {
         Self(PhantomData)
     }

@@ -433,7 +433,10 @@ impl<M: Series, const N: usize> SparseFamily<M, N> {
 
 impl<M, const N: usize> SparseFamily<M, N> {
     /// Calls its argument with each label of the series under `key`.
-    #[allow(clippy::type_complexity)]
+    #[allow(
+        clippy::type_complexity,
+        reason = "the visitor type `Labels::from_fn` takes, spelled where it is made"
+    )]
     fn visit<'k>(&'k self, key: &'k [u8]) -> impl Fn(&mut dyn FnMut(&str, &str)) + 'k {
         move |f| {
             for (name, value) in self.names.iter().zip(unpack(key)) {

@@ -1,8 +1,10 @@
 //! The messages of `metrics.proto` (prost derives), and a reader of length-delimited families:
 //! for tests and tools that read what a registry wrote. Writing does not use them.
 
-// The messages' fields are named and numbered as in `metrics.proto`; its comments document them.
-#![allow(missing_docs)]
+#![allow(
+    missing_docs,
+    reason = "the fields are named and numbered as in `metrics.proto`, whose comments document them"
+)]
 
 use prost::Message;
 

@@ -2,7 +2,11 @@
 //! `Err`, `Option`, `Some`, `None` and `vitalsign` itself, and using the crate under another
 //! name, changes nothing.
 
-#![allow(dead_code, non_camel_case_types)]
+#![allow(
+    dead_code,
+    non_camel_case_types,
+    reason = "names that collide with what the expansion uses, only to compile"
+)]
 
 extern crate vitalsign as vs;
 

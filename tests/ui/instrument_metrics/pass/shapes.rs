@@ -1,7 +1,7 @@
 //! Function shapes the attribute must accept: generics, `impl Trait`, references with elided
 //! lifetimes, `self` in every form, `unsafe fn`, early returns and `?`, trait impls.
 
-#![allow(dead_code)]
+#![allow(dead_code, reason = "shapes that only have to compile")]
 
 use std::fmt::Display;
 
