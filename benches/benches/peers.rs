@@ -4,14 +4,12 @@
 //! each function in it one crate. Labelled rows look the series up per call, as applications do.
 
 use std::cell::Cell;
-use std::future::Future;
 use std::hint::black_box;
-use std::pin::pin;
 use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::{Context, Poll, Waker};
 
 use divan::Bencher;
+use vitalsign::testing::now_or_never;
 use vitalsign_bench::*;
 
 fn main() {
@@ -393,16 +391,6 @@ async fn with_autometrics_async(amount: u32) -> Result<u32, PayError> {
     }
 }
 
-fn block_on<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return v;
-        }
-    }
-}
-
 static CLOCK: LazyLock<quanta::Clock> = LazyLock::new(quanta::Clock::new);
 static A: AtomicU64 = AtomicU64::new(0);
 static B: AtomicU64 = AtomicU64::new(0);
@@ -450,20 +438,20 @@ mod function_async {
     use super::*;
 
     #[divan::bench]
-    fn bare() -> Result<u32, PayError> {
-        block_on(bare_async(black_box(7)))
+    fn bare() -> Option<Result<u32, PayError>> {
+        now_or_never(bare_async(black_box(7)))
     }
 
     #[divan::bench]
     fn vitalsign(b: Bencher<'_, '_>) {
-        let _ = block_on(with_vitalsign_async(1));
-        b.bench_local(|| block_on(with_vitalsign_async(black_box(7))));
+        let _ = now_or_never(with_vitalsign_async(1));
+        b.bench_local(|| now_or_never(with_vitalsign_async(black_box(7))));
     }
 
     #[divan::bench]
     fn autometrics(b: Bencher<'_, '_>) {
-        let _ = block_on(with_autometrics_async(1));
-        b.bench_local(|| block_on(with_autometrics_async(black_box(7))));
+        let _ = now_or_never(with_autometrics_async(1));
+        b.bench_local(|| now_or_never(with_autometrics_async(black_box(7))));
     }
 }
 

@@ -225,6 +225,30 @@ fn parse_f64(s: &str) -> Option<f64> {
     }
 }
 
+/// The output of `future` if it is ready at its first poll, else `None` (it is dropped): for
+/// tests and benchmarks that call an `async fn` that awaits nothing (an instrumented one, say)
+/// without a runtime. A future that waits on anything needs an executor instead.
+///
+/// ```
+/// #[vitalsign::instrument_metrics(registry = REGISTRY)]
+/// async fn reserve(n: u32) -> u32 {
+///     n + 1
+/// }
+/// static REGISTRY: std::sync::LazyLock<vitalsign::Registry> =
+///     std::sync::LazyLock::new(vitalsign::Registry::new);
+///
+/// assert_eq!(vitalsign::testing::now_or_never(reserve(1)), Some(2));
+/// assert_eq!(vitalsign::testing::now_or_never(std::future::pending::<()>()), None);
+/// ```
+pub fn now_or_never<F: std::future::Future>(future: F) -> Option<F::Output> {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(v) => Some(v),
+        std::task::Poll::Pending => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

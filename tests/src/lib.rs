@@ -2,7 +2,7 @@
 //! `tests/`): finding and running the external tools (tests that need them are `#[ignore]`d so
 //! the plain test command passes on a machine with only Rust; `.ci/run` installs the tools and
 //! runs them with `--include-ignored`, where a missing tool is a failure, never a skip), an HTTP
-//! client that can set headers, starting Prometheus and the shop, `block_on`, and resident
+//! client that can set headers, starting Prometheus and the shop, and resident
 //! memory.
 
 #![allow(
@@ -208,18 +208,6 @@ pub async fn raw_request(addr: std::net::SocketAddr, request: &str) -> (String, 
         head.lines().next().unwrap_or("").to_owned(),
         body.to_owned(),
     )
-}
-
-/// Runs a future that never waits on anything to completion, polling in a loop (for futures
-/// that are ready at once, such as instrumented `async fn`s in allocation tests).
-pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    let mut f = std::pin::pin!(f);
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    loop {
-        if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return v;
-        }
-    }
 }
 
 /// This process's resident memory, in bytes, as Linux reports it.

@@ -110,6 +110,15 @@ impl Histogram {
         }
     }
 
+    /// Moves the time of the native buckets' last reset `by` into the past, as if that much time
+    /// had passed since (for tests of [`NativeBuckets::min_reset_duration`], which would
+    /// otherwise wait it out). A histogram without native buckets ignores it.
+    #[doc(hidden)]
+    pub fn backdate_reset(&self, by: std::time::Duration) {
+        self.core
+            .backdate_reset(u64::try_from(by.as_nanos()).unwrap_or(u64::MAX));
+    }
+
     /// Records one observation. NaN lands in the `+Inf` bucket and makes the sum NaN, as in
     /// Prometheus' own clients. OpenMetrics cannot carry a NaN or negative `_sum`, nor any `_sum`
     /// beside negative bucket bounds: such a histogram is written with its buckets only in that

@@ -196,6 +196,11 @@ impl Core {
         core
     }
 
+    /// Moves the native buckets' last reset `ns` further into the past.
+    pub(crate) fn backdate_reset(&self, ns: u64) {
+        self.stripes.backdate_reset(ns);
+    }
+
     pub(crate) fn buckets(&self) -> &Buckets {
         &self.buckets
     }

@@ -110,6 +110,14 @@ impl Stripes {
         self
     }
 
+    /// Moves the native buckets' last reset `ns` further into the past (no native buckets: does
+    /// nothing).
+    pub(super) fn backdate_reset(&self, ns: u64) {
+        if let Some(native) = &self.native {
+            native.backdate_reset(ns);
+        }
+    }
+
     /// The first stripe, made if it is not yet.
     #[inline]
     fn base(&self) -> &Stripe {

@@ -69,6 +69,9 @@ pub(crate) struct Native {
     /// When the histogram was last reset, as the core's clock reads (only read under the
     /// scrape lock).
     last_reset: AtomicU64,
+    /// Nanoseconds a test has moved the last reset back by (see `Histogram::backdate_reset`),
+    /// cleared by the next reset.
+    backdated: AtomicU64,
 }
 
 impl Native {
@@ -78,9 +81,15 @@ impl Native {
             zero_threshold: AtomicU64::new(config.zero_threshold.to_bits()),
             config,
             last_reset: AtomicU64::new(crate::clock::now()),
+            backdated: AtomicU64::new(0),
             generation: AtomicU64::new(0),
             pending: AtomicU64::new(0),
         }
+    }
+
+    /// Moves the last reset `ns` further into the past.
+    pub(crate) fn backdate_reset(&self, ns: u64) {
+        self.backdated.fetch_add(ns, Ordering::Relaxed);
     }
 
     /// A stripe's two tables, made on first use (under loom, now: loom cannot see the ordering
@@ -206,7 +215,8 @@ impl Native {
     ) -> Option<Reduction> {
         self.generation.fetch_add(1, Ordering::AcqRel);
         let (schema, threshold) = self.settings();
-        let since = crate::clock::elapsed_ns(self.last_reset.load(Ordering::Relaxed));
+        let since = crate::clock::elapsed_ns(self.last_reset.load(Ordering::Relaxed))
+            .saturating_add(self.backdated.load(Ordering::Relaxed));
         let smallest = || {
             stripes
                 .flatten()
@@ -228,6 +238,7 @@ impl Native {
                     .store(self.config.zero_threshold.to_bits(), Ordering::Relaxed);
                 self.last_reset
                     .store(crate::clock::now(), Ordering::Relaxed);
+                self.backdated.store(0, Ordering::Relaxed);
             }
             Reduction::WidenZeroBucket(wider) => {
                 self.zero_threshold
