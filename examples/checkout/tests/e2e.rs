@@ -268,8 +268,7 @@ fn slow_payments_page_and_recover() {
         Duration::from_secs(60),
     );
     println!(
-        "provider slowed: burn alert firing and notified after {fired:.1} s, regression {:.1} s later; resolved {resolved:.1} s after recovery",
-        doubled
+        "provider slowed: burn alert firing and notified after {fired:.1} s, regression {doubled:.1} s later; resolved {resolved:.1} s after recovery"
     );
 
     // A fifth of payments fail.

@@ -48,7 +48,10 @@ pub struct Pushgateway {
     base_path: String,
     group_path: String,
     timeout: Duration,
-    #[cfg_attr(not(feature = "gzip"), allow(dead_code))] // only read when compression exists
+    #[cfg_attr(
+        not(feature = "gzip"),
+        allow(dead_code, reason = "only read when compression exists")
+    )]
     gzip: bool,
 }
 

@@ -46,7 +46,6 @@ impl DurationBuckets {
 macro_rules! duration_bucket_options {
     () => {
         /// Duration buckets, in seconds (default: Prometheus' latency buckets).
-        #[must_use]
         pub fn buckets(mut self, buckets: vitalsign::Buckets) -> Self {
             self.durations.classic = buckets;
             self
@@ -55,14 +54,12 @@ macro_rules! duration_bucket_options {
         /// Native buckets beside the classic ones (default: `NativeBuckets::default()`): a
         /// Prometheus with `--enable-feature=native-histograms` stores them, any other the
         /// classic buckets.
-        #[must_use]
         pub fn native(mut self, native: vitalsign::NativeBuckets) -> Self {
             self.durations.native = Some(native);
             self
         }
 
         /// Classic buckets only: no native buckets beside them.
-        #[must_use]
         pub fn classic_only(mut self) -> Self {
             self.durations.native = None;
             self

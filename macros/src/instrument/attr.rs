@@ -1,6 +1,7 @@
 //! Parsing `#[instrument_metrics(...)]` options into [`Options`], reporting every mistake.
 
 use proc_macro2::TokenStream;
+use syn::meta::ParseNestedMeta;
 use syn::parse::Parser;
 use syn::spanned::Spanned;
 use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, LitStr, Path, Token, UnOp};
@@ -53,6 +54,47 @@ pub(super) enum LabelOpt {
     Param(Ident),
 }
 
+/// `buckets = [..]` or `buckets = PATH`; `None` (the error said) for anything else.
+fn buckets(meta: &ParseNestedMeta<'_>, cx: &mut Ctxt) -> syn::Result<Option<BucketsOpt>> {
+    let value: Expr = meta.value()?.parse()?;
+    Ok(match &value {
+        Expr::Array(array) => {
+            let bounds = array
+                .elems
+                .iter()
+                .filter_map(|e| bound(e, cx).map(|v| (v, e.clone())));
+            Some(BucketsOpt::List(bounds.collect(), array.span()))
+        }
+        Expr::Path(p) => Some(BucketsOpt::Path(p.path.clone())),
+        other => {
+            cx.error(other, "`buckets` takes a list of bounds (`[0.1, 0.5, 1.0]`) or the path of a `&[f64]` constant");
+            None
+        }
+    })
+}
+
+/// `labels(param, key = "value", ..)`.
+fn labels(meta: &ParseNestedMeta<'_>, cx: &mut Ctxt) -> syn::Result<Vec<LabelOpt>> {
+    let mut labels = Vec::new();
+    meta.parse_nested_meta(|label| {
+        let Some(ident) = label.path.get_ident().cloned() else {
+            cx.error(
+                &label.path,
+                "a label is a parameter name or `key = \"value\"`",
+            );
+            return Ok(());
+        };
+        if label.input.peek(Token![=]) {
+            let value: LitStr = label.value()?.parse()?;
+            labels.push(LabelOpt::Static { key: ident, value });
+        } else {
+            labels.push(LabelOpt::Param(ident));
+        }
+        Ok(())
+    })?;
+    Ok(labels)
+}
+
 pub(super) fn parse(args: TokenStream, cx: &mut Ctxt) -> Options {
     let mut o = Options::default();
     let parser = syn::meta::parser(|meta| {
@@ -66,41 +108,12 @@ pub(super) fn parse(args: TokenStream, cx: &mut Ctxt) -> Options {
                 set_once(cx, &mut o.name, v, &meta.path);
             }
             "buckets" => {
-                let value: Expr = meta.value()?.parse()?;
-                let b = match &value {
-                    Expr::Array(array) => {
-                        let bounds = array
-                            .elems
-                            .iter()
-                            .filter_map(|e| bound(e, cx).map(|v| (v, e.clone())));
-                        BucketsOpt::List(bounds.collect(), array.span())
-                    }
-                    Expr::Path(p) => BucketsOpt::Path(p.path.clone()),
-                    other => {
-                        cx.error(other, "`buckets` takes a list of bounds (`[0.1, 0.5, 1.0]`) or the path of a `&[f64]` constant");
-                        return Ok(());
-                    }
-                };
-                set_once(cx, &mut o.buckets, b, &meta.path);
+                if let Some(b) = buckets(&meta, cx)? {
+                    set_once(cx, &mut o.buckets, b, &meta.path);
+                }
             }
             "labels" => {
-                let mut labels = Vec::new();
-                meta.parse_nested_meta(|label| {
-                    let Some(ident) = label.path.get_ident().cloned() else {
-                        cx.error(
-                            &label.path,
-                            "a label is a parameter name or `key = \"value\"`",
-                        );
-                        return Ok(());
-                    };
-                    if label.input.peek(Token![=]) {
-                        let value: LitStr = label.value()?.parse()?;
-                        labels.push(LabelOpt::Static { key: ident, value });
-                    } else {
-                        labels.push(LabelOpt::Param(ident));
-                    }
-                    Ok(())
-                })?;
+                let labels = labels(&meta, cx)?;
                 set_once(cx, &mut o.labels, labels, &meta.path);
             }
             "concurrency" => set_once(cx, &mut o.concurrency, meta.path.clone(), &meta.path),

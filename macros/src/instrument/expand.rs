@@ -125,43 +125,12 @@ fn statics(a: &Analysis, options: &Options, krate: &TokenStream) -> TokenStream 
         }
     });
     let static_labels = a.static_labels.iter().map(|(k, v)| quote!((#k, #v)));
-    let buckets = match &a.buckets {
-        // Literal lists were checked by the macro; a constant is checked as the program
-        // compiles, with the error on the constant's path.
-        Some(b) => quote_spanned! {b.span()=>
-            {
-                const BUCKETS: &[::core::primitive::f64] = #b;
-                const _: () = ::core::assert!(
-                    #p::buckets_are_valid(BUCKETS),
-                    "`buckets` must be finite and strictly increasing, with at least one bound",
-                );
-                ::core::option::Option::Some(BUCKETS)
-            }
-        },
-        None => quote!(::core::option::Option::None),
-    };
+    let buckets = buckets(a, &p);
     let objective = options
         .objective
         .as_ref()
         .map(|path| objective_link(path, function, &p, krate));
-    let errors = match &a.errors {
-        Errors::None if a.classifier.is_some() => quote!(#p::ErrorKinds::Classified),
-        Errors::None => quote!(#p::ErrorKinds::None),
-        Errors::Dynamic | Errors::Mapped(_) => quote!(#p::ErrorKinds::Dynamic),
-        Errors::Typed(ty) => {
-            let ty = match ty {
-                ErrorType::Named(t) => quote!(#t),
-                ErrorType::Of(r) => quote!(<#r as #p::Outcome>::Error),
-            };
-            quote! {
-                {
-                    #[allow(unused_imports, reason = "one of the two traits answers, by autoref")]
-                    use #p::{KindsFromName as _, KindsFromValues as _};
-                    (&&#p::ErrType::<#ty>::new()).error_kinds(#p::short_type_name::<#ty>())
-                }
-            }
-        }
-    };
+    let errors = error_kinds(a, &p);
     let concurrency = options.concurrency.is_some();
     let classic_only = options.classic_only.is_some();
     let classified = a.classifier.is_some();
@@ -203,6 +172,48 @@ fn statics(a: &Analysis, options: &Options, krate: &TokenStream) -> TokenStream 
                 register: |registry| __VITALSIGN_FN.register(registry),
             };
         };
+    }
+}
+
+/// The function's bucket bounds as a constant, checked as the program compiles when they are
+/// a constant's path.
+fn buckets(a: &Analysis, p: &TokenStream) -> TokenStream {
+    match &a.buckets {
+        // Literal lists were checked by the macro; a constant is checked as the program
+        // compiles, with the error on the constant's path.
+        Some(b) => quote_spanned! {b.span()=>
+            {
+                const BUCKETS: &[::core::primitive::f64] = #b;
+                const _: () = ::core::assert!(
+                    #p::buckets_are_valid(BUCKETS),
+                    "`buckets` must be finite and strictly increasing, with at least one bound",
+                );
+                ::core::option::Option::Some(BUCKETS)
+            }
+        },
+        None => quote!(::core::option::Option::None),
+    }
+}
+
+/// The error kinds the function's label can take, as the runtime is told them.
+fn error_kinds(a: &Analysis, p: &TokenStream) -> TokenStream {
+    match &a.errors {
+        Errors::None if a.classifier.is_some() => quote!(#p::ErrorKinds::Classified),
+        Errors::None => quote!(#p::ErrorKinds::None),
+        Errors::Dynamic | Errors::Mapped(_) => quote!(#p::ErrorKinds::Dynamic),
+        Errors::Typed(ty) => {
+            let ty = match ty {
+                ErrorType::Named(t) => quote!(#t),
+                ErrorType::Of(r) => quote!(<#r as #p::Outcome>::Error),
+            };
+            quote! {
+                {
+                    #[allow(unused_imports, reason = "one of the two traits answers, by autoref")]
+                    use #p::{KindsFromName as _, KindsFromValues as _};
+                    (&&#p::ErrType::<#ty>::new()).error_kinds(#p::short_type_name::<#ty>())
+                }
+            }
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 
 use super::escape;
 
-/// The labels of one series, as a metric hands them to its [`MetricEncoder`]: `(name, value)`
+/// The labels of one series, as a metric hands them to its [`MetricEncoder`](super::MetricEncoder): `(name, value)`
 /// pairs with raw (unescaped) values, in order. Each format writes them its own way; none
 /// parses back what another rendered.
 ///

@@ -271,7 +271,7 @@ mod tests {
         assert_eq!(added, [Some(0), Some(1), Some(2), Some(3)]);
         let again: Vec<_> = routes
             .iter()
-            .map(|r| add(&table, &(*r).to_owned()))
+            .map(|r| add(&table, &String::from(*r)))
             .collect();
         assert_eq!(again, added);
         let found: Vec<_> = routes.iter().map(|r| find(&table, r)).collect();

@@ -69,9 +69,21 @@ pub(crate) fn charts(o: &Objective, options: &RuleOptions) -> Vec<Chart> {
             "latency",
             &format!("share of calls within {} ms", num(threshold * 1000.0)),
         );
-        let offset = duration(options.regression_offset, options, 1);
-        let p95 = window(THRESHOLD_WINDOW);
-        charts.push(Chart {
+        charts.extend(latency_charts(name, &sel, options));
+    }
+    charts
+}
+
+/// The latency charts of objective `name` (selector `sel`): p95 and mean, and the mean against
+/// itself earlier, which the regression alert reads.
+fn latency_charts(name: &str, sel: &str, options: &RuleOptions) -> [Chart; 2] {
+    let window = |s| duration(s, options, 5);
+    let short = window(REGRESSION_WINDOW);
+    let offset = duration(options.regression_offset, options, 1);
+    let p95 = window(THRESHOLD_WINDOW);
+    let mean = format!("vitalsign:objective_latency_mean_seconds:rate{short}{sel}");
+    [
+        Chart {
             title: format!("{name}: p95 ({p95}) and mean ({short}) latency"),
             unit: "s",
             queries: vec![
@@ -79,14 +91,10 @@ pub(crate) fn charts(o: &Objective, options: &RuleOptions) -> Vec<Chart> {
                     format!("vitalsign:objective_latency_p95_seconds:rate{p95}{sel}"),
                     "p95".to_owned(),
                 ),
-                (
-                    format!("vitalsign:objective_latency_mean_seconds:rate{short}{sel}"),
-                    "mean".to_owned(),
-                ),
+                (mean.clone(), "mean".to_owned()),
             ],
-        });
-        let mean = format!("vitalsign:objective_latency_mean_seconds:rate{short}{sel}");
-        charts.push(Chart {
+        },
+        Chart {
             title: format!(
                 "{name}: mean latency against {offset} earlier (the regression alert fires at {})",
                 num(options.regression_factor)
@@ -96,7 +104,6 @@ pub(crate) fn charts(o: &Objective, options: &RuleOptions) -> Vec<Chart> {
                 format!("{mean} / ({mean} offset {offset})"),
                 "now / earlier".to_owned(),
             )],
-        });
-    }
-    charts
+        },
+    ]
 }

@@ -129,6 +129,21 @@ pub(super) fn group(o: &Objective, targets: &[Target], options: &RuleOptions) ->
     }
 }
 
+/// Every window a ratio is recorded over (each alert's two, and the threshold window), in
+/// seconds before scaling, each scaled duration once.
+fn recorded_windows(options: &RuleOptions) -> Vec<u64> {
+    let mut windows: Vec<u64> = PAGE
+        .iter()
+        .chain(&TICKET)
+        .flat_map(|&(long, short, _)| [long, short])
+        .chain([THRESHOLD_WINDOW])
+        .collect();
+    windows.sort_unstable();
+    // Scaled down, two windows can clamp to the same floor: record each duration once.
+    windows.dedup_by_key(|w| duration(*w, options, 5));
+    windows
+}
+
 /// The error and slow ratios over every alert window, and the p95 over the threshold window.
 fn recording_rules(o: &Objective, targets: &[Target], options: &RuleOptions) -> Vec<Rule> {
     let name = o.name;
@@ -140,16 +155,7 @@ fn recording_rules(o: &Objective, targets: &[Target], options: &RuleOptions) -> 
         " or vector(0)"
     };
     let window = |s| duration(s, options, 5);
-    let mut windows: Vec<u64> = PAGE
-        .iter()
-        .chain(&TICKET)
-        .flat_map(|&(long, short, _)| [long, short])
-        .chain([THRESHOLD_WINDOW])
-        .collect();
-    windows.sort_unstable();
-    // Scaled down, two windows can clamp to the same floor: record each duration once.
-    windows.dedup_by_key(|w| window(*w));
-
+    let windows = recorded_windows(options);
     let mut rules = Vec::new();
     let record = |rules: &mut Vec<Rule>, record: &str, expr: String| {
         rules.push(Rule::record(record, expr).label("objective", name));

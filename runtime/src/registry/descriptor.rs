@@ -118,6 +118,33 @@ impl Descriptor {
                 ),
             ));
         }
+        let unit = self.unit_of(kind, &mut base)?;
+
+        let mut resolved = Resolved {
+            given: self.name.as_ref().into(),
+            name: base.into(),
+            help: self.help.trim_matches([' ', '\t']).into(),
+            unit: unit.map(Into::into),
+            kind,
+            source: self.source,
+            const_names: Vec::new(),
+            const_labels: ConstLabels::default(),
+            keys: Box::default(),
+        };
+        let mut pairs = Vec::with_capacity(self.const_labels.len());
+        for (k, v) in &self.const_labels {
+            resolved.check_label(k)?;
+            resolved.const_names.push(k.as_ref().into());
+            pairs.push((k.as_ref().into(), v.as_ref().into()));
+        }
+        resolved.const_labels = ConstLabels::new(pairs);
+        resolved.keys = sample_keys(&resolved.name, kind);
+        Ok(resolved)
+    }
+
+    /// The family's unit (given, or inferred from a base unit the name ends in), with `base`
+    /// made to end in it.
+    fn unit_of(&self, kind: MetricType, base: &mut String) -> Result<Option<String>> {
         let unit_allowed = !matches!(kind, MetricType::Info | MetricType::StateSet);
         let unit = match &self.unit {
             Some(_) if !unit_allowed => {
@@ -139,7 +166,7 @@ impl Descriptor {
                     ));
                 }
                 if !base.ends_with(&format!("_{unit}")) {
-                    base = format!("{base}_{unit}");
+                    *base = format!("{base}_{unit}");
                 }
                 Some(unit.to_string())
             }
@@ -149,48 +176,33 @@ impl Descriptor {
                 .map(|u| (*u).to_owned()),
             None => None,
         };
-
-        let mut resolved = Resolved {
-            given: self.name.as_ref().into(),
-            name: base.into(),
-            help: self.help.trim_matches([' ', '\t']).into(),
-            unit: unit.map(Into::into),
-            kind,
-            source: self.source,
-            const_names: Vec::new(),
-            const_labels: ConstLabels::default(),
-            keys: Box::default(),
-        };
-        let mut pairs = Vec::with_capacity(self.const_labels.len());
-        for (k, v) in &self.const_labels {
-            resolved.check_label(k)?;
-            resolved.const_names.push(k.as_ref().into());
-            pairs.push((k.as_ref().into(), v.as_ref().into()));
-        }
-        resolved.const_labels = ConstLabels::new(pairs);
-        // Every sample name, and what a scraper without UTF-8 names sees of it (escaped with
-        // underscores, dots or values): two families must not look alike to it either.
-        let mut keys: Vec<Box<str>> = Vec::new();
-        let samples = std::iter::once(resolved.name.to_string()).chain(
-            kind.sample_suffixes()
-                .iter()
-                .filter(|s| !s.is_empty())
-                .map(|s| format!("{}{s}", resolved.name)),
-        );
-        for sample in samples {
-            for escaping in [Escaping::Underscores, Escaping::Dots, Escaping::Values] {
-                let escaped = escaping.escape(&sample, false);
-                if !keys.iter().any(|k| **k == *escaped) {
-                    keys.push(escaped.into());
-                }
-            }
-            if !keys.iter().any(|k| **k == *sample) {
-                keys.push(sample.into());
-            }
-        }
-        resolved.keys = keys.into();
-        Ok(resolved)
+        Ok(unit)
     }
+}
+
+/// Every sample name of a family named `name`, and what a scraper without UTF-8 names sees of
+/// each (escaped with underscores, dots or values): two families must not look alike to it
+/// either.
+fn sample_keys(name: &str, kind: MetricType) -> Box<[Box<str>]> {
+    let mut keys: Vec<Box<str>> = Vec::new();
+    let samples = std::iter::once(name.to_owned()).chain(
+        kind.sample_suffixes()
+            .iter()
+            .filter(|s| !s.is_empty())
+            .map(|s| format!("{name}{s}")),
+    );
+    for sample in samples {
+        for escaping in [Escaping::Underscores, Escaping::Dots, Escaping::Values] {
+            let escaped = escaping.escape(&sample, false);
+            if !keys.iter().any(|k| **k == *escaped) {
+                keys.push(escaped.into());
+            }
+        }
+        if !keys.iter().any(|k| **k == *sample) {
+            keys.push(sample.into());
+        }
+    }
+    keys.into()
 }
 
 /// A validated descriptor.

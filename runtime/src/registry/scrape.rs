@@ -155,7 +155,7 @@ impl Registry {
     /// The most series this registry can ever write in one scrape, family by family: a dense
     /// family its label set's combinations, a sparse family its cap plus the overflow series,
     /// an instrumented function every outcome by every label combination, a collector the bound
-    /// it declares ([`Collector::series_bound`]), and vitalsign's own families one series per
+    /// it declares ([`Collector::series_bound`](crate::Collector::series_bound)), and vitalsign's own families one series per
     /// family they report on (an overflow and a removal count for each sparse family, an expiry
     /// count for each with an idle timeout, a collect-error count for each a scrape can leave out:
     /// callbacks and collectors). Series are label sets: a histogram's buckets, `_sum`

@@ -79,6 +79,10 @@ impl Pool {
     }
 
     #[cfg(not(feature = "gzip"))]
+    #[allow(
+        clippy::unused_self,
+        reason = "the same call as with the `gzip` feature, whose compressors are the pool's"
+    )]
     pub(super) fn gzip(&self, _: &[u8], _: &mut Vec<u8>) -> bool {
         false
     }

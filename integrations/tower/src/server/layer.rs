@@ -114,6 +114,7 @@ impl<C, X> std::fmt::Debug for MetricsLayer<C, X> {
 /// # let _ = layer;
 /// # Ok::<(), vitalsign::Error>(())
 /// ```
+#[must_use = "a builder does nothing until `build` is called"]
 pub struct MetricsLayerBuilder<'r, C = DefaultRoute, X = ()> {
     registry: &'r Registry,
     durations: DurationBuckets,
@@ -169,14 +170,12 @@ impl<'r, C, X> MetricsLayerBuilder<'r, C, X> {
     duration_bucket_options!();
 
     /// Prefixes every family name with `prefix_`.
-    #[must_use]
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = Some(prefix.into());
         self
     }
 
     /// Also records request and response body sizes.
-    #[must_use]
     pub fn body_sizes(mut self, on: bool) -> Self {
         self.body_sizes = on;
         self
@@ -189,7 +188,6 @@ impl<'r, C, X> MetricsLayerBuilder<'r, C, X> {
     /// `__overflow__`), whatever their status. The layer finds a request's series through a
     /// table of 8 to 16 bytes per combination it may keep (16 KB for the default), made with
     /// the layer, and about 400 bytes per combination seen.
-    #[must_use]
     pub fn max_series(mut self, max: usize) -> Self {
         self.max_series = max;
         self

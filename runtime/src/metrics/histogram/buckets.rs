@@ -6,7 +6,7 @@ use std::sync::{Arc, LazyLock};
 use crate::encoding::number;
 use crate::error::{Error, ErrorKind, Result};
 
-/// Bucket upper bounds for a [`Histogram`], validated and pre-rendered once, shared by every
+/// Bucket upper bounds for a [`Histogram`](crate::Histogram), validated and pre-rendered once, shared by every
 /// series that uses them. The `+Inf` bucket is implicit.
 #[derive(Clone)]
 pub struct Buckets(Arc<BucketsInner>);

@@ -212,7 +212,13 @@ mod slot {
 
         /// Takes the lowest free slot, if any is.
         // Under loom, slots come from a counter loom resets for each execution.
-        #[cfg_attr(loom, allow(dead_code))]
+        #[cfg_attr(
+            loom,
+            allow(
+                dead_code,
+                reason = "under loom, slots come from a counter reset for each execution"
+            )
+        )]
         pub(super) fn take(&self) -> Option<usize> {
             let mut taken = self.0.lock().unwrap_or_else(PoisonError::into_inner);
             let slot = taken.iter().position(|t| !t)?;

@@ -94,6 +94,13 @@ impl Native {
 
     /// A stripe's two tables, made on first use (under loom, now: loom cannot see the ordering
     /// `OnceBox` gives).
+    #[cfg_attr(
+        not(loom),
+        allow(
+            clippy::unused_self,
+            reason = "only loom's models make the tables here"
+        )
+    )]
     pub(crate) fn new_tables(&self) -> Box<Tables> {
         let tables = Box::new([OnceBox::new(), OnceBox::new()]);
         #[cfg(loom)]
