@@ -70,30 +70,16 @@ pub const fn buckets_are_valid(bounds: &[f64]) -> bool {
 }
 
 /// Buckets from bounds [`buckets!`](crate::buckets!) checked at compile time.
-pub fn checked_buckets(bounds: &'static [f64]) -> crate::Buckets {
-    crate::Buckets::new(bounds.iter().copied()).unwrap_or_else(|_| crate::Buckets::latency())
+pub fn checked_buckets(bounds: &'static [f64]) -> crate::metrics::Buckets {
+    crate::metrics::Buckets::new(bounds.iter().copied())
+        .unwrap_or_else(|_| crate::metrics::Buckets::latency())
 }
 
 pub use crate::instrumented::*;
-/// A function attached to an objective, recorded by `#[instrument_metrics(objective = ...)]`.
-#[derive(Debug)]
-pub struct ObjectiveLink {
-    pub objective: &'static crate::Objective,
-    pub function: &'static str,
-    pub module: &'static str,
-}
-
-/// Every function attached to an objective in the program.
-#[cfg(feature = "macros")]
-#[linkme::distributed_slice]
-pub static OBJECTIVE_LINKS: [ObjectiveLink];
-
-/// Without the macros no function is attached to an objective.
-#[cfg(not(feature = "macros"))]
-pub static OBJECTIVE_LINKS: [ObjectiveLink; 0] = [];
+pub use crate::objective::links::{OBJECTIVE_LINKS, ObjectiveLink};
 
 /// Whether `objective`'s latency threshold, if any, is one of `bounds`.
-pub const fn threshold_in(objective: &crate::Objective, bounds: &[f64]) -> bool {
+pub const fn threshold_in(objective: &crate::objective::Objective, bounds: &[f64]) -> bool {
     objective.threshold_in(bounds)
 }
 

@@ -141,7 +141,7 @@ fn kind<S: serde::Serializer>(kind: &MetricType, s: S) -> Result<S::Ok, S::Error
 }
 
 fn kind_name(kind: MetricType) -> &'static str {
-    kind.type_name(crate::Format::OpenMetrics)
+    kind.type_name(crate::encoding::Format::OpenMetrics)
 }
 
 impl Entry {

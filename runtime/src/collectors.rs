@@ -13,10 +13,10 @@ pub use tokio::TokioRuntimeCollector;
 
 /// The descriptors of a collector's fixed families.
 fn describe(
-    families: &[(crate::MetricType, &'static str, &'static str)],
-) -> Vec<(crate::MetricType, crate::Descriptor)> {
+    families: &[(crate::encoding::MetricType, &'static str, &'static str)],
+) -> Vec<(crate::encoding::MetricType, crate::registry::Descriptor)> {
     families
         .iter()
-        .map(|&(kind, name, help)| (kind, crate::Descriptor::new(name, help)))
+        .map(|&(kind, name, help)| (kind, crate::registry::Descriptor::new(name, help)))
         .collect()
 }

@@ -111,7 +111,7 @@ pub struct FunctionMetrics {
     kind_outcome: Box<[usize]>,
     /// The outcome of a classified error without a kind (`error=""`).
     classified_outcome: usize,
-    bucket_error: Option<crate::Error>,
+    bucket_error: Option<crate::error::Error>,
 }
 
 /// `function_calls_total`, read from the duration histograms: each counts its calls' outcomes

@@ -51,7 +51,7 @@ pub trait Metric: Send + Sync {
 
     /// Checks what [`label_names`](Metric::label_names) cannot show, such as two series that
     /// would be written with the same labels. A registry refuses a metric that fails.
-    fn validate(&self) -> crate::Result<()> {
+    fn validate(&self) -> crate::error::Result<()> {
         Ok(())
     }
 
@@ -108,7 +108,7 @@ pub trait Series: Send + Sync {
     }
 
     /// Checks what a registry cannot see from label names (as [`Metric::validate`]).
-    fn validate_series(&self) -> crate::Result<()> {
+    fn validate_series(&self) -> crate::error::Result<()> {
         Ok(())
     }
 
@@ -119,7 +119,7 @@ pub trait Series: Send + Sync {
     /// are): that suffix and the value. Families then render each series' line prefix once and
     /// keep it across scrapes; the default, `None`, writes every scrape through
     /// [`encode_series`](Series::encode_series).
-    fn single_sample(&self) -> Option<(&'static str, crate::Value)> {
+    fn single_sample(&self) -> Option<(&'static str, crate::encoding::Value)> {
         None
     }
 
@@ -149,7 +149,7 @@ impl<S: Series> Metric for S {
         self.own_label_names(f);
     }
 
-    fn validate(&self) -> crate::Result<()> {
+    fn validate(&self) -> crate::error::Result<()> {
         self.validate_series()
     }
 

@@ -20,8 +20,8 @@ pub use descriptor::Descriptor;
 pub use scrape::{EncodeOptions, SeriesBound};
 pub use statics::{STATIC_REGISTRATIONS, StaticRegistration, help_from_doc, register_self_metric};
 
-use checks::{Origin, check_reserved, clash, label_names};
-use families::{Inner, MetricRef, Part, Taken};
+use checks::{Origin, Taken, check_reserved, clash, label_names};
+use families::{Inner, MetricRef, Part};
 use reentrancy::Claiming;
 
 use std::borrow::Cow;

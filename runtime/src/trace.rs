@@ -198,7 +198,36 @@ fn parse_hex<const N: usize>(digits: &[u8]) -> Option<[u8; N]> {
     Some(out)
 }
 
-pub use crate::metrics::exemplar::Exemplar;
+/// An observation's exemplar: its trace, its value and when it was made, as a scrape reads it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Exemplar {
+    pub(crate) cx: TraceContext,
+    pub(crate) value: f64,
+    pub(crate) unix_ns: u64,
+}
+
+impl Exemplar {
+    /// An exemplar of `value` observed in `cx` at `unix_ns` nanoseconds since the Unix epoch
+    /// (for [`Collect`](crate::registry::Collect) implementations that keep their own).
+    pub fn new(cx: TraceContext, value: f64, unix_ns: u64) -> Self {
+        Self { cx, value, unix_ns }
+    }
+
+    /// The trace it points to.
+    pub fn trace_context(&self) -> TraceContext {
+        self.cx
+    }
+
+    /// The observed value (seconds, for durations).
+    pub fn value(&self) -> f64 {
+        self.value
+    }
+
+    /// When it was observed, in nanoseconds since the Unix epoch.
+    pub fn unix_ns(&self) -> u64 {
+        self.unix_ns
+    }
+}
 
 pin_project_lite::pin_project! {
     /// A future with a trace context current during each poll: [`TraceContext::instrument`].

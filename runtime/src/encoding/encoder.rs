@@ -5,7 +5,7 @@ use super::names::{self, Escaping};
 #[cfg(feature = "protobuf")]
 use super::protobuf;
 use super::{ConstLabels, Format, HistogramView, Labels, MetricType, Value, escape, text};
-use crate::metrics::exemplar::Exemplar;
+use crate::trace::Exemplar;
 
 /// What a metric writes its series into: one family, in one format.
 #[derive(Debug)]

@@ -20,7 +20,7 @@ pub use messages::*;
 
 use super::names::{self, Escaping};
 use super::{HistogramView, Labels, MetricType, NativeSnapshot};
-use crate::metrics::exemplar::Exemplar as TraceExemplar;
+use crate::trace::Exemplar as TraceExemplar;
 
 /// Wire types.
 const VARINT: u32 = 0;

@@ -4,7 +4,7 @@
 
 use super::names::{self, Escaping};
 use super::{ConstLabels, Format, HistogramView, Value, escape, number};
-use crate::metrics::exemplar::Exemplar;
+use crate::trace::Exemplar;
 
 /// One family's part as the text formats write it: the name and the constant labels, and how
 /// names are written.

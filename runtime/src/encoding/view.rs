@@ -1,6 +1,6 @@
 //! One histogram series as an encoder takes it.
 
-use crate::metrics::exemplar::Exemplar;
+use crate::trace::Exemplar;
 
 /// One histogram series as an encoder takes it: count, sum, numeric buckets with their
 /// exemplars, and the native buckets of the same observations.

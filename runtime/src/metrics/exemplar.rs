@@ -13,38 +13,7 @@ use once_cell::race::OnceBox;
 
 use crate::clock;
 use crate::sync::{AtomicU64, fence};
-use crate::trace::TraceContext;
-
-/// An observation's exemplar: its trace, its value and when it was made, as a scrape reads it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Exemplar {
-    pub(crate) cx: TraceContext,
-    pub(crate) value: f64,
-    pub(crate) unix_ns: u64,
-}
-
-impl Exemplar {
-    /// An exemplar of `value` observed in `cx` at `unix_ns` nanoseconds since the Unix epoch
-    /// (for [`Collect`](crate::Collect) implementations that keep their own).
-    pub fn new(cx: TraceContext, value: f64, unix_ns: u64) -> Self {
-        Self { cx, value, unix_ns }
-    }
-
-    /// The trace it points to.
-    pub fn trace_context(&self) -> TraceContext {
-        self.cx
-    }
-
-    /// The observed value (seconds, for durations).
-    pub fn value(&self) -> f64 {
-        self.value
-    }
-
-    /// When it was observed, in nanoseconds since the Unix epoch.
-    pub fn unix_ns(&self) -> u64 {
-        self.unix_ns
-    }
-}
+use crate::trace::{Exemplar, TraceContext};
 
 #[repr(align(64))]
 #[derive(Default)]

@@ -88,12 +88,12 @@ impl<E> std::fmt::Debug for StateSet<E> {
 impl<E: LabelValue> Series for StateSet<E> {
     const TYPE: MetricType = MetricType::StateSet;
 
-    fn validate_series(&self) -> crate::Result<()> {
+    fn validate_series(&self) -> crate::error::Result<()> {
         // `get` rebuilds the current state from its index: every state must be rebuildable.
         match (0..E::CARDINALITY).find(|&i| E::from_index(i).is_none()) {
             None => Ok(()),
-            Some(i) => Err(crate::Error::new(
-                crate::ErrorKind::InvalidValue,
+            Some(i) => Err(crate::error::Error::new(
+                crate::error::ErrorKind::InvalidValue,
                 format!(
                     "state `{}` of a state set cannot be rebuilt from its index (a variant with \
                      fields?); a state set's enum has variants without fields",

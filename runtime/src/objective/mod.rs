@@ -19,6 +19,7 @@
 
 #[cfg(feature = "dashboards")]
 pub(crate) mod charts;
+pub(crate) mod links;
 mod rules;
 mod target;
 mod yaml;
@@ -227,7 +228,7 @@ pub(crate) fn declared(
     targets: &[(Objective, Target)],
 ) -> Result<BTreeMap<&'static str, (Objective, Vec<Target>)>> {
     let mut objectives: BTreeMap<&str, (Objective, Vec<Target>)> = BTreeMap::new();
-    let links = crate::__private::OBJECTIVE_LINKS.iter().map(|link| {
+    let links = links::OBJECTIVE_LINKS.iter().map(|link| {
         (
             *link.objective,
             Target::function(link.function, link.module),

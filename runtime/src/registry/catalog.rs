@@ -4,7 +4,6 @@
 use std::sync::PoisonError;
 
 use super::Registry;
-use super::scrape::{COLLECT_ERRORS, EXPIRED, OVERFLOW, REMOVED};
 use crate::catalog::{Catalog, Entry, Source};
 use crate::encoding::MetricType;
 
@@ -61,7 +60,7 @@ impl Registry {
         }
         // vitalsign's own: a series for each family with a cap, whose series can be removed,
         // with an idle timeout, or that a scrape may leave out (the collectors' among them).
-        let which = |f: fn(&dyn crate::Metric) -> bool| -> Vec<String> {
+        let which = |f: fn(&dyn crate::metrics::Metric) -> bool| -> Vec<String> {
             inner
                 .families
                 .iter()
@@ -94,6 +93,11 @@ impl Registry {
     }
 }
 
+// vitalsign's own families: their names, and their HELP texts.
+pub(super) const OVERFLOW: &str = "vitalsign_series_overflow";
+pub(super) const EXPIRED: &str = "vitalsign_series_expired";
+pub(super) const REMOVED: &str = "vitalsign_series_removed";
+pub(super) const COLLECT_ERRORS: &str = "vitalsign_collect_errors";
 pub(super) const OVERFLOW_HELP: &str =
     "Lookups that found a sparse family full and went to its overflow series.";
 pub(super) const REMOVED_HELP: &str =

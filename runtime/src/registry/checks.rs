@@ -2,7 +2,6 @@
 //! (valid, and each once per series), and the errors that name both sides of a clash.
 
 use super::descriptor::Resolved;
-use super::families::Taken;
 use crate::encoding::names::is_legacy;
 use crate::encoding::{Escaping, Format, MetricType};
 use crate::error::{Error, ErrorKind, Result};
@@ -95,6 +94,15 @@ pub(super) fn braced(before: &str, labels: &str) -> String {
     } else {
         format!("{before}{{{labels}}}")
     }
+}
+
+/// What took a name: the family's name and type, and its place.
+#[derive(Clone)]
+pub(super) struct Taken {
+    pub(super) name: Box<str>,
+    pub(super) kind: MetricType,
+    /// Index into `families`, or `None` for a collector's family.
+    pub(super) family: Option<usize>,
 }
 
 pub(super) fn clash(new: &Resolved, key: &str, existing: &Taken) -> Error {

@@ -126,8 +126,8 @@ impl Collect<'_> {
         };
         if !valid {
             self.refused = true;
-            return Err(crate::Error::new(
-                crate::ErrorKind::InvalidValue,
+            return Err(crate::error::Error::new(
+                crate::error::ErrorKind::InvalidValue,
                 format!(
                     "collector wrote counter `{name}` with value {value:?}: a counter is never negative or NaN"
                 ),
@@ -183,8 +183,8 @@ impl Collect<'_> {
             .iter()
             .position(|d| (&*d.name == name || &*d.given == name) && d.kind == kind)
         else {
-            return Err(crate::Error::new(
-                crate::ErrorKind::Collector,
+            return Err(crate::error::Error::new(
+                crate::error::ErrorKind::Collector,
                 format!(
                     "collector wrote {} `{name}`, which it did not describe",
                     kind.type_name(super::Format::OpenMetrics)
@@ -196,8 +196,8 @@ impl Collect<'_> {
         for (j, (k, v)) in labels.iter().enumerate() {
             desc.check_label(k)?;
             if labels[..j].iter().any(|(other, _)| other == k) {
-                return Err(crate::Error::new(
-                    crate::ErrorKind::InvalidLabelName,
+                return Err(crate::error::Error::new(
+                    crate::error::ErrorKind::InvalidLabelName,
                     format!("collector wrote `{name}` with label {k:?} twice"),
                 ));
             }
@@ -211,8 +211,8 @@ impl Collect<'_> {
             .iter()
             .for_each(|(k, v)| escape::write_label(&mut key, k, v));
         if let Some(bound) = self.bound.filter(|&b| self.count >= b) {
-            return Err(crate::Error::new(
-                crate::ErrorKind::Collector,
+            return Err(crate::error::Error::new(
+                crate::error::ErrorKind::Collector,
                 format!(
                     "collector wrote `{name}{{{}}}` past the {bound} series it declares",
                     &self.labels
@@ -220,8 +220,8 @@ impl Collect<'_> {
             ));
         }
         if !self.written[i].insert(key.into()) {
-            return Err(crate::Error::new(
-                crate::ErrorKind::Collector,
+            return Err(crate::error::Error::new(
+                crate::error::ErrorKind::Collector,
                 format!(
                     "collector wrote the series `{name}{{{}}}` twice in one scrape",
                     &self.labels

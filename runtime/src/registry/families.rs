@@ -4,9 +4,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::checks::{self, braced, clash, kind_name};
+use super::checks::{self, Taken, braced, clash, kind_name};
 use super::{collect, descriptor};
-use crate::encoding::{ConstLabels, Escaping, MetricType};
+use crate::encoding::{ConstLabels, Escaping};
 use crate::error::{Error, ErrorKind, Result};
 use crate::metrics::Metric;
 
@@ -16,14 +16,6 @@ pub(super) struct Inner {
     pub(super) collectors: Vec<collect::CollectorEntry>,
     /// Family names and every sample name they write, to the family's description.
     pub(super) taken: HashMap<Box<str>, Taken>,
-}
-
-#[derive(Clone)]
-pub(super) struct Taken {
-    pub(super) name: Box<str>,
-    pub(super) kind: MetricType,
-    /// Index into `families`, or `None` for a collector's family.
-    pub(super) family: Option<usize>,
 }
 
 pub(super) struct FamilyEntry {

@@ -4,9 +4,13 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::PoisonError;
 
+use super::catalog::{
+    COLLECT_ERRORS, COLLECT_ERRORS_HELP, EXPIRED, EXPIRED_HELP, OVERFLOW, OVERFLOW_HELP, REMOVED,
+    REMOVED_HELP,
+};
 use super::families::FamilyEntry;
 use super::reentrancy::{self, Scraping};
-use super::{Registry, catalog, descriptor};
+use super::{Registry, descriptor};
 use crate::encoding::{
     ConstLabels, Escaping, Format, Labels, MetricEncoder, Value, end_exposition,
 };
@@ -242,7 +246,7 @@ impl Registry {
                 out,
                 format,
                 OVERFLOW,
-                catalog::OVERFLOW_HELP,
+                OVERFLOW_HELP,
                 overflow.iter().map(|&(n, v)| (n, v)),
             );
         }
@@ -251,7 +255,7 @@ impl Registry {
                 out,
                 format,
                 REMOVED,
-                catalog::REMOVED_HELP,
+                REMOVED_HELP,
                 removed.iter().map(|&(n, v)| (n, v)),
             );
         }
@@ -260,7 +264,7 @@ impl Registry {
                 out,
                 format,
                 EXPIRED,
-                catalog::EXPIRED_HELP,
+                EXPIRED_HELP,
                 expired.iter().map(|&(n, v)| (n, v)),
             );
         }
@@ -284,7 +288,7 @@ impl Registry {
                 out,
                 format,
                 COLLECT_ERRORS,
-                catalog::COLLECT_ERRORS_HELP,
+                COLLECT_ERRORS_HELP,
                 rows.into_iter(),
             );
         }
@@ -300,11 +304,6 @@ struct SelfCounts<'a> {
     expired: &'a [(&'a str, u64)],
     fallible: &'a [&'a str],
 }
-
-pub(super) const OVERFLOW: &str = "vitalsign_series_overflow";
-pub(super) const EXPIRED: &str = "vitalsign_series_expired";
-pub(super) const REMOVED: &str = "vitalsign_series_removed";
-pub(super) const COLLECT_ERRORS: &str = "vitalsign_collect_errors";
 
 fn self_family<'a>(
     out: &mut Vec<u8>,

@@ -265,7 +265,7 @@ const BRANCHLESS_MAX: usize = 32;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Histogram;
+    use crate::metrics::Histogram;
 
     #[test]
     fn bucket_errors_say_what_and_where() {

@@ -211,7 +211,6 @@ mod slot {
         }
 
         /// Takes the lowest free slot, if any is.
-        // Under loom, slots come from a counter loom resets for each execution.
         #[cfg_attr(
             loom,
             allow(

@@ -2,7 +2,7 @@
 //! (`.ci/run` does).
 
 use super::*;
-use crate::Counter;
+use crate::metrics::Counter;
 
 fn values(family: &SparseFamily<Counter, 1>) -> Vec<(String, u64)> {
     let state = family.state.read().unwrap();

@@ -1,6 +1,8 @@
 use super::key::{pack, packs};
+use crate::encoding::Format;
 use crate::metrics::Metric;
-use crate::{Counter, Descriptor, Format, Registry, SparseFamily};
+use crate::metrics::{Counter, SparseFamily};
+use crate::registry::{Descriptor, Registry};
 
 /// A cache hit compares the values with a packed key in place: exactly the values that pack
 /// to that key match it, however they split, and their hash depends on where they split.
