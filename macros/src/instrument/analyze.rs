@@ -39,7 +39,7 @@ pub(super) enum Errors {
     /// Not a `Result`: only panics are errors (and what a classifier says).
     None,
     /// A `Result` whose error type can be named in a static.
-    Typed(ErrorType),
+    Typed(Box<ErrorType>),
     /// A `Result` whose error type depends on generic parameters.
     Dynamic,
     /// A `Result` whose errors `error_label = path` names.
@@ -351,7 +351,7 @@ fn result_errors(ty: &Type, generics: &[String]) -> Errors {
     if mentions(probe, generics, false) {
         Errors::Dynamic
     } else {
-        Errors::Typed(error_type)
+        Errors::Typed(Box::new(error_type))
     }
 }
 

@@ -202,7 +202,7 @@ fn error_kinds(a: &Analysis, p: &TokenStream) -> TokenStream {
         Errors::None => quote!(#p::ErrorKinds::None),
         Errors::Dynamic | Errors::Mapped(_) => quote!(#p::ErrorKinds::Dynamic),
         Errors::Typed(ty) => {
-            let ty = match ty {
+            let ty = match &**ty {
                 ErrorType::Named(t) => quote!(#t),
                 ErrorType::Of(r) => quote!(<#r as #p::Outcome>::Error),
             };

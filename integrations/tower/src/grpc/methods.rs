@@ -1,6 +1,8 @@
 //! The methods a gRPC server serves (or a client may call): the only values the `grpc_service`
 //! and `grpc_method` labels take, besides the one shared by every path that names none.
 
+use super::descriptor::{self, DescriptorError};
+
 /// The kind of a gRPC method: the `grpc_type` label.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum GrpcType {
@@ -103,19 +105,9 @@ impl GrpcMethods {
     /// # Ok::<(), vitalsign_tower::grpc::DescriptorError>(())
     /// ```
     pub fn file_descriptor_set(mut self, bytes: &[u8]) -> Result<Self, DescriptorError> {
-        use prost::Message as _;
-        let set = prost_types::FileDescriptorSet::decode(bytes).map_err(DescriptorError)?;
-        for file in &set.file {
-            for service in &file.service {
-                let name = match file.package() {
-                    "" => service.name().to_owned(),
-                    package => format!("{package}.{}", service.name()),
-                };
-                for m in &service.method {
-                    let kind = GrpcType::from_streaming(m.client_streaming(), m.server_streaming());
-                    self = self.method(&name, m.name(), kind);
-                }
-            }
+        for m in descriptor::methods(bytes)? {
+            let kind = GrpcType::from_streaming(m.client_streaming, m.server_streaming);
+            self = self.method(&m.service, &m.method, kind);
         }
         Ok(self)
     }
@@ -136,21 +128,5 @@ impl GrpcMethods {
             .iter()
             .map(|m| format!("/{}/{}", m.service, m.method).into())
             .collect()
-    }
-}
-
-/// Bytes given to [`GrpcMethods::file_descriptor_set`] that do not decode as a descriptor set.
-#[derive(Debug)]
-pub struct DescriptorError(prost::DecodeError);
-
-impl std::fmt::Display for DescriptorError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "not a protobuf FileDescriptorSet: {}", self.0)
-    }
-}
-
-impl std::error::Error for DescriptorError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.0)
     }
 }

@@ -37,8 +37,8 @@
 //! descriptor set next to the generated code (`.file_descriptor_set_path(out_dir.join("shop.bin"))`)
 //! and declare every method of it at once:
 //! `GrpcMethods::new().file_descriptor_set(include_bytes!(concat!(env!("OUT_DIR"), "/shop.bin")))?`
-//! ([`GrpcMethods::file_descriptor_set`]);
-//! `tonic-health` ships its own descriptor set for `grpc.health.v1.Health`. Without a build
+//! ([`GrpcMethods::file_descriptor_set`], which reads the set off the protobuf wire: the layers
+//! depend on no protobuf crate); `tonic-health` ships its own descriptor set for `grpc.health.v1.Health`. Without a build
 //! step (no `protoc`), declare methods by hand with [`GrpcMethods::method`], as the checkout
 //! example's inventory service does: it is written as `tonic-build` would generate it, with
 //! `prost`'s derive for the messages.
@@ -61,6 +61,7 @@
 
 mod body;
 mod code;
+mod descriptor;
 mod future;
 mod layer;
 mod methods;
@@ -69,7 +70,8 @@ mod service;
 
 pub use body::{GrpcRequestBody, GrpcResponseBody};
 pub use code::Code;
+pub use descriptor::DescriptorError;
 pub use future::GrpcResponseFuture;
 pub use layer::{GrpcClientLayer, GrpcLayerBuilder, GrpcServerLayer};
-pub use methods::{DescriptorError, GrpcMethods, GrpcType, OTHER};
+pub use methods::{GrpcMethods, GrpcType, OTHER};
 pub use service::{ClientBody, GrpcClientService, GrpcServerService};
