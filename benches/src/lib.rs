@@ -154,3 +154,71 @@ pub fn with_vitalsign_classic(amount: u32) -> Result<u32, PayError> {
         Ok(amount)
     }
 }
+
+/// The gRPC rows' workload: one unary call of a service that reads the request's one message
+/// and answers one message and `grpc-status: 0` trailers.
+pub mod grpc {
+    use std::convert::Infallible;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use bytes::Bytes;
+    use http::{HeaderMap, Request, Response};
+    use http_body::{Body, Frame};
+    use http_body_util::combinators::UnsyncBoxBody;
+    use http_body_util::{BodyExt, Full};
+    use vitalsign_tower::grpc::{GrpcMethods, GrpcType};
+
+    pub const PATH: &str = "/bench.v1.Echo/Unary";
+
+    /// One message (a 5-byte prefix and 3 bytes), then `grpc-status: 0` trailers.
+    #[derive(Debug)]
+    pub struct UnaryBody {
+        state: u8,
+    }
+
+    impl Body for UnaryBody {
+        type Data = Bytes;
+        type Error = Infallible;
+
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+            self.state += 1;
+            Poll::Ready(match self.state {
+                1 => Some(Ok(Frame::data(Bytes::from_static(b"\0\0\0\0\x03abc")))),
+                2 => {
+                    let mut trailers = HeaderMap::new();
+                    trailers.insert("grpc-status", http::HeaderValue::from_static("0"));
+                    Some(Ok(Frame::trailers(trailers)))
+                }
+                _ => None,
+            })
+        }
+    }
+
+    pub type ReqBody = UnsyncBoxBody<Bytes, Infallible>;
+
+    /// Reads the request's message, answers one.
+    pub async fn echo<B: Body>(request: Request<B>) -> Result<Response<UnaryBody>, Infallible> {
+        let _ = request.into_body().collect().await;
+        let mut response = Response::new(UnaryBody { state: 0 });
+        response.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/grpc"),
+        );
+        Ok(response)
+    }
+
+    /// The call's request: one message.
+    pub fn request() -> Request<ReqBody> {
+        let body = Full::new(Bytes::from_static(b"\0\0\0\0\x03abc")).boxed_unsync();
+        Request::post(PATH).body(body).expect("a valid request")
+    }
+
+    /// The one method the layers declare.
+    pub fn methods() -> GrpcMethods {
+        GrpcMethods::new().method("bench.v1.Echo", "Unary", GrpcType::Unary)
+    }
+}

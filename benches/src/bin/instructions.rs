@@ -34,6 +34,11 @@ const ROWS: &[&str] = &[
     "instrumented_fn/vitalsign_classic_only",
     "http_request/no_layer",
     "http_request/vitalsign",
+    "http_client_request/no_layer",
+    "http_client_request/vitalsign",
+    "grpc_call/no_layer",
+    "grpc_call/vitalsign_server",
+    "grpc_call/vitalsign_client",
 ];
 
 fn main() -> ExitCode {
@@ -198,6 +203,51 @@ fn run(row: &str, n: u64) {
             http_request(&mut svc);
             repeat(n, |_| http_request(&mut svc));
         }
+        "http_client_request/no_layer" => {
+            let mut svc = tower::service_fn(hello);
+            repeat(n, |_| {
+                http_request_to(&mut svc, "http://payments.example.com/v1/charges")
+            });
+        }
+        "http_client_request/vitalsign" => {
+            use tower::Layer;
+            let registry: &'static vitalsign::Registry = Box::leak(Box::default());
+            let layer = vitalsign_tower::client::HttpClientLayer::builder()
+                .registry(registry)
+                .hosts(["payments.example.com"])
+                .build()
+                .expect("the families register");
+            let mut svc = layer.layer(tower::service_fn(hello));
+            let uri = "http://payments.example.com/v1/charges";
+            http_request_to(&mut svc, uri);
+            repeat(n, |_| http_request_to(&mut svc, uri));
+        }
+        "grpc_call/no_layer" => {
+            let mut svc = tower::service_fn(grpc::echo::<grpc::ReqBody>);
+            repeat(n, |_| grpc_call(&mut svc));
+        }
+        "grpc_call/vitalsign_server" => {
+            use tower::Layer;
+            let registry: &'static vitalsign::Registry = Box::leak(Box::default());
+            let layer = vitalsign_tower::grpc::GrpcServerLayer::builder(grpc::methods())
+                .registry(registry)
+                .build()
+                .expect("the families register");
+            let mut svc = layer.layer(tower::service_fn(grpc::echo));
+            grpc_call(&mut svc);
+            repeat(n, |_| grpc_call(&mut svc));
+        }
+        "grpc_call/vitalsign_client" => {
+            use tower::Layer;
+            let registry: &'static vitalsign::Registry = Box::leak(Box::default());
+            let layer = vitalsign_tower::grpc::GrpcClientLayer::builder(grpc::methods())
+                .registry(registry)
+                .build()
+                .expect("the families register");
+            let mut svc = layer.layer(tower::service_fn(grpc::echo::<grpc::ReqBody>));
+            grpc_call(&mut svc);
+            repeat(n, |_| grpc_call(&mut svc));
+        }
         _ => unreachable!("`main` runs listed rows only"),
     }
 }
@@ -223,9 +273,18 @@ where
     S: tower::Service<http::Request<String>, Response = http::Response<B>>,
     S::Error: std::fmt::Debug,
 {
+    http_request_to(svc, "/hello");
+}
+
+/// [`http_request`] to `uri`.
+fn http_request_to<S, B>(svc: &mut S, uri: &str)
+where
+    S: tower::Service<http::Request<String>, Response = http::Response<B>>,
+    S::Error: std::fmt::Debug,
+{
     use std::future::Future;
     use std::task::{Context, Poll, Waker};
-    let request = http::Request::get("/hello")
+    let request = http::Request::get(uri)
         .body(String::new())
         .expect("a valid request");
     let mut cx = Context::from_waker(Waker::noop());
@@ -234,4 +293,22 @@ where
         Poll::Ready(response) => drop(black_box(response.expect("the service answers"))),
         Poll::Pending => unreachable!("the service answers at once"),
     }
+}
+
+/// One unary gRPC call through `svc`, its response read to the trailers (when the layers
+/// record it), polled with a no-op waker: the service and the bodies are ready at once.
+fn grpc_call<S, B>(svc: &mut S)
+where
+    S: tower::Service<http::Request<grpc::ReqBody>, Response = http::Response<B>>,
+    S::Error: std::fmt::Debug,
+    B: http_body::Body,
+    B::Error: std::fmt::Debug,
+{
+    use http_body_util::BodyExt;
+    use vitalsign::testing::now_or_never;
+    let response = now_or_never(svc.call(black_box(grpc::request())))
+        .expect("the service answers at once")
+        .expect("the service answers");
+    let body = now_or_never(response.into_body().collect()).expect("the body is ready");
+    drop(black_box(body.expect("the body reads")));
 }

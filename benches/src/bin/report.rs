@@ -426,11 +426,34 @@ fn instructions(d: &Data, out: &mut Out) {
             fmt(get(&format!("instrumented_fn/{krate}")) - bare)
         );
     }
-    let _ = writeln!(
-        out.md,
-        "| `MetricsLayer`, added to a request through a service without it | {} | | | | | |",
-        fmt(get("http_request/vitalsign") - get("http_request/no_layer"))
-    );
+    for (title, with, without) in [
+        (
+            "`MetricsLayer`, added to a request through a service without it",
+            "http_request/vitalsign",
+            "http_request/no_layer",
+        ),
+        (
+            "`HttpClientLayer`, added to an outbound request",
+            "http_client_request/vitalsign",
+            "http_client_request/no_layer",
+        ),
+        (
+            "`GrpcServerLayer`, added to a unary call in process",
+            "grpc_call/vitalsign_server",
+            "grpc_call/no_layer",
+        ),
+        (
+            "`GrpcClientLayer`, added to a unary call in process",
+            "grpc_call/vitalsign_client",
+            "grpc_call/no_layer",
+        ),
+    ] {
+        let _ = writeln!(
+            out.md,
+            "| {title} | {} | | | | | |",
+            fmt(get(with) - get(without))
+        );
+    }
 }
 
 /// The "Compile time" section.

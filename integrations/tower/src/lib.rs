@@ -85,6 +85,10 @@ mod described;
 mod endpoint;
 #[cfg(feature = "grpc")]
 pub mod grpc;
+#[cfg(any(feature = "server", feature = "grpc"))]
+mod header;
+#[cfg(any(feature = "server", feature = "client"))]
+mod kept;
 #[cfg(any(feature = "server", feature = "client"))]
 mod method;
 #[cfg(any(feature = "server", feature = "client", feature = "grpc"))]

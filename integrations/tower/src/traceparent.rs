@@ -9,8 +9,7 @@ static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 /// The trace context a request carries, if its `traceparent` is valid.
 #[cfg(any(feature = "server", feature = "grpc"))]
 pub(crate) fn extract(headers: &HeaderMap) -> Option<TraceContext> {
-    headers
-        .get(&TRACEPARENT)
+    crate::header::get(headers, &TRACEPARENT)
         .and_then(|v| v.to_str().ok())
         .and_then(TraceContext::from_traceparent)
 }

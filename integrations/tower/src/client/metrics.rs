@@ -9,6 +9,7 @@ use vitalsign::{
     Descriptor, Gauge, Histogram, Registry, SparseFamily, Stopwatch, default_registry,
 };
 
+use super::entries::{HostEntry, HostTable};
 use super::error::ErrorType;
 use super::template::UrlTemplates;
 use crate::body::Watch;
@@ -77,10 +78,11 @@ impl Hosts {
     }
 }
 
-/// One client's families and host policy.
+/// One client's families, host policy, and the table that finds a request's series in them.
 pub(crate) struct ClientMetrics {
     families: Families,
     hosts: Hosts,
+    entries: HostTable,
 }
 
 /// The families: without `url_template`, or with it (and the templates it matches).
@@ -146,7 +148,11 @@ impl ClientMetrics {
                 templates,
             },
         };
-        Self { families, hosts }
+        Self {
+            families,
+            hosts,
+            entries: HostTable::new(max),
+        }
     }
 
     fn register_into(&self, registry: &Registry) -> vitalsign::Result<()> {
@@ -257,17 +263,71 @@ fn split_port(h: &str) -> (&str, Option<u16>) {
 )]
 pub struct Tracker {
     metrics: Arc<ClientMetrics>,
-    method: &'static str,
-    host: Arc<str>,
-    port: Port,
-    /// The index of the request path's URL template (unused without templates).
-    template: usize,
-    active: Arc<Gauge>,
+    /// The request's entry in the table, or one of its own when the table is full.
+    entry: Place,
     watch: Stopwatch,
     trace: Option<TraceContext>,
     pub(crate) status: Option<StatusCode>,
     pub(crate) error: Option<ErrorType>,
     done: bool,
+}
+
+enum Place {
+    Table(u32),
+    Own(Box<HostEntry>),
+}
+
+impl ClientMetrics {
+    /// The entry for these labels: found in the table, made there if new, or made for the
+    /// request alone when the table is full.
+    fn entry(&self, key: (&'static str, &str, u16, usize)) -> Place {
+        let make = || {
+            let (method, host, port, template) = key;
+            let label = self.hosts.label(host);
+            let port = Port::new(port);
+            let active = match &self.families {
+                Families::Plain { active, .. } => active.get([method, &label, port.as_str()]),
+                Families::Templated {
+                    active, templates, ..
+                } => active.get([method, &label, port.as_str(), templates.name(template)]),
+            };
+            HostEntry::new(key, label, active)
+        };
+        match self.entries.find_or_make(key, make) {
+            Some(i) => Place::Table(i),
+            None => Place::Own(Box::new(make())),
+        }
+    }
+
+    /// The duration series of `entry` for `outcome`, from the families.
+    fn duration(&self, entry: &HostEntry, key: Key<'_>) -> Arc<Histogram> {
+        let Key {
+            method,
+            port,
+            status,
+            error,
+            template,
+        } = key;
+        let host = &*entry.label;
+        match &self.families {
+            Families::Plain { duration, .. } => duration.get([method, host, port, status, error]),
+            Families::Templated {
+                duration,
+                templates,
+                ..
+            } => duration.get([method, host, port, templates.name(template), status, error]),
+        }
+    }
+}
+
+/// The labels of a request's duration series besides `server_address`.
+#[derive(Clone, Copy)]
+struct Key<'a> {
+    method: &'static str,
+    port: &'a str,
+    status: &'a str,
+    error: &'a str,
+    template: usize,
 }
 
 impl Tracker {
@@ -291,26 +351,17 @@ impl Tracker {
         trace: Option<TraceContext>,
     ) -> Self {
         let method = method_label(method);
-        let host = metrics.hosts.label(host);
-        let port = Port::new(port);
-        let (active, template) = match &metrics.families {
-            Families::Plain { active, .. } => (active.get([method, &host, port.as_str()]), 0),
-            Families::Templated {
-                active, templates, ..
-            } => {
-                let template = templates.index(path);
-                let name = templates.name(template);
-                (active.get([method, &host, port.as_str(), name]), template)
-            }
+        let template = match &metrics.families {
+            Families::Plain { .. } => 0,
+            Families::Templated { templates, .. } => templates.index(path),
         };
-        active.inc();
+        let entry = metrics.entry((method, host, port, template));
+        if let Some(e) = Self::entry_of(&metrics, &entry) {
+            e.active.inc();
+        }
         Self {
             metrics,
-            method,
-            host,
-            port,
-            template,
-            active,
+            entry,
             watch: Stopwatch::start(),
             trace,
             status: None,
@@ -319,12 +370,22 @@ impl Tracker {
         }
     }
 
+    fn entry_of<'a>(metrics: &'a ClientMetrics, place: &'a Place) -> Option<&'a HostEntry> {
+        match place {
+            Place::Table(i) => metrics.entries.get(*i),
+            Place::Own(entry) => Some(entry),
+        }
+    }
+
     /// Records the request, once.
     pub(crate) fn finish(&mut self) {
         if std::mem::replace(&mut self.done, true) {
             return;
         }
-        self.active.dec();
+        let Some(entry) = Self::entry_of(&self.metrics, &self.entry) else {
+            return;
+        };
+        entry.active.dec();
         let status = self.status.as_ref().map_or("", StatusCode::as_str);
         let error = match (self.error, self.status) {
             (Some(e), _) => e.as_str(),
@@ -332,19 +393,19 @@ impl Tracker {
             (None, Some(s)) if s.as_u16() >= 400 => status,
             (None, _) => "",
         };
-        let (method, host, port) = (self.method, &*self.host, self.port.as_str());
         let ns = self.watch.elapsed_ns();
-        let duration = match &self.metrics.families {
-            Families::Plain { duration, .. } => duration.get([method, host, port, status, error]),
-            Families::Templated {
-                duration,
-                templates,
-                ..
-            } => {
-                let template = templates.name(self.template);
-                duration.get([method, host, port, template, status, error])
-            }
-        };
+        let outcome = (self.status.map_or(0, |s| s.as_u16()), self.error);
+        let duration = entry.duration(outcome, || {
+            let port = Port::new(entry.port);
+            let key = Key {
+                method: entry.method,
+                port: port.as_str(),
+                status,
+                error,
+                template: entry.template,
+            };
+            self.metrics.duration(entry, key)
+        });
         match self.trace {
             Some(cx) => cx.scope(|| duration.observe_ns(ns)),
             None => duration.observe_ns(ns),

@@ -44,6 +44,7 @@
 //! # }
 //! ```
 
+mod entries;
 mod error;
 mod future;
 mod layer;

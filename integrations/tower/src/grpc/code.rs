@@ -122,7 +122,7 @@ impl Code {
     /// trailers), if there is one. A value that is not a number is `Unknown`.
     pub fn from_headers(headers: &HeaderMap) -> Option<Self> {
         static GRPC_STATUS: http::HeaderName = http::HeaderName::from_static("grpc-status");
-        let value = headers.get(&GRPC_STATUS)?;
+        let value = crate::header::get(headers, &GRPC_STATUS)?;
         Some(
             std::str::from_utf8(value.as_bytes())
                 .ok()

@@ -333,7 +333,7 @@ impl Drop for Call {
 pub(crate) fn timeout(headers: &http::HeaderMap) -> Option<std::time::Duration> {
     use std::time::Duration;
     static GRPC_TIMEOUT: http::HeaderName = http::HeaderName::from_static("grpc-timeout");
-    let v = headers.get(&GRPC_TIMEOUT)?.as_bytes();
+    let v = crate::header::get(headers, &GRPC_TIMEOUT)?.as_bytes();
     let (digits, unit) = v.split_at(v.len().checked_sub(1)?);
     if digits.is_empty() || digits.len() > 8 || !digits.iter().all(u8::is_ascii_digit) {
         return None;

@@ -99,19 +99,18 @@ impl<const D: usize, const A: usize> Families<D, A> {
         Ok(())
     }
 
-    /// The series of the labels of a route and its status `code`.
-    fn status(&self, code: u16, labels: [&str; D]) -> StatusSeries {
+    /// The series of the labels of a route and its status.
+    fn status(&self, labels: [&str; D]) -> StatusSeries {
         StatusSeries::new(
-            code,
             self.duration.get(labels),
             self.request_size.as_ref().map(|f| f.get(labels)),
             self.response_size.as_ref().map(|f| f.get(labels)),
         )
     }
 
-    /// The overflow series, as the series of status `code` of the overflow entry.
-    fn overflow_status(&self, code: u16) -> StatusSeries {
-        self.status(code, [OVERFLOW_VALUE; D])
+    /// The overflow series, as the series of any status of the overflow entry.
+    fn overflow_status(&self) -> StatusSeries {
+        self.status([OVERFLOW_VALUE; D])
     }
 }
 
@@ -263,12 +262,11 @@ impl HttpMetrics {
     fn status(&self, entry: &RouteEntry, status: StatusCode) -> StatusSeries {
         let (m, r, x) = entry.labels();
         let overflow = self.routes.is_overflow(entry);
-        let code = status.as_u16();
         match &self.shape {
-            Shape::Plain(f) if overflow => f.overflow_status(code),
-            Shape::Extra(f) if overflow => f.overflow_status(code),
-            Shape::Plain(f) => f.status(code, [m, r, status.as_str()]),
-            Shape::Extra(f) => f.status(code, [m, r, status.as_str(), x]),
+            Shape::Plain(f) if overflow => f.overflow_status(),
+            Shape::Extra(f) if overflow => f.overflow_status(),
+            Shape::Plain(f) => f.status([m, r, status.as_str()]),
+            Shape::Extra(f) => f.status([m, r, status.as_str(), x]),
         }
     }
 }

@@ -11,6 +11,8 @@
 use std::sync::{Arc, OnceLock};
 
 use vitalsign::lookup::{self, Table, same_bytes};
+
+use crate::kept::{Found, Kept};
 use vitalsign::{Gauge, Histogram};
 
 /// Statuses an entry keeps series for; a route answering with more statuses finds the series of
@@ -26,12 +28,11 @@ pub(crate) struct RouteEntry {
     route: Box<str>,
     extra: &'static str,
     pub(crate) active: Arc<Gauge>,
-    statuses: [OnceLock<StatusSeries>; STATUSES],
+    statuses: Kept<u16, StatusSeries, STATUSES>,
 }
 
 /// A route's series for one status.
 pub(crate) struct StatusSeries {
-    code: u16,
     pub(crate) duration: Arc<Histogram>,
     pub(crate) request_size: Option<Arc<Histogram>>,
     pub(crate) response_size: Option<Arc<Histogram>>,
@@ -39,33 +40,14 @@ pub(crate) struct StatusSeries {
 
 impl StatusSeries {
     pub(crate) fn new(
-        code: u16,
         duration: Arc<Histogram>,
         request_size: Option<Arc<Histogram>>,
         response_size: Option<Arc<Histogram>>,
     ) -> Self {
         Self {
-            code,
             duration,
             request_size,
             response_size,
-        }
-    }
-}
-
-/// A route's series for a status, kept by its entry or (past [`STATUSES`]) just looked up.
-pub(crate) enum Found<'a> {
-    Kept(&'a StatusSeries),
-    Looked(StatusSeries),
-}
-
-impl std::ops::Deref for Found<'_> {
-    type Target = StatusSeries;
-
-    fn deref(&self) -> &StatusSeries {
-        match self {
-            Found::Kept(s) => s,
-            Found::Looked(s) => s,
         }
     }
 }
@@ -97,18 +79,12 @@ impl RouteEntry {
 
     /// The series for `code`: the entry's own once it has made them, else made by `make` (and
     /// kept, while the entry has room).
-    pub(crate) fn status(&self, code: u16, make: impl Fn() -> StatusSeries) -> Found<'_> {
-        for slot in &self.statuses {
-            // A slot another status took, or takes now, sends the search on.
-            let series = match slot.get() {
-                Some(series) => series,
-                None => slot.get_or_init(&make),
-            };
-            if series.code == code {
-                return Found::Kept(series);
-            }
-        }
-        Found::Looked(make())
+    pub(crate) fn status(
+        &self,
+        code: u16,
+        make: impl Fn() -> StatusSeries,
+    ) -> Found<'_, StatusSeries> {
+        self.statuses.get(code, make)
     }
 }
 
@@ -169,7 +145,6 @@ impl RouteTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use vitalsign::Buckets;
 
     fn entry(method: &'static str, route: &str) -> RouteEntry {
         RouteEntry::new(method, route, "", Arc::new(Gauge::new()))
@@ -232,27 +207,5 @@ mod tests {
         assert_eq!(o.labels(), ("GET", "__overflow__", ""));
         assert!(table.is_overflow(o));
         assert!(!table.is_overflow(table.get(0).expect("made")));
-    }
-
-    #[test]
-    fn an_entry_keeps_eight_statuses_and_looks_up_the_rest() {
-        let e = entry("GET", "/");
-        let made = std::cell::Cell::new(0);
-        let series = |code: u16| {
-            made.set(made.get() + 1);
-            StatusSeries::new(
-                code,
-                Arc::new(Histogram::new(Buckets::latency())),
-                None,
-                None,
-            )
-        };
-        for code in (200..210).chain(200..210) {
-            let found = e.status(code, || series(code));
-            assert_eq!(found.code, code);
-            assert_eq!(matches!(found, Found::Kept(_)), code < 208);
-        }
-        // Eight made once each; 208 and 209 made at both of their requests.
-        assert_eq!(made.get(), 12);
     }
 }
