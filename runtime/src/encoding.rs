@@ -215,7 +215,6 @@ impl From<f64> for Value {
 }
 
 impl Value {
-    #[cfg(feature = "protobuf")]
     fn as_f64(self) -> f64 {
         match self {
             Value::U64(v) => v as f64,

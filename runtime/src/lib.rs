@@ -62,6 +62,7 @@ mod collectors;
 pub mod dashboard;
 pub mod encoding;
 mod error;
+pub mod gather;
 mod instrumented;
 mod labels;
 pub mod lookup;

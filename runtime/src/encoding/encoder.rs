@@ -5,6 +5,7 @@ use super::names::{self, Escaping};
 #[cfg(feature = "protobuf")]
 use super::protobuf;
 use super::{ConstLabels, Format, HistogramView, Labels, MetricType, Value, escape, text};
+use crate::gather;
 use crate::trace::Exemplar;
 
 /// What a metric writes its series into: one family, in one format.
@@ -22,6 +23,8 @@ pub struct MetricEncoder<'a> {
     plain: bool,
     /// A series' labels rendered for the text formats when the metric keeps no rendering.
     scratch: String,
+    /// Where the series go as data instead of bytes, when the registry is gathered.
+    gather: Option<&'a mut Vec<gather::Series>>,
 }
 
 impl<'a> MetricEncoder<'a> {
@@ -41,7 +44,48 @@ impl<'a> MetricEncoder<'a> {
             escaping: Escaping::default(),
             plain: true,
             scratch: String::new(),
+            gather: None,
         }
+    }
+
+    /// An encoder that appends the family's series to `series` as data (`out` stays empty).
+    pub(crate) fn gathering(
+        out: &'a mut Vec<u8>,
+        series: &'a mut Vec<gather::Series>,
+        name: &'a str,
+        consts: &'a ConstLabels,
+        created: Option<f64>,
+    ) -> Self {
+        let mut encoder = Self::new(out, Format::OpenMetrics, name, consts, created);
+        encoder.plain = false;
+        encoder.gather = Some(series);
+        encoder
+    }
+
+    /// Appends the series as data if this encoder gathers; whether it did.
+    #[inline]
+    fn gathered(
+        &mut self,
+        labels: Labels<'_>,
+        value: impl FnOnce() -> gather::Value,
+        start: bool,
+    ) -> bool {
+        let Some(series) = self.gather.as_deref_mut() else {
+            return false;
+        };
+        let mut pairs: Vec<(String, String)> = self
+            .consts
+            .pairs()
+            .iter()
+            .map(|(k, v)| ((**k).to_owned(), (**v).to_owned()))
+            .collect();
+        labels.for_each(&mut |k, v| pairs.push((k.to_owned(), v.to_owned())));
+        series.push(gather::Series {
+            labels: pairs,
+            value: value(),
+            start_time: self.created.filter(|_| start),
+        });
+        true
     }
 
     /// Names the legacy rules do not allow written by `escaping`; `plain` says that the
@@ -72,12 +116,12 @@ impl<'a> MetricEncoder<'a> {
     /// Whether families may write their series from line prefixes kept across scrapes (the
     /// text formats).
     pub(crate) fn writes_lines(&self) -> bool {
-        self.format.is_text() && self.plain
+        self.format.is_text() && self.plain && self.gather.is_none()
     }
 
     /// Whether a counter's `_created` sample goes with each of its lines in this scrape.
     pub(crate) fn writes_created(&self) -> bool {
-        self.format == Format::OpenMetrics && self.created.is_some()
+        self.format == Format::OpenMetrics && self.created.is_some() && self.gather.is_none()
     }
 
     /// Appends to `into` the line prefix (`name_total{a="x"} `) of a one-line series.
@@ -150,6 +194,13 @@ impl<'a> MetricEncoder<'a> {
         value: Value,
         exemplar: Option<Exemplar>,
     ) {
+        let counter = || gather::Value::Counter {
+            value: value.as_f64(),
+            exemplar,
+        };
+        if self.gathered(labels, counter, true) {
+            return;
+        }
         match self.format {
             #[cfg(feature = "protobuf")]
             Format::Protobuf => {
@@ -165,16 +216,29 @@ impl<'a> MetricEncoder<'a> {
 
     /// A gauge series.
     pub fn gauge(&mut self, labels: Labels<'_>, value: Value) {
+        if self.gathered(labels, || gather::Value::Gauge(value.as_f64()), false) {
+            return;
+        }
         self.gauge_sample("", labels, None, value);
     }
 
     /// An info series (value 1): the series' labels are the info's.
     pub fn info(&mut self, labels: Labels<'_>) {
+        if self.gathered(labels, || gather::Value::Info, false) {
+            return;
+        }
         self.gauge_sample("_info", labels, None, Value::U64(1));
     }
 
     /// One state of a state set: `{name}{labels,name="state"} 1|0`.
     pub fn state(&mut self, labels: Labels<'_>, state: &str, on: bool) {
+        let value = || gather::Value::State {
+            state: state.to_owned(),
+            on,
+        };
+        if self.gathered(labels, value, false) {
+            return;
+        }
         let name = self.name;
         self.gauge_sample("", labels, Some((name, state)), Value::U64(u64::from(on)));
     }
@@ -202,6 +266,9 @@ impl<'a> MetricEncoder<'a> {
 
     /// A summary series without quantiles.
     pub fn summary(&mut self, labels: Labels<'_>, count: u64, sum: f64) {
+        if self.gathered(labels, || gather::Value::Summary { count, sum }, true) {
+            return;
+        }
         match self.format {
             #[cfg(feature = "protobuf")]
             Format::Protobuf => {
@@ -217,6 +284,20 @@ impl<'a> MetricEncoder<'a> {
 
     /// A histogram series: classic buckets in every format, native ones in protobuf.
     pub fn histogram(&mut self, labels: Labels<'_>, view: &HistogramView<'_>) {
+        let histogram = || {
+            gather::Value::Histogram(gather::Histogram {
+                count: view.count,
+                sum: view.sum,
+                buckets: view.buckets().collect(),
+                exemplars: (0..view.buckets().count())
+                    .filter_map(|i| Some((i, view.exemplar(i)?)))
+                    .collect(),
+                native: view.native.cloned(),
+            })
+        };
+        if self.gathered(labels, histogram, true) {
+            return;
+        }
         match self.format {
             #[cfg(feature = "protobuf")]
             Format::Protobuf => {

@@ -10,6 +10,7 @@ use super::descriptor::{Descriptor, Resolved};
 use crate::encoding::names::is_legacy;
 use crate::encoding::{Labels, MetricEncoder, MetricType, Value, escape};
 use crate::error::Result;
+use crate::gather;
 
 /// A source of families read at every scrape.
 ///
@@ -84,6 +85,8 @@ pub struct Collect<'a> {
     /// The collector's declared bound, and the series written so far.
     bound: Option<u64>,
     count: u64,
+    /// Each family's series as data, when the registry is gathered (the buffers stay empty).
+    gathered: Option<&'a mut [Vec<gather::Series>]>,
 }
 
 impl Collect<'_> {
@@ -231,14 +234,23 @@ impl Collect<'_> {
         let plain = is_legacy(&desc.name, false)
             && desc.const_names.iter().all(|n| is_legacy(n, true))
             && labels.iter().all(|(k, _)| is_legacy(k, true));
-        let mut enc = MetricEncoder::new(
-            &mut self.buffers[i],
-            self.format,
-            &desc.name,
-            &desc.const_labels,
-            created,
-        )
-        .escaping(self.escaping, plain);
+        let mut enc = match self.gathered.as_deref_mut() {
+            Some(gathered) => MetricEncoder::gathering(
+                &mut self.buffers[i],
+                &mut gathered[i],
+                &desc.name,
+                &desc.const_labels,
+                created,
+            ),
+            None => MetricEncoder::new(
+                &mut self.buffers[i],
+                self.format,
+                &desc.name,
+                &desc.const_labels,
+                created,
+            )
+            .escaping(self.escaping, plain),
+        };
         f(&mut enc, Labels::new(labels).with_text(&self.labels));
         self.count += 1;
         Ok(())
@@ -289,24 +301,8 @@ impl CollectorEntry {
         }
         let mut guard = self.buffers.lock().unwrap_or_else(PoisonError::into_inner);
         let (buffers, written) = &mut *guard;
-        buffers.iter_mut().for_each(Vec::clear);
-        written.iter_mut().for_each(HashSet::clear);
-        let mut collect = Collect {
-            families: &self.families,
-            buffers,
-            written,
-            format: options.format,
-            escaping: options.escaping,
-            starts: options.format.carries_start_times(options.created),
-            labels: String::new(),
-            refused: false,
-            bound: self.collector.series_bound(),
-            count: 0,
-        };
-        let result = catch_unwind(AssertUnwindSafe(|| self.collector.collect(&mut collect)));
-        if collect.refused || !matches!(result, Ok(Ok(()))) {
-            return Err(self.families.iter().map(|d| &*d.name).collect());
-        }
+        let starts = options.format.carries_start_times(options.created);
+        self.collect(buffers, written, options, starts, None)?;
         for (desc, buf) in self.families.iter().zip(buffers.iter()) {
             if !buf.is_empty() && desc.selected(options.names) {
                 desc.header()
@@ -315,6 +311,56 @@ impl CollectorEntry {
                         true
                     });
             }
+        }
+        Ok(())
+    }
+
+    /// Appends the collector's families, as data, to `families`; on failure appends nothing and
+    /// returns the names of the families left out.
+    pub(crate) fn gather(
+        &self,
+        families: &mut Vec<gather::Family>,
+    ) -> std::result::Result<(), Vec<&str>> {
+        let mut guard = self.buffers.lock().unwrap_or_else(PoisonError::into_inner);
+        let (buffers, written) = &mut *guard;
+        let mut gathered = vec![Vec::new(); self.families.len()];
+        let options = EncodeOptions::default();
+        self.collect(buffers, written, &options, true, Some(&mut gathered))?;
+        for (desc, series) in self.families.iter().zip(gathered) {
+            if !series.is_empty() {
+                families.push(desc.gathered(series));
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the collector into `buffers` (or `gathered`), cleared first.
+    fn collect(
+        &self,
+        buffers: &mut [Vec<u8>],
+        written: &mut [HashSet<Box<str>>],
+        options: &EncodeOptions<'_>,
+        starts: bool,
+        gathered: Option<&mut [Vec<gather::Series>]>,
+    ) -> std::result::Result<(), Vec<&str>> {
+        buffers.iter_mut().for_each(Vec::clear);
+        written.iter_mut().for_each(HashSet::clear);
+        let mut collect = Collect {
+            families: &self.families,
+            buffers,
+            written,
+            format: options.format,
+            escaping: options.escaping,
+            starts,
+            labels: String::new(),
+            refused: false,
+            bound: self.collector.series_bound(),
+            count: 0,
+            gathered,
+        };
+        let result = catch_unwind(AssertUnwindSafe(|| self.collector.collect(&mut collect)));
+        if collect.refused || !matches!(result, Ok(Ok(()))) {
+            return Err(self.families.iter().map(|d| &*d.name).collect());
         }
         Ok(())
     }

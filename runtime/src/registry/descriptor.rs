@@ -294,6 +294,17 @@ impl Resolved {
         })
     }
 
+    /// The family as data, with `series`.
+    pub(crate) fn gathered(&self, series: Vec<crate::gather::Series>) -> crate::gather::Family {
+        crate::gather::Family {
+            name: self.name.to_string(),
+            kind: self.kind,
+            unit: self.unit.as_deref().map(str::to_owned),
+            help: self.help.to_string(),
+            series,
+        }
+    }
+
     /// What the family's header says, for the encoder.
     pub(crate) fn header(&self) -> FamilyHeader<'_> {
         FamilyHeader {

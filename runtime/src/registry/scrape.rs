@@ -14,6 +14,7 @@ use super::{Registry, descriptor};
 use crate::encoding::{
     ConstLabels, Escaping, Format, Labels, MetricEncoder, Value, end_exposition,
 };
+use crate::gather;
 use crate::metrics::Metric;
 
 /// Options for one scrape: `EncodeOptions::new(Format::OpenMetrics).names(&["x"])`.
@@ -71,23 +72,43 @@ impl Registry {
     /// collector or callback that renders its own registry) writes nothing, rather than waiting
     /// for itself.
     pub fn encode(&self, out: &mut Vec<u8>, options: &EncodeOptions<'_>) {
+        if self.scrape(&mut Sink::Bytes {
+            out: &mut *out,
+            options,
+        }) {
+            end_exposition(out, options.format);
+        }
+    }
+
+    /// Every family and its series as data, read as a scrape reads them: see
+    /// [`gather`](crate::gather). Families with no series are left out (as protobuf leaves
+    /// them out); a family a metric panicked in is left out and counted, as in a scrape.
+    /// Called from inside a scrape of this registry on the same thread, it returns nothing.
+    pub fn gather(&self) -> Vec<gather::Family> {
+        let mut families = Vec::new();
+        self.scrape(&mut Sink::Gather(&mut families));
+        families
+    }
+
+    /// One scrape into `sink`: every family, the collectors', then vitalsign's own counts.
+    /// Whether it ran (not from inside a scrape of this registry on this thread).
+    fn scrape(&self, sink: &mut Sink<'_, '_>) -> bool {
         if reentrancy::scraping(self.addr()) {
-            return;
+            return false;
         }
         self.claim_statics();
         let Some(_scraping) = Scraping::enter(self.addr()) else {
-            return;
+            return false;
         };
         let inner = self.inner.read().unwrap_or_else(PoisonError::into_inner);
-        let format = options.format;
         let mut overflow: Vec<(&str, u64)> = Vec::new();
         let mut removed: Vec<(&str, u64)> = Vec::new();
         let mut expired: Vec<(&str, u64)> = Vec::new();
         let mut fallible: Vec<&str> = Vec::new();
         for family in &inner.families {
             let desc = &family.desc;
-            if desc.selected(options.names) {
-                self.encode_family(out, options, family);
+            if sink.selects(desc) {
+                self.encode_family(sink, family);
             }
             // vitalsign's own counts of every family, selected or not (a scrape may select only
             // them), read after the family's scrape (which may expire series): one series each,
@@ -109,7 +130,11 @@ impl Registry {
         }
         for collector in &inner.collectors {
             fallible.extend(collector.families.iter().map(|d| &*d.name));
-            if let Err(left_out) = collector.encode(out, options) {
+            let written = match sink {
+                Sink::Bytes { out, options } => collector.encode(out, options),
+                Sink::Gather(families) => collector.gather(families),
+            };
+            if let Err(left_out) = written {
                 left_out
                     .iter()
                     .for_each(|name| self.count_collect_error(name));
@@ -121,27 +146,54 @@ impl Registry {
             expired: &expired,
             fallible: &fallible,
         };
-        self.encode_self_metrics(out, format, &counts, options.names);
-        end_exposition(out, format);
+        self.encode_self_metrics(sink, &counts);
+        true
     }
 
     /// Writes one family; a part that panics leaves the whole family out, counted.
-    fn encode_family(&self, out: &mut Vec<u8>, options: &EncodeOptions<'_>, family: &FamilyEntry) {
+    fn encode_family(&self, sink: &mut Sink<'_, '_>, family: &FamilyEntry) {
         let desc = &family.desc;
-        let format = options.format;
-        let created = format.carries_start_times(options.created);
-        let ok = desc.header().encode(out, format, options.escaping, |out| {
-            let parts = || {
-                for part in &family.parts {
-                    let created = created.then_some(part.created);
-                    let mut enc =
-                        MetricEncoder::new(out, format, &desc.name, &part.const_labels, created)
-                            .escaping(options.escaping, part.plain);
-                    part.metric.get().encode(&mut enc);
+        let ok = match sink {
+            Sink::Bytes { out, options } => {
+                let format = options.format;
+                let created = format.carries_start_times(options.created);
+                desc.header().encode(out, format, options.escaping, |out| {
+                    let parts = || {
+                        for part in &family.parts {
+                            let created = created.then_some(part.created);
+                            let consts = &part.const_labels;
+                            let mut enc =
+                                MetricEncoder::new(out, format, &desc.name, consts, created)
+                                    .escaping(options.escaping, part.plain);
+                            part.metric.get().encode(&mut enc);
+                        }
+                    };
+                    catch_unwind(AssertUnwindSafe(parts)).is_ok()
+                })
+            }
+            Sink::Gather(families) => {
+                let mut series = Vec::new();
+                let parts = || {
+                    for part in &family.parts {
+                        let (mut none, consts) = (Vec::new(), &part.const_labels);
+                        let created = Some(part.created);
+                        let mut enc = MetricEncoder::gathering(
+                            &mut none,
+                            &mut series,
+                            &desc.name,
+                            consts,
+                            created,
+                        );
+                        part.metric.get().encode(&mut enc);
+                    }
+                };
+                let ok = catch_unwind(AssertUnwindSafe(parts)).is_ok();
+                if ok && !series.is_empty() {
+                    families.push(desc.gathered(series));
                 }
-            };
-            catch_unwind(AssertUnwindSafe(parts)).is_ok()
-        });
+                ok
+            }
+        };
         if !ok {
             self.count_collect_error(&desc.name);
         }
@@ -225,26 +277,23 @@ impl Registry {
         *errors.entry(name.into()).or_insert(0) += 1;
     }
 
-    fn encode_self_metrics(
-        &self,
-        out: &mut Vec<u8>,
-        format: Format,
-        counts: &SelfCounts<'_>,
-        names: Option<&[&str]>,
-    ) {
+    fn encode_self_metrics(&self, sink: &mut Sink<'_, '_>, counts: &SelfCounts<'_>) {
         let SelfCounts {
             overflow,
             removed,
             expired,
             fallible,
         } = *counts;
+        let names = match sink {
+            Sink::Bytes { options, .. } => options.names,
+            Sink::Gather(_) => None,
+        };
         let selected = |name: &str| {
             names.is_none_or(|n| n.iter().any(|&n| n == name || n == format!("{name}_total")))
         };
         if !overflow.is_empty() && selected(OVERFLOW) {
             self_family(
-                out,
-                format,
+                sink,
                 OVERFLOW,
                 OVERFLOW_HELP,
                 overflow.iter().map(|&(n, v)| (n, v)),
@@ -252,8 +301,7 @@ impl Registry {
         }
         if !removed.is_empty() && selected(REMOVED) {
             self_family(
-                out,
-                format,
+                sink,
                 REMOVED,
                 REMOVED_HELP,
                 removed.iter().map(|&(n, v)| (n, v)),
@@ -261,8 +309,7 @@ impl Registry {
         }
         if !expired.is_empty() && selected(EXPIRED) {
             self_family(
-                out,
-                format,
+                sink,
                 EXPIRED,
                 EXPIRED_HELP,
                 expired.iter().map(|&(n, v)| (n, v)),
@@ -284,13 +331,7 @@ impl Registry {
                 .map(|(n, &v)| (&**n, v)),
         );
         if !rows.is_empty() && selected(COLLECT_ERRORS) {
-            self_family(
-                out,
-                format,
-                COLLECT_ERRORS,
-                COLLECT_ERRORS_HELP,
-                rows.into_iter(),
-            );
+            self_family(sink, COLLECT_ERRORS, COLLECT_ERRORS_HELP, rows.into_iter());
         }
     }
 }
@@ -306,22 +347,59 @@ struct SelfCounts<'a> {
 }
 
 fn self_family<'a>(
-    out: &mut Vec<u8>,
-    format: Format,
+    sink: &mut Sink<'_, '_>,
     name: &str,
     help: &str,
     series: impl Iterator<Item = (&'a str, u64)>,
 ) {
     let desc = descriptor::Resolved::self_metric(name, help);
     let consts = ConstLabels::default();
-    desc.header()
-        .encode(out, format, Escaping::default(), |out| {
-            let mut enc = MetricEncoder::new(out, format, name, &consts, None);
-            for (metric, v) in series {
-                enc.counter(Labels::new(&[("metric", metric)]), Value::U64(v));
-            }
-            true
-        });
+    let write = |enc: &mut MetricEncoder<'_>, series: &mut dyn Iterator<Item = (&'a str, u64)>| {
+        for (metric, v) in series {
+            enc.counter(Labels::new(&[("metric", metric)]), Value::U64(v));
+        }
+    };
+    let mut series = series;
+    match sink {
+        Sink::Bytes { out, options } => {
+            let format = options.format;
+            desc.header()
+                .encode(out, format, Escaping::default(), |out| {
+                    write(
+                        &mut MetricEncoder::new(out, format, name, &consts, None),
+                        &mut series,
+                    );
+                    true
+                });
+        }
+        Sink::Gather(families) => {
+            let (mut none, mut gathered) = (Vec::new(), Vec::new());
+            write(
+                &mut MetricEncoder::gathering(&mut none, &mut gathered, name, &consts, None),
+                &mut series,
+            );
+            families.push(desc.gathered(gathered));
+        }
+    }
+}
+
+/// Where a scrape goes: bytes in a format, or families as data.
+enum Sink<'s, 'o> {
+    Bytes {
+        out: &'s mut Vec<u8>,
+        options: &'s EncodeOptions<'o>,
+    },
+    Gather(&'s mut Vec<gather::Family>),
+}
+
+impl Sink<'_, '_> {
+    /// Whether the scrape writes `desc`'s family (a `?name[]=` selection; all when gathered).
+    fn selects(&self, desc: &descriptor::Resolved) -> bool {
+        match self {
+            Sink::Bytes { options, .. } => desc.selected(options.names),
+            Sink::Gather(_) => true,
+        }
+    }
 }
 
 /// What [`Registry::series_bound`] answers: the most series each family (or collector) can
