@@ -15,11 +15,22 @@ use vitalsign_push::Pushgateway;
 const BIN: &str = env!("CARGO_BIN_EXE_batch-job");
 
 fn start_pushgateway() -> (Process, SocketAddr, TempDir) {
+    start_pushgateway_with(None)
+}
+
+/// A gateway, with `web_config` (exporter-toolkit's `--web.config.file`) if given.
+fn start_pushgateway_with(web_config: Option<&str>) -> (Process, SocketAddr, TempDir) {
     let gateway = support::require(
         "prometheus-pushgateway",
         "the Debian package `prometheus-pushgateway`",
     );
     let dir = TempDir::new("pushgateway");
+    let mut extra = Vec::new();
+    if let Some(config) = web_config {
+        let path = dir.0.join("web.yml");
+        std::fs::write(&path, config).unwrap();
+        extra.push(format!("--web.config.file={}", path.display()));
+    }
     let addr: SocketAddr = format!("127.0.0.1:{}", support::free_port())
         .parse()
         .unwrap();
@@ -29,13 +40,15 @@ fn start_pushgateway() -> (Process, SocketAddr, TempDir) {
             "--persistence.file={}",
             dir.0.join("data").display()
         ))
+        .args(&extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("start prometheus-pushgateway");
     let process = Process(child);
+    // Behind basic auth the readiness endpoint answers 401: the gateway is up either way.
     let ready = wait_for(Duration::from_secs(30), || {
-        (http_get(addr, "/-/ready").0 == 200).then_some(())
+        matches!(http_get(addr, "/-/ready").0, 200 | 401).then_some(())
     });
     assert!(ready.is_some(), "the pushgateway became ready on {addr}");
     (process, addr, dir)
@@ -259,4 +272,44 @@ fn the_batch_job_pushes_and_prometheus_keeps_its_labels() {
         "deleted /metrics/job/nightly/instance@base64/ZGIvMQ==\n"
     );
     assert_eq!(groups(gateway), []);
+}
+
+/// The password `s3cret-push`, bcrypt-hashed (cost 4) for the gateway's web config.
+const PASSWORD_HASH: &str = "$2b$04$cYXzeDIjP9RxFZwYT/XBu.2/gw/Ju6s7T083Kv2VFPjM9GKZW.z3q";
+
+#[test]
+#[ignore = "needs prometheus-pushgateway (Debian package)"]
+fn a_gateway_behind_basic_auth_takes_the_push_with_the_password_only() {
+    let config = format!("basic_auth_users:\n  ci: {PASSWORD_HASH}\n");
+    let (_gw, gateway, _dir) = start_pushgateway_with(Some(&config));
+    let registry = Registry::new();
+    let jobs = registry
+        .register("jobs", "Jobs run.", Counter::new())
+        .unwrap();
+    jobs.inc_by(7);
+    let url = format!("http://{gateway}");
+    let client = || Pushgateway::new(&url, "authed").unwrap();
+    // Without credentials, and with the wrong password: refused, with the gateway's status.
+    let none = client().push(&registry).unwrap_err();
+    let wrong = client()
+        .basic_auth("ci", "guess")
+        .unwrap()
+        .push(&registry)
+        .unwrap_err();
+    assert_eq!((none.status(), wrong.status()), (Some(401), Some(401)));
+    // With the password: taken, and there for a reader with the same credentials.
+    client()
+        .basic_auth("ci", "s3cret-push")
+        .unwrap()
+        .push(&registry)
+        .unwrap();
+    let basic = "Basic Y2k6czNjcmV0LXB1c2g=";
+    let (status, _, body) =
+        support::http(gateway, "GET", "/metrics", &[("Authorization", basic)], "");
+    assert_eq!(status, 200, "{body}");
+    let pushed: Vec<&str> = body
+        .lines()
+        .filter(|l| l.starts_with("jobs_total{"))
+        .collect();
+    assert_eq!(pushed, [r#"jobs_total{instance="",job="authed"} 7"#]);
 }

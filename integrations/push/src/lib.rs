@@ -22,6 +22,8 @@
 use std::fmt;
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
 use vitalsign::{EncodeOptions, Format, Registry};
@@ -41,13 +43,17 @@ use vitalsign::{EncodeOptions, Format, Registry};
 ///
 /// Label values holding `/`, and empty ones, are written in the `@base64` form the Pushgateway
 /// reads; others are percent-encoded where a path needs it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Pushgateway {
     host: String,
     port: u16,
     base_path: String,
     group_path: String,
     timeout: Duration,
+    /// The `Authorization` header's value, if any (never printed).
+    authorization: Option<String>,
+    /// Further headers, checked when they were added.
+    headers: Vec<(String, String)>,
     #[cfg_attr(
         not(feature = "gzip"),
         allow(dead_code, reason = "only read when compression exists")
@@ -85,6 +91,8 @@ pub enum PushErrorKind {
     BadAnswer,
     /// The gateway answered with a status outside 2xx ([`PushError::status`]).
     Rejected(u16),
+    /// A header, credential or token that cannot be sent in an HTTP header.
+    InvalidHeader,
 }
 
 impl PushError {
@@ -138,7 +146,8 @@ impl std::error::Error for PushError {
 
 impl Pushgateway {
     /// A client for the gateway at `url` (`http://host:port`, optionally with a path prefix),
-    /// pushing as `job`. Only plain `http` is spoken: reach a TLS gateway through a local proxy.
+    /// pushing as `job`. Only plain `http` is spoken: reach a TLS gateway through a local proxy
+    /// (credentials set here are sent to it).
     pub fn new(url: &str, job: &str) -> Result<Self, PushError> {
         let bad = |why: &str| {
             PushError::new(
@@ -184,8 +193,76 @@ impl Pushgateway {
             base_path,
             group_path: segment("job", job),
             timeout: Duration::from_secs(10),
+            authorization: None,
+            headers: Vec::new(),
             gzip: false,
         })
+    }
+
+    /// Sends HTTP basic authentication (`Authorization: Basic ...`), as a gateway behind its
+    /// `--web.config.file`'s `basic_auth_users`, or a proxy, asks. Over plain `http` the
+    /// password crosses the network readable: keep such a gateway on a trusted network.
+    pub fn basic_auth(mut self, user: &str, password: &str) -> Result<Self, PushError> {
+        if user.contains(':') {
+            return Err(invalid_header("a basic-auth user name cannot hold `:`"));
+        }
+        if [user, password]
+            .iter()
+            .any(|s| s.chars().any(char::is_control))
+        {
+            return Err(invalid_header(
+                "a basic-auth user name or password cannot hold control characters",
+            ));
+        }
+        let credentials = base64(format!("{user}:{password}").as_bytes(), STANDARD);
+        self.authorization = Some(format!("Basic {credentials}"));
+        Ok(self)
+    }
+
+    /// Sends `token` as a bearer token (`Authorization: Bearer ...`), replacing basic
+    /// authentication if it was set.
+    pub fn bearer_token(mut self, token: &str) -> Result<Self, PushError> {
+        let allowed = |c: char| c.is_ascii_alphanumeric() || "-._~+/=".contains(c);
+        if token.is_empty() || !token.chars().all(allowed) {
+            return Err(invalid_header(
+                "a bearer token is letters, digits and `-._~+/=` (RFC 6750), and not empty",
+            ));
+        }
+        self.authorization = Some(format!("Bearer {token}"));
+        Ok(self)
+    }
+
+    /// Sends a header of its own with every request (a tenant id, a proxy's key). The headers
+    /// this client writes itself (`Host`, `Content-Type`, `Content-Length`, `Content-Encoding`,
+    /// `Connection`, `Transfer-Encoding`, `Authorization`) cannot be set here.
+    pub fn header(mut self, name: &str, value: &str) -> Result<Self, PushError> {
+        let tchar = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+        if name.is_empty() || !name.chars().all(tchar) {
+            return Err(invalid_header(&format!(
+                "{name:?} is not an HTTP header name"
+            )));
+        }
+        const OWN: [&str; 7] = [
+            "host",
+            "content-type",
+            "content-length",
+            "content-encoding",
+            "connection",
+            "transfer-encoding",
+            "authorization",
+        ];
+        if OWN.iter().any(|own| own.eq_ignore_ascii_case(name)) {
+            return Err(invalid_header(&format!(
+                "the client writes the {name} header itself"
+            )));
+        }
+        if value.chars().any(|c| c.is_control() && c != '\t') {
+            return Err(invalid_header(&format!(
+                "the value of header {name} cannot hold control characters"
+            )));
+        }
+        self.headers.push((name.to_owned(), value.to_owned()));
+        Ok(self)
     }
 
     /// Adds a label to the grouping key (`instance`, ...).
@@ -240,6 +317,42 @@ impl Pushgateway {
         }
     }
 
+    /// Pushes (`PUT`) `registry` now and then every `interval`, from a thread of its own, until
+    /// the returned handle is [stopped](PeriodicPush::stop) or dropped, which pushes a last
+    /// time: for a long job, or a host no scraper reaches. A failed push is written to stderr
+    /// and counted ([`PeriodicPush::failures`]); the next one is tried on time. `registry` is
+    /// anything that derefs to one and can move to the thread (`&'static Registry`, such as
+    /// [`default_registry`](vitalsign::default_registry)`()`, or an `Arc<Registry>`).
+    pub fn push_every<R>(&self, registry: R, interval: Duration) -> Result<PeriodicPush, PushError>
+    where
+        R: std::ops::Deref<Target = Registry> + Send + 'static,
+    {
+        let gateway = self.clone();
+        let state = Arc::new(Periodic::default());
+        let shared = state.clone();
+        let thread = std::thread::Builder::new()
+            .name("vitalsign-push".into())
+            .spawn(move || {
+                let mut stopped = false;
+                while !stopped {
+                    if let Err(e) = gateway.push(&registry) {
+                        shared.failures.fetch_add(1, Ordering::Relaxed);
+                        eprintln!("vitalsign: {e}");
+                    }
+                    stopped = shared.wait(interval);
+                }
+                gateway.push(&registry)
+            })
+            .map_err(|e| {
+                let context = "periodic push failed".to_owned();
+                PushError::io(PushErrorKind::Send, context, "cannot start its thread", e)
+            })?;
+        Ok(PeriodicPush {
+            state,
+            thread: Some(thread),
+        })
+    }
+
     fn send(&self, method: &str, registry: Option<&Registry>) -> Result<(), PushError> {
         let path = self.path();
         let context = || format!("{method} http://{}:{}{path} failed", self.host, self.port);
@@ -254,6 +367,12 @@ impl Pushgateway {
         );
         if registry.is_some() {
             head.push_str("Content-Type: text/plain; version=0.0.4\r\n");
+        }
+        if let Some(authorization) = &self.authorization {
+            head.push_str(&format!("Authorization: {authorization}\r\n"));
+        }
+        for (name, value) in &self.headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
         }
         #[cfg(feature = "gzip")]
         if self.gzip && registry.is_some() {
@@ -341,12 +460,46 @@ fn percent(s: &str) -> String {
     out
 }
 
+fn invalid_header(why: &str) -> PushError {
+    PushError::new(
+        PushErrorKind::InvalidHeader,
+        "invalid Pushgateway header".into(),
+        why.to_owned(),
+    )
+}
+
+impl fmt::Debug for Pushgateway {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
+        f.debug_struct("Pushgateway")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("path", &self.path())
+            .field("timeout", &self.timeout)
+            .field(
+                "authorization",
+                &self.authorization.as_ref().map(|_| "<redacted>"),
+            )
+            .field("headers", &names)
+            .finish_non_exhaustive()
+    }
+}
+
+/// RFC 4648 §4's alphabet.
+const STANDARD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+/// RFC 4648 §5's (URL and file name safe).
+const URL_SAFE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
 /// RFC 4648 §5 base64 (`-` and `_`), padded; the empty string is `=`, as the Pushgateway wants.
 fn base64_url(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     if bytes.is_empty() {
         return "=".into();
     }
+    base64(bytes, URL_SAFE)
+}
+
+/// Padded base64 in `alphabet`.
+fn base64(bytes: &[u8], alphabet: &[u8; 64]) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
         let n = (u32::from(chunk[0]) << 16)
@@ -354,13 +507,80 @@ fn base64_url(bytes: &[u8]) -> String {
             | u32::from(*chunk.get(2).unwrap_or(&0));
         for i in 0..4 {
             if i <= chunk.len() {
-                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+                out.push(char::from(alphabet[(n >> (18 - 6 * i) & 63) as usize]));
             } else {
                 out.push('=');
             }
         }
     }
     out
+}
+
+/// A registry pushed on an interval: [`Pushgateway::push_every`]. Stopped (or dropped), it
+/// pushes a last time.
+#[derive(Debug)]
+pub struct PeriodicPush {
+    state: Arc<Periodic>,
+    /// The pushing thread, which returns its last push's result.
+    thread: Option<std::thread::JoinHandle<Result<(), PushError>>>,
+}
+
+#[derive(Debug, Default)]
+struct Periodic {
+    stop: Mutex<bool>,
+    wake: Condvar,
+    failures: AtomicU64,
+}
+
+impl Periodic {
+    /// Waits `interval`, or until stopped; whether it was stopped.
+    fn wait(&self, interval: Duration) -> bool {
+        let stop = self.stop.lock().unwrap_or_else(PoisonError::into_inner);
+        let (stop, _) = self
+            .wake
+            .wait_timeout_while(stop, interval, |stop| !*stop)
+            .unwrap_or_else(PoisonError::into_inner);
+        *stop
+    }
+}
+
+impl PeriodicPush {
+    /// How many pushes have failed so far (the last one not counted until it has run).
+    pub fn failures(&self) -> u64 {
+        self.state.failures.load(Ordering::Relaxed)
+    }
+
+    /// Stops pushing, pushes a last time and returns how that went.
+    pub fn stop(mut self) -> Result<(), PushError> {
+        self.finish()
+    }
+
+    fn finish(&mut self) -> Result<(), PushError> {
+        *self
+            .state
+            .stop
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = true;
+        self.state.wake.notify_all();
+        let Some(thread) = self.thread.take() else {
+            return Ok(());
+        };
+        thread.join().unwrap_or_else(|_| {
+            Err(PushError::new(
+                PushErrorKind::Send,
+                "periodic push failed".into(),
+                "the pushing thread panicked".into(),
+            ))
+        })
+    }
+}
+
+impl Drop for PeriodicPush {
+    fn drop(&mut self) {
+        if let Err(e) = self.finish() {
+            eprintln!("vitalsign: {e}");
+        }
+    }
 }
 
 /// Pushes its registry when dropped: [`Pushgateway::push_on_drop`].
@@ -447,5 +667,163 @@ mod tests {
             )),
             "{e}"
         );
+    }
+    /// A gateway on loopback that answers `202` to each of `n` requests and hands back their
+    /// heads and bodies.
+    fn recorder(n: usize) -> (String, std::thread::JoinHandle<Vec<String>>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let thread = std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            for _ in 0..n {
+                let (mut conn, _) = listener.accept().unwrap();
+                conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+                let mut request = Vec::new();
+                let mut buf = [0u8; 4096];
+                // The head, then as many body bytes as Content-Length says.
+                loop {
+                    let n = conn.read(&mut buf).unwrap();
+                    request.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&request);
+                    if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                        let len = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("Content-Length: "))
+                            .and_then(|l| l.parse::<usize>().ok())
+                            .unwrap_or(0);
+                        if body.len() >= len || n == 0 {
+                            break;
+                        }
+                    }
+                }
+                conn.write_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")
+                    .unwrap();
+                seen.push(String::from_utf8_lossy(&request).into_owned());
+            }
+            seen
+        });
+        (url, thread)
+    }
+
+    #[test]
+    fn credentials_and_headers_go_with_every_request() {
+        let (url, gateway) = recorder(2);
+        let g = Pushgateway::new(&url, "j")
+            .unwrap()
+            .basic_auth("ci", "s3cret")
+            .unwrap()
+            .header("X-Scope-OrgID", "tenant-1")
+            .unwrap();
+        g.delete().unwrap();
+        g.clone()
+            .bearer_token("abc.DEF-123_~+/=")
+            .unwrap()
+            .delete()
+            .unwrap();
+        let seen = gateway.join().unwrap();
+        let head = |r: &str| r.lines().skip(1).map(str::to_owned).collect::<Vec<_>>();
+        let port = url.rsplit_once(':').unwrap().1;
+        assert_eq!(
+            head(&seen[0]),
+            [
+                format!("Host: 127.0.0.1:{port}"),
+                "Connection: close".to_owned(),
+                "Authorization: Basic Y2k6czNjcmV0".to_owned(),
+                "X-Scope-OrgID: tenant-1".to_owned(),
+                "Content-Length: 0".to_owned(),
+                String::new(),
+            ]
+        );
+        assert_eq!(head(&seen[1])[2], "Authorization: Bearer abc.DEF-123_~+/=");
+        // Debug output names the headers and never the credentials.
+        let debug = format!("{g:?}");
+        assert!(
+            !debug.contains("Y2k6") && debug.contains("<redacted>"),
+            "{debug}"
+        );
+        assert!(debug.contains("X-Scope-OrgID"), "{debug}");
+    }
+
+    #[test]
+    fn headers_that_cannot_be_sent_are_refused() {
+        let g = || Pushgateway::new("http://gw", "j").unwrap();
+        let err = |r: Result<Pushgateway, PushError>| {
+            let e = r.unwrap_err();
+            assert_eq!(e.kind(), PushErrorKind::InvalidHeader);
+            e.to_string()
+        };
+        assert_eq!(
+            err(g().basic_auth("a:b", "p")),
+            "invalid Pushgateway header: a basic-auth user name cannot hold `:`"
+        );
+        assert_eq!(
+            err(g().basic_auth("a", "p\r\nX-Evil: 1")),
+            "invalid Pushgateway header: a basic-auth user name or password cannot hold control characters"
+        );
+        assert_eq!(
+            err(g().bearer_token("two words")),
+            "invalid Pushgateway header: a bearer token is letters, digits and `-._~+/=` (RFC 6750), and not empty"
+        );
+        assert_eq!(
+            err(g().header("Bad Name", "v")),
+            "invalid Pushgateway header: \"Bad Name\" is not an HTTP header name"
+        );
+        assert_eq!(
+            err(g().header("content-length", "9")),
+            "invalid Pushgateway header: the client writes the content-length header itself"
+        );
+        assert_eq!(
+            err(g().header("X-A", "1\r\nX-B: 2")),
+            "invalid Pushgateway header: the value of header X-A cannot hold control characters"
+        );
+    }
+
+    #[test]
+    fn a_periodic_push_pushes_now_and_once_more_when_stopped() {
+        let (url, gateway) = recorder(2);
+        let registry = std::sync::Arc::new(Registry::new());
+        let jobs = registry
+            .register("jobs", "Jobs.", vitalsign::Counter::new())
+            .unwrap();
+        jobs.inc();
+        // An hour apart: the first push, then only the last one, at `stop`.
+        let periodic = Pushgateway::new(&url, "j")
+            .unwrap()
+            .push_every(registry.clone(), Duration::from_secs(3600))
+            .unwrap();
+        // However the thread is scheduled: its first push, then (stopped before the hour is
+        // up) its last, which carries what was counted before `stop`.
+        jobs.inc();
+        periodic.stop().unwrap();
+        let seen = gateway.join().unwrap();
+        assert_eq!(seen.len(), 2);
+        assert!(
+            seen.iter()
+                .all(|r| r.starts_with("PUT /metrics/job/j HTTP/1.1\r\n"))
+        );
+        assert!(seen[1].ends_with("jobs_total 2\n"), "{}", seen[1]);
+    }
+
+    #[test]
+    fn a_periodic_push_counts_its_failures_and_reports_the_last() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let periodic = Pushgateway::new(&format!("http://127.0.0.1:{port}"), "j")
+            .unwrap()
+            .push_every(
+                &*Box::leak(Box::new(Registry::new())),
+                Duration::from_secs(3600),
+            )
+            .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while periodic.failures() == 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(periodic.failures(), 1);
+        let last = periodic.stop().unwrap_err();
+        assert_eq!(last.kind(), PushErrorKind::Connect);
     }
 }
