@@ -30,6 +30,20 @@ pub use names::Escaping;
 pub use negotiate::{accepts_encoding, negotiate, negotiate_escaping};
 pub use view::{HistogramView, NativeSnapshot};
 
+/// `v` as the canonical number every format writes in `le` labels (`1.0`, `0.25`, `1e+06`,
+/// `+Inf`), for code that writes a histogram's bucket series elsewhere (remote write).
+///
+/// ```
+/// use vitalsign::encoding::canonical_number;
+///
+/// assert_eq!(canonical_number(1.0), "1.0");
+/// assert_eq!(canonical_number(0.25), "0.25");
+/// assert_eq!(canonical_number(f64::INFINITY), "+Inf");
+/// ```
+pub fn canonical_number(v: f64) -> String {
+    number::canonical_f64(v)
+}
+
 /// An exposition format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]

@@ -1,4 +1,6 @@
-//! A Pushgateway client, for batch jobs that end before any scrape.
+//! Pushing a registry where no scraper reaches: to a Prometheus Pushgateway ([`Pushgateway`])
+//! for batch jobs that end before any scrape, and over Prometheus remote write 1.0
+//! ([`RemoteWrite`]) for jobs and hosts no scraper reaches.
 //!
 //! Blocking, over `std::net` (a job's last act is often its push, in `main` or in a `Drop`): one
 //! HTTP/1.1 request per push, with connect, write and read timeouts. It needs no async runtime
@@ -22,6 +24,7 @@
 mod error;
 mod periodic;
 mod pushgateway;
+mod remote_write;
 #[cfg(test)]
 mod tests;
 mod transport;
@@ -29,3 +32,4 @@ mod transport;
 pub use error::{PushError, PushErrorKind};
 pub use periodic::{PeriodicPush, PushOnDrop};
 pub use pushgateway::Pushgateway;
+pub use remote_write::RemoteWrite;

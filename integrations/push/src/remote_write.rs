@@ -1,0 +1,264 @@
+//! Prometheus remote write 1.0: a registry's samples as a snappy-compressed `WriteRequest`,
+//! posted to a receiver (a Prometheus with `--web.enable-remote-write-receiver`, Mimir,
+//! Thanos, VictoriaMetrics), for jobs and hosts no scraper reaches.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use vitalsign::Registry;
+use vitalsign::encoding::canonical_number;
+use vitalsign::gather::{Family, Value};
+
+use crate::error::{PushError, PushErrorKind};
+use crate::periodic::PeriodicPush;
+use crate::transport::{Body, Transport};
+
+/// Where to remote-write: a receiver's URL and the labels every series gets.
+///
+/// ```no_run
+/// use vitalsign::{Counter, Registry};
+/// use vitalsign_push::RemoteWrite;
+///
+/// let registry = Registry::new();
+/// let rows = registry.register("rows_loaded", "Rows loaded.", Counter::new())?;
+/// rows.inc_by(40_000);
+/// RemoteWrite::new("http://127.0.0.1:9090/api/v1/write")?
+///     .label("job", "nightly-load")?
+///     .push(&registry)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// Each push sends every series the registry writes (as [`Registry::gather`] reads them), with
+/// one sample stamped now: counters as `<name>_total`, infos as `<name>_info`, a state set's
+/// states under the label named after it, summaries as `_count` and `_sum`, classic histograms
+/// as `_bucket` (with `le` as the text formats write it), `_count` and `_sum`. Native buckets
+/// are not sent (remote write 1.0 carries them only in a receiver that takes native
+/// histograms; a histogram with native buckets only sends its `_count` and `_sum`).
+#[derive(Clone, Debug)]
+pub struct RemoteWrite {
+    transport: Transport,
+    path: String,
+    /// Added to every series that does not carry the label itself (a push has no scrape to add
+    /// `job` and `instance`).
+    labels: Vec<(String, String)>,
+}
+
+impl RemoteWrite {
+    /// A client for the receiver at `url` (`http://host:port/path`, the path as the receiver
+    /// serves it: Prometheus' is `/api/v1/write`). Only plain `http` is spoken.
+    pub fn new(url: &str) -> Result<Self, PushError> {
+        let transport = Transport::parse(url, "remote write", "receiver")?;
+        let path = match transport.base_path.as_str() {
+            "" => "/".to_owned(),
+            p => p.to_owned(),
+        };
+        Ok(Self {
+            transport,
+            path,
+            labels: Vec::new(),
+        })
+    }
+
+    /// Adds `name="value"` to every series that does not carry `name` itself (`job`, `instance`).
+    pub fn label(mut self, name: &str, value: &str) -> Result<Self, PushError> {
+        if !vitalsign::is_valid_label_name(name) || name.starts_with("__") {
+            return Err(PushError::new(
+                PushErrorKind::InvalidHeader,
+                "invalid remote write label".into(),
+                format!("{name:?} is not a label name a series may carry"),
+            ));
+        }
+        self.labels.push((name.to_owned(), value.to_owned()));
+        Ok(self)
+    }
+
+    /// Sends HTTP basic authentication with every push.
+    pub fn basic_auth(mut self, user: &str, password: &str) -> Result<Self, PushError> {
+        self.transport = self.transport.basic_auth(user, password)?;
+        Ok(self)
+    }
+
+    /// Sends `token` as a bearer token with every push.
+    pub fn bearer_token(mut self, token: &str) -> Result<Self, PushError> {
+        self.transport = self.transport.bearer_token(token)?;
+        Ok(self)
+    }
+
+    /// Sends a header of its own with every push (`X-Scope-OrgID` for a multi-tenant receiver).
+    pub fn header(mut self, name: &str, value: &str) -> Result<Self, PushError> {
+        self.transport = self.transport.header(name, value)?;
+        Ok(self)
+    }
+
+    /// The connect, write and read timeout of each request (default 10 s).
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.transport.timeout = timeout;
+        self
+    }
+
+    /// Sends the registry's samples, stamped now.
+    pub fn push(&self, registry: &Registry) -> Result<(), PushError> {
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        let request = write_request(&registry.gather(), &self.labels, now_ms);
+        let compressed = snap::raw::Encoder::new()
+            .compress_vec(&request)
+            .map_err(|e| {
+                PushError::new(
+                    PushErrorKind::Send,
+                    format!("POST {} failed", self.path),
+                    format!("cannot compress: {e}"),
+                )
+            })?;
+        let body = Body {
+            bytes: &compressed,
+            content_type: "application/x-protobuf",
+            encoding: Some("snappy"),
+            headers: &[
+                ("X-Prometheus-Remote-Write-Version", "0.1.0"),
+                (
+                    "User-Agent",
+                    concat!("vitalsign-push/", env!("CARGO_PKG_VERSION")),
+                ),
+            ],
+        };
+        self.transport.send("POST", &self.path, Some(body))
+    }
+
+    /// Pushes `registry` now and every `interval` from a thread of its own, and a last time
+    /// when stopped or dropped, as [`Pushgateway::push_every`](crate::Pushgateway::push_every)
+    /// does.
+    pub fn push_every<R>(&self, registry: R, interval: Duration) -> Result<PeriodicPush, PushError>
+    where
+        R: std::ops::Deref<Target = Registry> + Send + 'static,
+    {
+        let client = self.clone();
+        PeriodicPush::start(interval, move || client.push(&registry))
+    }
+}
+
+/// The `WriteRequest` of `families`, every sample at `timestamp_ms`.
+fn write_request(families: &[Family], labels: &[(String, String)], timestamp_ms: i64) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut series = |name: &str, own: &[(String, String)], extra: Option<(&str, &str)>, v: f64| {
+        let mut all: Vec<(&str, &str)> = vec![("__name__", name)];
+        all.extend(own.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        all.extend(extra);
+        for (k, v) in labels {
+            if !all.iter().any(|(name, _)| *name == k.as_str()) {
+                all.push((k, v));
+            }
+        }
+        all.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let mut ts = Vec::new();
+        for (k, v) in all {
+            let mut label = Vec::new();
+            string(&mut label, 1, k);
+            string(&mut label, 2, v);
+            message(&mut ts, 1, &label);
+        }
+        let mut sample = Vec::new();
+        double(&mut sample, 1, v);
+        key(&mut sample, 2, 0);
+        varint(&mut sample, timestamp_ms as u64);
+        message(&mut ts, 2, &sample);
+        message(&mut out, 1, &ts);
+    };
+    for f in families {
+        let name = f.name.as_str();
+        for s in &f.series {
+            let own = &s.labels;
+            match &s.value {
+                Value::Counter { value, .. } => series(&format!("{name}_total"), own, None, *value),
+                Value::Gauge(v) => series(name, own, None, *v),
+                Value::Info => series(&format!("{name}_info"), own, None, 1.0),
+                Value::State { state, on } => {
+                    series(name, own, Some((name, state)), f64::from(u8::from(*on)));
+                }
+                Value::Summary { count, sum } => {
+                    series(&format!("{name}_count"), own, None, *count as f64);
+                    series(&format!("{name}_sum"), own, None, *sum);
+                }
+                Value::Histogram(h) => {
+                    let bucket = format!("{name}_bucket");
+                    // A histogram with native buckets only has just `+Inf`: no classic series.
+                    if h.buckets.len() > 1 || h.native.is_none() {
+                        for &(le, cumulative) in &h.buckets {
+                            let le = canonical_number(le);
+                            series(&bucket, own, Some(("le", &le)), cumulative as f64);
+                        }
+                    }
+                    series(&format!("{name}_count"), own, None, h.count as f64);
+                    series(&format!("{name}_sum"), own, None, h.sum);
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+fn varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn key(out: &mut Vec<u8>, field: u32, wire: u32) {
+    varint(out, u64::from(field << 3 | wire));
+}
+
+fn string(out: &mut Vec<u8>, field: u32, s: &str) {
+    message(out, field, s.as_bytes());
+}
+
+fn double(out: &mut Vec<u8>, field: u32, v: f64) {
+    key(out, field, 1);
+    out.extend_from_slice(&v.to_le_bytes());
+}
+
+/// A length-delimited field.
+fn message(out: &mut Vec<u8>, field: u32, bytes: &[u8]) {
+    key(out, field, 2);
+    varint(out, bytes.len() as u64);
+    out.extend_from_slice(bytes);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::write_request;
+    use vitalsign::{Counter, Registry};
+
+    /// The bytes of one counter series, field by field (`prompb.WriteRequest`).
+    #[test]
+    fn a_counter_is_one_series_with_sorted_labels_and_one_sample() {
+        let registry = Registry::new();
+        let c = registry.register("jobs", "Jobs.", Counter::new()).unwrap();
+        c.inc_by(3);
+        let labels = [("job".to_owned(), "load".to_owned())];
+        let bytes = write_request(&registry.gather(), &labels, 1_000);
+        let label = |k: &str, v: &str| {
+            let mut l = vec![0x0a, k.len() as u8];
+            l.extend(k.as_bytes());
+            l.extend([0x12, v.len() as u8]);
+            l.extend(v.as_bytes());
+            let mut m = vec![0x0a, l.len() as u8];
+            m.extend(l);
+            m
+        };
+        let mut ts = label("__name__", "jobs_total");
+        ts.extend(label("job", "load"));
+        // Sample: value 3.0 (field 1, fixed64), timestamp 1000 ms (field 2, varint).
+        let mut sample = vec![0x09];
+        sample.extend(3.0f64.to_le_bytes());
+        sample.extend([0x10, 0xe8, 0x07]);
+        ts.extend([0x12, sample.len() as u8]);
+        ts.extend(sample);
+        let mut want = vec![0x0a, ts.len() as u8];
+        want.extend(ts);
+        assert_eq!(bytes, want);
+    }
+}
