@@ -53,6 +53,15 @@ struct Cli {
     /// Address of the inventory gRPC service (default: a free loopback port).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
     inventory_listen: SocketAddr,
+    /// Also push every series over Prometheus remote write to this receiver (a Prometheus with
+    /// `--web.enable-remote-write-receiver`: `http://127.0.0.1:9090/api/v1/write`), with
+    /// `job="checkout"` and the listen address as `instance`.
+    #[arg(long, value_name = "URL")]
+    remote_write: Option<String>,
+    /// Seconds between two remote-write pushes.
+    #[arg(long, value_name = "SECONDS", default_value_t = 15,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    remote_write_interval: u64,
 }
 
 /// Where the shop, its provider and its inventory listen.
@@ -133,15 +142,17 @@ fn main() -> ExitCode {
                 catalog.to_markdown()
             })
         }),
-        None => match serve(
-            Addresses {
-                listen: cli.listen,
-                provider_listen: cli.provider_listen,
-                provider_url: cli.provider_url,
-                inventory_listen: cli.inventory_listen,
-            },
-            cli.traffic,
-        ) {
+        None => match remote_write(&cli).map_err(Into::into).and_then(|_pushing| {
+            serve(
+                Addresses {
+                    listen: cli.listen,
+                    provider_listen: cli.provider_listen,
+                    provider_url: cli.provider_url,
+                    inventory_listen: cli.inventory_listen,
+                },
+                cli.traffic,
+            )
+        }) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("checkout: {e}");
@@ -149,6 +160,24 @@ fn main() -> ExitCode {
             }
         },
     }
+}
+
+/// The remote-write pushes `--remote-write` asks for, running until the handle is dropped
+/// (which pushes a last time).
+fn remote_write(cli: &Cli) -> Result<Option<vitalsign_push::PeriodicPush>, String> {
+    let Some(url) = &cli.remote_write else {
+        return Ok(None);
+    };
+    let instance = cli.listen.to_string();
+    vitalsign_push::RemoteWrite::new(url)
+        .and_then(|c| c.label("job", "checkout"))
+        .and_then(|c| c.label("instance", &instance))
+        .and_then(|c| {
+            let interval = std::time::Duration::from_secs(cli.remote_write_interval);
+            c.push_every(default_registry(), interval)
+        })
+        .map(Some)
+        .map_err(|e| e.to_string())
 }
 
 /// Prints what `generate` makes of the catalogue of the shop's registry, assembled as it serves
