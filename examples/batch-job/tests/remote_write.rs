@@ -124,3 +124,64 @@ fn prometheus_stores_what_a_push_sends() {
     let err = wrong.push(&registry).unwrap_err();
     assert_eq!(err.kind(), PushErrorKind::Rejected(404));
 }
+
+#[test]
+#[ignore = "needs prometheus (Debian package)"]
+fn a_prometheus_with_native_histograms_stores_the_native_buckets() {
+    let (_p, prometheus, _dir) = support::start_prometheus(
+        "global:\n  scrape_interval: 1h\n",
+        &[
+            "--web.enable-remote-write-receiver",
+            "--enable-feature=native-histograms",
+        ],
+    );
+    let registry = Registry::new();
+    let took = registry
+        .register(
+            "load_duration_seconds",
+            "Load time.",
+            Histogram::with_native(
+                Buckets::new([1.0]).unwrap(),
+                vitalsign::NativeBuckets::default(),
+            ),
+        )
+        .unwrap();
+    for v in [0.05, 0.5, 5.0, 5.0] {
+        took.observe(v);
+    }
+    RemoteWrite::new(&format!("http://{prometheus}/api/v1/write"))
+        .unwrap()
+        .label("job", "native")
+        .unwrap()
+        .native_histograms(true)
+        .push(&registry)
+        .unwrap();
+    let job = ("job", "native");
+    let count = support::wait_for(std::time::Duration::from_secs(10), || {
+        let s = series(prometheus, "histogram_count(load_duration_seconds)");
+        (!s.is_empty()).then_some(s)
+    });
+    assert_eq!(count.unwrap(), [(labels(&[job]), "4".to_owned())]);
+    assert_eq!(
+        series(prometheus, "histogram_sum(load_duration_seconds)"),
+        [(labels(&[job]), "10.55".to_owned())]
+    );
+    // Three buckets hold observations (5.0 twice in one), as the registry's own snapshot says.
+    let body = support::prometheus_query(prometheus, "load_duration_seconds");
+    let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let buckets = answer["data"]["result"][0]["histogram"][1]["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b[3].as_str().unwrap().to_owned())
+        .collect::<Vec<_>>();
+    assert_eq!(buckets, ["1", "1", "2"]);
+    // The classic series go too.
+    assert_eq!(
+        series(prometheus, "load_duration_seconds_bucket"),
+        [
+            (labels(&[job, ("le", "+Inf")]), "4".to_owned()),
+            (labels(&[job, ("le", "1.0")]), "2".to_owned()),
+        ]
+    );
+}

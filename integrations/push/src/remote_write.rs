@@ -5,7 +5,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use vitalsign::Registry;
-use vitalsign::encoding::canonical_number;
+use vitalsign::encoding::{NativeSnapshot, canonical_number};
 use vitalsign::gather::{Family, Value};
 
 use crate::error::{PushError, PushErrorKind};
@@ -30,9 +30,9 @@ use crate::transport::{Body, Transport};
 /// Each push sends every series the registry writes (as [`Registry::gather`] reads them), with
 /// one sample stamped now: counters as `<name>_total`, infos as `<name>_info`, a state set's
 /// states under the label named after it, summaries as `_count` and `_sum`, classic histograms
-/// as `_bucket` (with `le` as the text formats write it), `_count` and `_sum`. Native buckets
-/// are not sent (remote write 1.0 carries them only in a receiver that takes native
-/// histograms; a histogram with native buckets only sends its `_count` and `_sum`).
+/// as `_bucket` (with `le` as the text formats write it), `_count` and `_sum`, and, with
+/// [`native_histograms`](Self::native_histograms), native buckets as a native histogram under
+/// the family's name.
 #[derive(Clone, Debug)]
 pub struct RemoteWrite {
     transport: Transport,
@@ -40,6 +40,8 @@ pub struct RemoteWrite {
     /// Added to every series that does not carry the label itself (a push has no scrape to add
     /// `job` and `instance`).
     labels: Vec<(String, String)>,
+    /// Whether native buckets are sent (as remote write's native histograms).
+    native: bool,
 }
 
 impl RemoteWrite {
@@ -55,7 +57,18 @@ impl RemoteWrite {
             transport,
             path,
             labels: Vec::new(),
+            native: false,
         })
+    }
+
+    /// Also sends each histogram's native buckets, as a native histogram under the family's own
+    /// name (beside its classic series), for a receiver that takes them: a Prometheus started
+    /// with `--enable-feature=native-histograms` (a Prometheus without it refuses the whole
+    /// request). Off by default.
+    #[must_use]
+    pub fn native_histograms(mut self, on: bool) -> Self {
+        self.native = on;
+        self
     }
 
     /// Adds `name="value"` to every series that does not carry `name` itself (`job`, `instance`).
@@ -101,7 +114,7 @@ impl RemoteWrite {
         let now_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-        let request = write_request(&registry.gather(), &self.labels, now_ms);
+        let request = write_request(&registry.gather(), &self.labels, self.native, now_ms);
         let compressed = snap::raw::Encoder::new()
             .compress_vec(&request)
             .map_err(|e| {
@@ -138,26 +151,44 @@ impl RemoteWrite {
     }
 }
 
-/// The `WriteRequest` of `families`, every sample at `timestamp_ms`.
-fn write_request(families: &[Family], labels: &[(String, String)], timestamp_ms: i64) -> Vec<u8> {
+/// A series' `Label` fields: `__name__`, its own labels, `extra`, then each of `external` it does
+/// not carry, sorted by name as receivers expect.
+fn labels_of(
+    name: &str,
+    own: &[(String, String)],
+    extra: Option<(&str, &str)>,
+    external: &[(String, String)],
+) -> Vec<u8> {
+    let mut all: Vec<(&str, &str)> = vec![("__name__", name)];
+    all.extend(own.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    all.extend(extra);
+    for (k, v) in external {
+        if !all.iter().any(|(name, _)| *name == k.as_str()) {
+            all.push((k, v));
+        }
+    }
+    all.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let mut out = Vec::new();
+    for (k, v) in all {
+        let mut label = Vec::new();
+        string(&mut label, 1, k);
+        string(&mut label, 2, v);
+        message(&mut out, 1, &label);
+    }
+    out
+}
+
+/// The `WriteRequest` of `families`, every sample at `timestamp_ms`; native buckets as native
+/// histograms if `native`.
+fn write_request(
+    families: &[Family],
+    labels: &[(String, String)],
+    native: bool,
+    timestamp_ms: i64,
+) -> Vec<u8> {
     let mut out = Vec::new();
     let mut series = |name: &str, own: &[(String, String)], extra: Option<(&str, &str)>, v: f64| {
-        let mut all: Vec<(&str, &str)> = vec![("__name__", name)];
-        all.extend(own.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        all.extend(extra);
-        for (k, v) in labels {
-            if !all.iter().any(|(name, _)| *name == k.as_str()) {
-                all.push((k, v));
-            }
-        }
-        all.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        let mut ts = Vec::new();
-        for (k, v) in all {
-            let mut label = Vec::new();
-            string(&mut label, 1, k);
-            string(&mut label, 2, v);
-            message(&mut ts, 1, &label);
-        }
+        let mut ts = labels_of(name, own, extra, labels);
         let mut sample = Vec::new();
         double(&mut sample, 1, v);
         key(&mut sample, 2, 0);
@@ -165,6 +196,7 @@ fn write_request(families: &[Family], labels: &[(String, String)], timestamp_ms:
         message(&mut ts, 2, &sample);
         message(&mut out, 1, &ts);
     };
+    let mut natives = Vec::new();
     for f in families {
         let name = f.name.as_str();
         for s in &f.series {
@@ -191,12 +223,79 @@ fn write_request(families: &[Family], labels: &[(String, String)], timestamp_ms:
                     }
                     series(&format!("{name}_count"), own, None, h.count as f64);
                     series(&format!("{name}_sum"), own, None, h.sum);
+                    if let Some(n) = h.native.as_ref().filter(|_| native) {
+                        let mut ts = labels_of(name, own, None, labels);
+                        message(
+                            &mut ts,
+                            4,
+                            &native_histogram(h.count, h.sum, n, timestamp_ms),
+                        );
+                        natives.push(ts);
+                    }
                 }
                 _ => {}
             }
         }
     }
+    for ts in natives {
+        message(&mut out, 1, &ts);
+    }
     out
+}
+
+/// A `prompb.Histogram`: count (1), sum (3), schema (4), zero threshold (5) and count (6),
+/// negative spans and deltas (8, 9), positive ones (11, 12), timestamp (15).
+fn native_histogram(count: u64, sum: f64, n: &NativeSnapshot, timestamp_ms: i64) -> Vec<u8> {
+    let mut h = Vec::new();
+    key(&mut h, 1, 0);
+    varint(&mut h, count);
+    double(&mut h, 3, sum);
+    key(&mut h, 4, 0);
+    varint(&mut h, zigzag(i64::from(n.schema)));
+    double(&mut h, 5, n.zero_threshold);
+    key(&mut h, 6, 0);
+    varint(&mut h, n.zero);
+    buckets(&mut h, 8, 9, &n.negative);
+    buckets(&mut h, 11, 12, &n.positive);
+    key(&mut h, 15, 0);
+    varint(&mut h, timestamp_ms as u64);
+    h
+}
+
+/// Sorted `(key, count)` buckets as spans (`offset` from the end of the last span, `length`)
+/// and the deltas of their counts, each from the one before.
+fn buckets(out: &mut Vec<u8>, spans_field: u32, deltas_field: u32, buckets: &[(i32, u64)]) {
+    let mut spans: Vec<(i32, u32)> = Vec::new();
+    let mut next = 0i32;
+    for (i, &(k, _)) in buckets.iter().enumerate() {
+        match spans.last_mut() {
+            Some((_, len)) if i > 0 && k == next => *len += 1,
+            _ => spans.push((k - next, 1)),
+        }
+        next = k + 1;
+    }
+    for (offset, length) in spans {
+        let mut span = Vec::new();
+        key(&mut span, 1, 0);
+        varint(&mut span, zigzag(i64::from(offset)));
+        key(&mut span, 2, 0);
+        varint(&mut span, u64::from(length));
+        message(out, spans_field, &span);
+    }
+    let mut deltas = Vec::new();
+    let mut last = 0i64;
+    for &(_, count) in buckets {
+        let count = i64::try_from(count).unwrap_or(i64::MAX);
+        varint(&mut deltas, zigzag(count - last));
+        last = count;
+    }
+    if !deltas.is_empty() {
+        message(out, deltas_field, &deltas);
+    }
+}
+
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
 }
 
 fn varint(out: &mut Vec<u8>, mut v: u64) {
@@ -239,7 +338,7 @@ mod tests {
         let c = registry.register("jobs", "Jobs.", Counter::new()).unwrap();
         c.inc_by(3);
         let labels = [("job".to_owned(), "load".to_owned())];
-        let bytes = write_request(&registry.gather(), &labels, 1_000);
+        let bytes = write_request(&registry.gather(), &labels, false, 1_000);
         let label = |k: &str, v: &str| {
             let mut l = vec![0x0a, k.len() as u8];
             l.extend(k.as_bytes());
@@ -260,5 +359,24 @@ mod tests {
         let mut want = vec![0x0a, ts.len() as u8];
         want.extend(ts);
         assert_eq!(bytes, want);
+    }
+
+    /// Buckets 1, 2, 3 and 7: one span from 1 of three, one of one after a gap of three;
+    /// deltas from the bucket before.
+    #[test]
+    fn native_buckets_are_spans_and_deltas() {
+        let mut out = Vec::new();
+        super::buckets(&mut out, 11, 12, &[(1, 4), (2, 6), (3, 1), (7, 1)]);
+        let want = [
+            // span { offset: 1, length: 3 }, span { offset: 3, length: 1 }
+            0x5a, 0x04, 0x08, 0x02, 0x10, 0x03, 0x5a, 0x04, 0x08, 0x06, 0x10, 0x01,
+            // deltas 4, 2, -5, 0, zigzagged and packed
+            0x62, 0x04, 0x08, 0x04, 0x09, 0x00,
+        ];
+        assert_eq!(out, want);
+        assert_eq!(
+            [super::zigzag(-1), super::zigzag(1), super::zigzag(-5)],
+            [1, 2, 9]
+        );
     }
 }
