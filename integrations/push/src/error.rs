@@ -12,6 +12,8 @@ pub struct PushError {
     /// Why, in words (an I/O error's own text is its `source`'s).
     why: String,
     source: Option<std::io::Error>,
+    /// How long the server asked to wait before another try (`Retry-After`).
+    pub(crate) retry_after: Option<std::time::Duration>,
 }
 
 /// What went wrong in a push.
@@ -43,6 +45,7 @@ impl PushError {
             context,
             why,
             source: None,
+            retry_after: None,
         }
     }
 
@@ -57,12 +60,28 @@ impl PushError {
             context,
             why: why.to_owned(),
             source: Some(source),
+            retry_after: None,
         }
     }
 
     /// What went wrong.
     pub fn kind(&self) -> PushErrorKind {
         self.kind
+    }
+
+    /// How long the server asked to wait before trying again (its `Retry-After`, in seconds),
+    /// when it said.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        self.retry_after
+    }
+
+    /// Whether trying again may succeed: no connection, a failed send, `429`, or a `5xx`.
+    pub fn is_retryable(&self) -> bool {
+        match self.kind {
+            PushErrorKind::Connect | PushErrorKind::Send => true,
+            PushErrorKind::Rejected(status) => status == 429 || (500..600).contains(&status),
+            _ => false,
+        }
     }
 
     /// The gateway's HTTP status, when it answered with an error.

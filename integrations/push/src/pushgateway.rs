@@ -91,6 +91,15 @@ impl Pushgateway {
         self
     }
 
+    /// How often a request that may succeed later (no connection, `429`, `5xx`) is tried again,
+    /// and the wait before the first retry, which doubles (at most 5 s) unless the gateway's
+    /// `Retry-After` says otherwise (at most 30 s). Default: no retries.
+    #[must_use]
+    pub fn retries(mut self, retries: u32, first_wait: Duration) -> Self {
+        self.transport.retries = (retries, first_wait);
+        self
+    }
+
     /// Sends pushes gzip-compressed (`Content-Encoding: gzip`).
     #[cfg(feature = "gzip")]
     #[must_use]

@@ -48,7 +48,9 @@ impl RemoteWrite {
     /// A client for the receiver at `url` (`http://host:port/path`, the path as the receiver
     /// serves it: Prometheus' is `/api/v1/write`). Only plain `http` is spoken.
     pub fn new(url: &str) -> Result<Self, PushError> {
-        let transport = Transport::parse(url, "remote write", "receiver")?;
+        let mut transport = Transport::parse(url, "remote write", "receiver")?;
+        // The spec's: retry 5xx (and 429) with a backoff, never another 4xx.
+        transport.retries = (3, Duration::from_millis(100));
         let path = match transport.base_path.as_str() {
             "" => "/".to_owned(),
             p => p.to_owned(),
@@ -100,6 +102,15 @@ impl RemoteWrite {
     pub fn header(mut self, name: &str, value: &str) -> Result<Self, PushError> {
         self.transport = self.transport.header(name, value)?;
         Ok(self)
+    }
+
+    /// How often a push that may succeed later (no connection, `429`, `5xx`) is tried again, and
+    /// the wait before the first retry, which doubles (at most 5 s) unless the receiver's
+    /// `Retry-After` says otherwise (at most 30 s). Default: 3 retries, 100 ms.
+    #[must_use]
+    pub fn retries(mut self, retries: u32, first_wait: Duration) -> Self {
+        self.transport.retries = (retries, first_wait);
+        self
     }
 
     /// The connect, write and read timeout of each request (default 10 s).

@@ -77,6 +77,16 @@ fn an_unreachable_gateway_is_named_in_the_error() {
 /// A gateway on loopback that answers `202` to each of `n` requests and hands back their
 /// heads and bodies.
 fn recorder(n: usize) -> (String, std::thread::JoinHandle<Vec<String>>) {
+    answering(vec![
+        "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n";
+        n
+    ])
+}
+
+/// A server on loopback that gives `answers`, one to each request, and hands back the
+/// requests.
+fn answering(answers: Vec<&'static str>) -> (String, std::thread::JoinHandle<Vec<String>>) {
+    let n = answers.len();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let thread = std::thread::spawn(move || {
@@ -102,8 +112,7 @@ fn recorder(n: usize) -> (String, std::thread::JoinHandle<Vec<String>>) {
                     }
                 }
             }
-            conn.write_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")
-                .unwrap();
+            conn.write_all(answers[seen.len()].as_bytes()).unwrap();
             seen.push(String::from_utf8_lossy(&request).into_owned());
         }
         seen
@@ -231,4 +240,58 @@ fn a_periodic_push_counts_its_failures_and_reports_the_last() {
     assert_eq!(periodic.failures(), 1);
     let last = periodic.stop().unwrap_err();
     assert_eq!(last.kind(), PushErrorKind::Connect);
+}
+
+const UNAVAILABLE: &str =
+    "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 0\r\nContent-Length: 4\r\n\r\nbusy";
+const ACCEPTED: &str = "HTTP/1.1 204 No Content\r\n\r\n";
+
+#[test]
+fn remote_write_retries_a_busy_receiver_when_it_asks() {
+    let (url, receiver) = answering(vec![UNAVAILABLE, ACCEPTED]);
+    let client = crate::RemoteWrite::new(&format!("{url}/api/v1/write")).unwrap();
+    client.push(&Registry::new()).unwrap();
+    let seen = receiver.join().unwrap();
+    assert_eq!(seen.len(), 2);
+    assert!(
+        seen.iter()
+            .all(|r| r.starts_with("POST /api/v1/write HTTP/1.1\r\n"))
+    );
+    assert!(
+        seen[0].contains("\r\nContent-Encoding: snappy\r\n"),
+        "{}",
+        seen[0]
+    );
+    assert!(seen[0].contains("\r\nX-Prometheus-Remote-Write-Version: 0.1.0\r\n"));
+}
+
+#[test]
+fn remote_write_gives_up_after_its_retries_and_never_retries_a_4xx() {
+    let (url, receiver) = answering(vec![UNAVAILABLE; 3]);
+    let client = crate::RemoteWrite::new(&format!("{url}/w"))
+        .unwrap()
+        .retries(2, Duration::from_millis(1));
+    let e = client.push(&Registry::new()).unwrap_err();
+    assert_eq!(receiver.join().unwrap().len(), 3);
+    assert_eq!(
+        (e.kind(), e.retry_after(), e.is_retryable()),
+        (PushErrorKind::Rejected(503), Some(Duration::ZERO), true)
+    );
+    assert!(
+        e.to_string()
+            .ends_with("failed: the receiver answered 503: busy"),
+        "{e}"
+    );
+
+    let bad = "HTTP/1.1 400 Bad Request\r\nContent-Length: 8\r\n\r\nout of o";
+    let (url, receiver) = answering(vec![bad]);
+    let e = crate::RemoteWrite::new(&format!("{url}/w"))
+        .unwrap()
+        .push(&Registry::new())
+        .unwrap_err();
+    assert_eq!(receiver.join().unwrap().len(), 1);
+    assert_eq!(
+        (e.kind(), e.is_retryable()),
+        (PushErrorKind::Rejected(400), false)
+    );
 }

@@ -22,9 +22,12 @@ pub(crate) struct Transport {
     headers: Vec<(String, String)>,
     /// What errors call the server (`gateway`, `receiver`).
     peer: &'static str,
+    /// Retries of a request that may succeed later, and the wait before the first.
+    pub(crate) retries: (u32, Duration),
 }
 
 /// A request's body: its bytes, their type, and their encoding if compressed.
+#[derive(Clone, Copy)]
 pub(crate) struct Body<'a> {
     pub(crate) bytes: &'a [u8],
     pub(crate) content_type: &'a str,
@@ -76,6 +79,7 @@ impl Transport {
             authorization: None,
             headers: Vec::new(),
             peer,
+            retries: (0, Duration::from_millis(100)),
         })
     }
 
@@ -145,13 +149,33 @@ impl Transport {
         Ok(self)
     }
 
-    /// Sends one request to `path` and reads the answer's status: `Ok` for 2xx.
+    /// Sends a request to `path`, again after a failure that may pass (no connection, `429`,
+    /// `5xx`) as often as the retries allow: the wait doubles from the first (at most 5 s), or
+    /// is what the server's `Retry-After` asks (at most 30 s). The last failure is returned.
     pub(crate) fn send(
         &self,
         method: &str,
         path: &str,
         body: Option<Body<'_>>,
     ) -> Result<(), PushError> {
+        let (retries, first) = self.retries;
+        let mut wait = first;
+        let mut attempt = 0;
+        loop {
+            match self.send_once(method, path, body) {
+                Err(e) if e.is_retryable() && attempt < retries => {
+                    attempt += 1;
+                    let asked = e.retry_after.map(|d| d.min(Duration::from_secs(30)));
+                    std::thread::sleep(asked.unwrap_or(wait));
+                    wait = (wait * 2).min(Duration::from_secs(5));
+                }
+                result => return result,
+            }
+        }
+    }
+
+    /// Sends one request to `path` and reads the answer's status: `Ok` for 2xx.
+    fn send_once(&self, method: &str, path: &str, body: Option<Body<'_>>) -> Result<(), PushError> {
         let context = || format!("{method} http://{}:{}{path} failed", self.host, self.port);
         let io = |kind, why, e| PushError::io(kind, context(), why, e);
         let mut head = format!(
@@ -210,13 +234,19 @@ impl Transport {
         if (200..300).contains(&status) {
             return Ok(());
         }
-        let body = answer.split_once("\r\n\r\n").map_or("", |(_, b)| b).trim();
-        let why = format!("the {} answered {status}: {}", self.peer, truncate(body));
-        Err(PushError::new(
-            PushErrorKind::Rejected(status),
-            context(),
-            why,
-        ))
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+        let why = format!(
+            "the {} answered {status}: {}",
+            self.peer,
+            truncate(body.trim())
+        );
+        let mut error = PushError::new(PushErrorKind::Rejected(status), context(), why);
+        error.retry_after = head.lines().find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("retry-after")
+                .then(|| value.trim().parse().ok().map(Duration::from_secs))?
+        });
+        Err(error)
     }
 }
 
