@@ -13,6 +13,7 @@
 
 mod encoder;
 pub(crate) mod escape;
+pub mod gather;
 mod labels;
 pub(crate) mod names;
 mod negotiate;

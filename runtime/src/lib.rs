@@ -62,7 +62,6 @@ mod collectors;
 pub mod dashboard;
 pub mod encoding;
 mod error;
-pub mod gather;
 mod instrumented;
 mod labels;
 pub mod lookup;
@@ -77,7 +76,7 @@ pub mod trace;
 #[cfg(feature = "tokio")]
 pub use collectors::TokioRuntimeCollector;
 pub use collectors::{BuildInfo, ProcessCollector};
-pub use encoding::{Format, Labels, MetricEncoder, MetricType, Value};
+pub use encoding::{Format, Labels, MetricEncoder, MetricType, Value, gather};
 pub use error::{Error, ErrorKind, Result};
 pub use labels::{LabelSet, LabelValue};
 pub use metrics::{

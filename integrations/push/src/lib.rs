@@ -30,6 +30,6 @@ mod tests;
 mod transport;
 
 pub use error::{PushError, PushErrorKind};
-pub use periodic::{PeriodicPush, PushOnDrop};
-pub use pushgateway::Pushgateway;
+pub use periodic::PeriodicPush;
+pub use pushgateway::{PushOnDrop, Pushgateway};
 pub use remote_write::RemoteWrite;

@@ -1,17 +1,14 @@
-//! Pushes that happen by themselves: on an interval from a thread of its own, or when a guard
-//! is dropped.
+//! Pushes that happen by themselves, on an interval, from a thread of their own.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
-use vitalsign::Registry;
-
 use crate::error::{PushError, PushErrorKind};
-use crate::pushgateway::Pushgateway;
 
-/// A registry pushed on an interval: [`Pushgateway::push_every`]. Stopped (or dropped), it
-/// pushes a last time.
+/// A registry pushed on an interval: [`Pushgateway::push_every`](crate::Pushgateway::push_every),
+/// [`RemoteWrite::push_every`](crate::RemoteWrite::push_every). Stopped (or dropped), it pushes a
+/// last time.
 #[derive(Debug)]
 pub struct PeriodicPush {
     state: Arc<Periodic>,
@@ -103,21 +100,6 @@ impl PeriodicPush {
 impl Drop for PeriodicPush {
     fn drop(&mut self) {
         if let Err(e) = self.finish() {
-            eprintln!("vitalsign: {e}");
-        }
-    }
-}
-
-/// Pushes its registry when dropped: [`Pushgateway::push_on_drop`].
-#[derive(Debug)]
-pub struct PushOnDrop<'r> {
-    pub(crate) gateway: Pushgateway,
-    pub(crate) registry: &'r Registry,
-}
-
-impl Drop for PushOnDrop<'_> {
-    fn drop(&mut self) {
-        if let Err(e) = self.gateway.push(self.registry) {
             eprintln!("vitalsign: {e}");
         }
     }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use vitalsign::{EncodeOptions, Format, Registry};
 
 use crate::error::{PushError, PushErrorKind};
-use crate::periodic::{PeriodicPush, PushOnDrop};
+use crate::periodic::PeriodicPush;
 use crate::transport::{Body, Transport, base64};
 
 /// Where to push: a gateway, a job, and the grouping key's other labels.
@@ -217,4 +217,19 @@ pub(crate) fn base64_url(bytes: &[u8]) -> String {
         return "=".into();
     }
     base64(bytes, URL_SAFE)
+}
+
+/// Pushes its registry when dropped: [`Pushgateway::push_on_drop`].
+#[derive(Debug)]
+pub struct PushOnDrop<'r> {
+    gateway: Pushgateway,
+    registry: &'r Registry,
+}
+
+impl Drop for PushOnDrop<'_> {
+    fn drop(&mut self) {
+        if let Err(e) = self.gateway.push(self.registry) {
+            eprintln!("vitalsign: {e}");
+        }
+    }
 }

@@ -17,7 +17,7 @@ use tokio::sync::{Semaphore, oneshot};
 use tokio::task::JoinHandle;
 use vitalsign::Registry;
 
-use crate::MetricsHandler;
+use crate::endpoint::MetricsHandler;
 use crate::endpoint::SCRAPE_TIMEOUT;
 
 /// How many connections the exporter serves at once; more wait to be accepted.

@@ -1,11 +1,11 @@
 //! The encoder: what a metric writes its series into, what surrounds each family (its header in
 //! the text formats, its frame in protobuf), and the end of an exposition.
 
+use super::gather;
 use super::names::{self, Escaping};
 #[cfg(feature = "protobuf")]
 use super::protobuf;
 use super::{ConstLabels, Format, HistogramView, Labels, MetricType, Value, escape, text};
-use crate::gather;
 use crate::trace::Exemplar;
 
 /// What a metric writes its series into: one family, in one format.

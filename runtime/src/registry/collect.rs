@@ -7,10 +7,10 @@ use std::sync::{Mutex, PoisonError};
 
 use super::EncodeOptions;
 use super::descriptor::{Descriptor, Resolved};
+use crate::encoding::gather;
 use crate::encoding::names::is_legacy;
 use crate::encoding::{Labels, MetricEncoder, MetricType, Value, escape};
 use crate::error::Result;
-use crate::gather;
 
 /// A source of families read at every scrape.
 ///

@@ -295,8 +295,11 @@ impl Resolved {
     }
 
     /// The family as data, with `series`.
-    pub(crate) fn gathered(&self, series: Vec<crate::gather::Series>) -> crate::gather::Family {
-        crate::gather::Family {
+    pub(crate) fn gathered(
+        &self,
+        series: Vec<crate::encoding::gather::Series>,
+    ) -> crate::encoding::gather::Family {
+        crate::encoding::gather::Family {
             name: self.name.to_string(),
             kind: self.kind,
             unit: self.unit.as_deref().map(str::to_owned),

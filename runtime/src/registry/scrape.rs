@@ -11,10 +11,10 @@ use super::catalog::{
 use super::families::FamilyEntry;
 use super::reentrancy::{self, Scraping};
 use super::{Registry, descriptor};
+use crate::encoding::gather;
 use crate::encoding::{
     ConstLabels, Escaping, Format, Labels, MetricEncoder, Value, end_exposition,
 };
-use crate::gather;
 use crate::metrics::Metric;
 
 /// Options for one scrape: `EncodeOptions::new(Format::OpenMetrics).names(&["x"])`.

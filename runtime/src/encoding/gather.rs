@@ -31,7 +31,7 @@
 //! # Ok::<(), vitalsign::Error>(())
 //! ```
 
-use crate::encoding::{MetricType, NativeSnapshot};
+use super::{MetricType, NativeSnapshot};
 use crate::trace::Exemplar;
 
 /// One family: what its header says, and its series.
