@@ -277,6 +277,7 @@ where
 }
 
 /// [`http_request`] to `uri`.
+#[inline(always)]
 fn http_request_to<S, B>(svc: &mut S, uri: &str)
 where
     S: tower::Service<http::Request<String>, Response = http::Response<B>>,
