@@ -6,7 +6,7 @@ use vitalsign::{EncodeOptions, Format, Registry};
 
 use crate::error::{PushError, PushErrorKind};
 use crate::periodic::PeriodicPush;
-use crate::transport::{Body, Transport, base64};
+use crate::transport::{Body, Transport, base64, transport_options};
 
 /// Where to push: a gateway, a job, and the grouping key's other labels.
 ///
@@ -54,40 +54,12 @@ impl Pushgateway {
         })
     }
 
-    /// Sends HTTP basic authentication (`Authorization: Basic ...`), as a gateway behind its
-    /// `--web.config.file`'s `basic_auth_users`, or a proxy, asks. Over plain `http` the
-    /// password crosses the network readable: keep such a gateway on a trusted network.
-    pub fn basic_auth(mut self, user: &str, password: &str) -> Result<Self, PushError> {
-        self.transport = self.transport.basic_auth(user, password)?;
-        Ok(self)
-    }
-
-    /// Sends `token` as a bearer token (`Authorization: Bearer ...`), replacing basic
-    /// authentication if it was set.
-    pub fn bearer_token(mut self, token: &str) -> Result<Self, PushError> {
-        self.transport = self.transport.bearer_token(token)?;
-        Ok(self)
-    }
-
-    /// Sends a header of its own with every request (a tenant id, a proxy's key). The headers
-    /// this client writes itself (`Host`, `Content-Type`, `Content-Length`, `Content-Encoding`,
-    /// `Connection`, `Transfer-Encoding`, `Authorization`) cannot be set here.
-    pub fn header(mut self, name: &str, value: &str) -> Result<Self, PushError> {
-        self.transport = self.transport.header(name, value)?;
-        Ok(self)
-    }
+    transport_options!();
 
     /// Adds a label to the grouping key (`instance`, ...).
     #[must_use]
     pub fn grouping(mut self, name: &str, value: &str) -> Self {
         self.group_path.push_str(&segment(name, value));
-        self
-    }
-
-    /// The connect, write and read timeout of each request (default 10 s).
-    #[must_use]
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.transport.timeout = timeout;
         self
     }
 

@@ -10,7 +10,7 @@ use vitalsign::gather::{Family, Value};
 
 use crate::error::{PushError, PushErrorKind};
 use crate::periodic::PeriodicPush;
-use crate::transport::{Body, Transport};
+use crate::transport::{Body, Transport, transport_options};
 
 /// Where to remote-write: a receiver's URL and the labels every series gets.
 ///
@@ -86,23 +86,7 @@ impl RemoteWrite {
         Ok(self)
     }
 
-    /// Sends HTTP basic authentication with every push.
-    pub fn basic_auth(mut self, user: &str, password: &str) -> Result<Self, PushError> {
-        self.transport = self.transport.basic_auth(user, password)?;
-        Ok(self)
-    }
-
-    /// Sends `token` as a bearer token with every push.
-    pub fn bearer_token(mut self, token: &str) -> Result<Self, PushError> {
-        self.transport = self.transport.bearer_token(token)?;
-        Ok(self)
-    }
-
-    /// Sends a header of its own with every push (`X-Scope-OrgID` for a multi-tenant receiver).
-    pub fn header(mut self, name: &str, value: &str) -> Result<Self, PushError> {
-        self.transport = self.transport.header(name, value)?;
-        Ok(self)
-    }
+    transport_options!();
 
     /// How often a push that may succeed later (no connection, `429`, `5xx`) is tried again, and
     /// the wait before the first retry, which doubles (at most 5 s) unless the receiver's
@@ -110,13 +94,6 @@ impl RemoteWrite {
     #[must_use]
     pub fn retries(mut self, retries: u32, first_wait: Duration) -> Self {
         self.transport.retries = (retries, first_wait);
-        self
-    }
-
-    /// The connect, write and read timeout of each request (default 10 s).
-    #[must_use]
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.transport.timeout = timeout;
         self
     }
 

@@ -295,3 +295,42 @@ pub(crate) fn base64(bytes: &[u8], alphabet: &[u8; 64]) -> String {
     }
     out
 }
+
+/// The builder methods every push client shares, over its `transport` field: credentials,
+/// headers of the user's own, and the timeout.
+macro_rules! transport_options {
+    () => {
+        /// Sends HTTP basic authentication (`Authorization: Basic ...`) with every request, as a
+        /// server behind a `--web.config.file`'s `basic_auth_users`, or a proxy, asks. Over plain
+        /// `http` the password crosses the network readable: keep such a server on a trusted
+        /// network.
+        pub fn basic_auth(mut self, user: &str, password: &str) -> Result<Self, PushError> {
+            self.transport = self.transport.basic_auth(user, password)?;
+            Ok(self)
+        }
+
+        /// Sends `token` as a bearer token (`Authorization: Bearer ...`) with every request,
+        /// replacing basic authentication if it was set.
+        pub fn bearer_token(mut self, token: &str) -> Result<Self, PushError> {
+            self.transport = self.transport.bearer_token(token)?;
+            Ok(self)
+        }
+
+        /// Sends a header of its own with every request (a tenant id such as `X-Scope-OrgID`, a
+        /// proxy's key). The headers this client writes itself (`Host`, `Content-Type`,
+        /// `Content-Length`, `Content-Encoding`, `Connection`, `Transfer-Encoding`,
+        /// `Authorization`) cannot be set here.
+        pub fn header(mut self, name: &str, value: &str) -> Result<Self, PushError> {
+            self.transport = self.transport.header(name, value)?;
+            Ok(self)
+        }
+
+        /// The connect, write and read timeout of each request (default 10 s).
+        #[must_use]
+        pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.transport.timeout = timeout;
+            self
+        }
+    };
+}
+pub(crate) use transport_options;
